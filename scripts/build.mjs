@@ -1,0 +1,62 @@
+// Builds one self-contained CommonJS bundle per Lambda function (dist/lambdas/<name>/index.js),
+// plus the CLI, the local demo and the benchmarks (dist/bin, dist/bench), with esbuild.
+import { build } from 'esbuild';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const dist = join(root, 'dist');
+rmSync(join(dist, 'lambdas'), { recursive: true, force: true });
+
+const lambdaDir = join(root, 'lambdas');
+const lambdas = existsSync(lambdaDir)
+  ? readdirSync(lambdaDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(join(lambdaDir, d.name, 'index.ts')))
+      .map((d) => d.name)
+  : [];
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+// Lambda bundles: everything inlined (the AWS SDK too, so the deployed code is exactly what we
+// tested), minified, targeting the nodejs22.x runtime.
+await Promise.all(
+  lambdas.map((name) =>
+    build({
+      ...common,
+      entryPoints: [join(lambdaDir, name, 'index.ts')],
+      outfile: join(dist, 'lambdas', name, 'index.js'),
+      target: 'node22',
+      minify: true,
+      sourcemap: false,
+      metafile: false,
+    }),
+  ),
+);
+
+// Tools that run on the developer's machine: dependencies stay in node_modules.
+const tools = [
+  ['bin/cirrus.ts', 'bin/cirrus.js'],
+  ['bin/demo.ts', 'bin/demo.js'],
+  ['bin/local.ts', 'bin/local.js'],
+  ['bench/run.ts', 'bench/run.js'],
+].filter(([src]) => existsSync(join(root, src)));
+await Promise.all(
+  tools.map(([src, out]) =>
+    build({
+      ...common,
+      entryPoints: [join(root, src)],
+      outfile: join(dist, out),
+      target: 'node20',
+      packages: 'external',
+      banner: src === 'bin/cirrus.ts' ? { js: '#!/usr/bin/env node' } : undefined,
+    }),
+  ),
+);
+
+console.log(`built ${lambdas.length} function bundle(s): ${lambdas.join(', ') || '(none yet)'}; ${tools.length} tool(s)`);

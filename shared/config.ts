@@ -1,0 +1,99 @@
+/**
+ * Configuration read from the environment (SPEC section 1) and its validation.
+ * @module
+ */
+import { ConfigurationError, UndefinedPayloadBucketError } from './errors';
+
+/** Default root prefix of every payload object. */
+export const DEFAULT_ROOT_PREFIX = 'cirrus';
+
+/** The environment variable names this project reads, in one place. */
+export const ENV = {
+  payloadBucket: 'CIRRUS_PAYLOAD_BUCKET',
+  rootPrefix: 'CIRRUS_PAYLOAD_ROOT_PREFIX',
+  stateDb: 'CIRRUS_STATE_DB',
+  baseWorkflowArn: 'CIRRUS_BASE_WORKFLOW_ARN',
+  workflowEventTopicArn: 'CIRRUS_WORKFLOW_EVENT_TOPIC_ARN',
+  publishTopicArn: 'CIRRUS_PUBLISH_TOPIC_ARN',
+  processQueueUrl: 'CIRRUS_PROCESS_QUEUE_URL',
+  referenceBuckets: 'CIRRUS_REFERENCE_BUCKETS',
+  processConcurrency: 'CIRRUS_PROCESS_CONCURRENCY',
+} as const;
+
+/** The environment shape functions read (a subset of `process.env`). */
+export type Env = Record<string, string | undefined>;
+
+/**
+ * Normalises a root prefix: strips leading and trailing `/`; empty (or undefined) means
+ * {@link DEFAULT_ROOT_PREFIX}. Rejects `//`, `.` or `..` segments and control characters.
+ *
+ * @throws ConfigurationError when the prefix is malformed.
+ */
+export function normalizeRootPrefix(prefix: string | undefined | null): string {
+  if (prefix === undefined || prefix === null) return DEFAULT_ROOT_PREFIX;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(prefix)) {
+    throw new ConfigurationError(
+      `invalid payload root prefix ${JSON.stringify(prefix)}: it contains a control character`,
+    );
+  }
+  const stripped = prefix.replace(/^\/+/, '').replace(/\/+$/, '');
+  if (stripped === '') return DEFAULT_ROOT_PREFIX;
+  if (stripped.includes('//')) {
+    throw new ConfigurationError(
+      `invalid payload root prefix ${JSON.stringify(prefix)}: it contains an empty path segment ("//")`,
+    );
+  }
+  for (const segment of stripped.split('/')) {
+    if (segment === '.' || segment === '..') {
+      throw new ConfigurationError(
+        `invalid payload root prefix ${JSON.stringify(prefix)}: it contains a "${segment}" path segment`,
+      );
+    }
+  }
+  return stripped;
+}
+
+/**
+ * Reads `CIRRUS_PAYLOAD_BUCKET`.
+ * @throws UndefinedPayloadBucketError when it is missing or empty.
+ */
+export function payloadBucketFromEnv(env: Env = process.env): string {
+  const name = env[ENV.payloadBucket]?.trim();
+  if (!name) {
+    throw new UndefinedPayloadBucketError(`${ENV.payloadBucket} env var is not defined`);
+  }
+  return name;
+}
+
+/** Parses a comma-separated bucket list (`CIRRUS_REFERENCE_BUCKETS`); blanks are ignored. */
+export function parseBucketList(value: string | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/** Reads a required variable or throws a {@link ConfigurationError} naming it. */
+export function requireEnv(name: string, env: Env = process.env): string {
+  const v = env[name]?.trim();
+  if (!v) throw new ConfigurationError(`${name} env var is not defined`);
+  return v;
+}
+
+/** The AWS region: `AWS_REGION`, then `AWS_DEFAULT_REGION`, else `us-west-2` (Cirrus's default). */
+export function regionFromEnv(env: Env = process.env): string {
+  return env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-west-2';
+}
+
+/** Reads a positive integer variable, with a default; rejects anything else. */
+export function positiveIntFromEnv(name: string, fallback: number, env: Env = process.env): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new ConfigurationError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}

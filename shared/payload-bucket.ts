@@ -1,0 +1,322 @@
+/**
+ * The payload bucket: the one module that owns the S3 key layout (SPEC sections 2 and 3).
+ *
+ * No other module builds payload keys or writes payload objects. The CDK stack derives its
+ * `<root>/tmp/` lifecycle rule from {@link PayloadBucket.prefixTmp}.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { s3Client } from './clients';
+import { ENV, normalizeRootPrefix, parseBucketList, payloadBucketFromEnv, type Env } from './config';
+import { InvalidS3UrlError, NoUrlError, PayloadReadError, ReferenceNotAllowedError, errorName } from './errors';
+import { isJsonObject, SerializedPayload, type JsonObject } from './json';
+
+/** Name of the execution input object. */
+export const INPUT_KEY = 'input.json';
+/** Name of the execution output object. */
+export const OUTPUT_KEY = 'output.json';
+/** S3's limit on the length of an object key, in UTF-8 bytes. */
+export const S3_MAX_KEY_BYTES = 1024;
+/** Length of an execution id (a UUID) in the execution key layout. */
+const EXECUTION_ID_LENGTH = 36;
+
+/** An S3 location. */
+export interface S3Location {
+  bucket: string;
+  key: string;
+}
+
+/** Options of a {@link PayloadBucket}. */
+export interface PayloadBucketOptions {
+  /** S3 client to use; defaults to the shared client. */
+  s3?: S3Client;
+  /**
+   * Buckets besides the payload bucket from which `{"url": …}` references may be read.
+   * `undefined` (the default for the constructor) allows any bucket; {@link PayloadBucket.fromEnv}
+   * restricts to `CIRRUS_REFERENCE_BUCKETS`.
+   */
+  referenceBuckets?: readonly string[];
+}
+
+/** A payload, or a reference to one, or a payload already serialised once. */
+export type PayloadInput = JsonObject | SerializedPayload;
+
+/**
+ * Parses an `s3://bucket/key` URL. Anything else (other schemes, no key, empty bucket, …) is
+ * rejected with {@link InvalidS3UrlError}.
+ */
+export function parseUrl(url: unknown): S3Location {
+  if (typeof url !== 'string') {
+    throw new InvalidS3UrlError(`not an s3://bucket/key URL: ${JSON.stringify(url)}`);
+  }
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
+  if (!m || m[2].length === 0) {
+    throw new InvalidS3UrlError(`not an s3://bucket/key URL: ${JSON.stringify(url)}`);
+  }
+  const bucket = m[1];
+  // Legacy bucket names may hold capitals and underscores; whitespace and control characters never.
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001f]/.test(bucket)) {
+    throw new InvalidS3UrlError(`not an s3://bucket/key URL (invalid bucket name): ${JSON.stringify(url)}`);
+  }
+  return { bucket, key: m[2] };
+}
+
+/** Builds `s3://bucket/key`. */
+export function formatUrl(bucket: string, key: string): string {
+  return `s3://${bucket}/${key}`;
+}
+
+/** True when `record` is a reference (`{"url": …}`) rather than an inline payload. */
+export function isReference(record: JsonObject): record is JsonObject & { url: string } {
+  return 'url' in record;
+}
+
+/** UTF-8 byte length of a string. */
+function utf8Bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+/**
+ * The payload bucket and its key layout.
+ *
+ * ```text
+ * <root>/tmp/oversized/<uuid>.json
+ * <root>/tmp/batch/<payload_id>/<uuid>.json
+ * <root>/tmp/invalid/<uuid>.json
+ * <root>/executions/<payload_id>/<execution_id>/input.json|output.json
+ * ```
+ */
+export class PayloadBucket {
+  /** The bucket name. */
+  readonly bucketName: string;
+  /** The normalised root prefix (no leading or trailing `/`). */
+  readonly rootPrefix: string;
+  /** `<root>/tmp`: ephemeral objects, expired by the lifecycle rule. */
+  readonly prefixTmp: string;
+  /** `<root>/tmp/batch`. */
+  readonly prefixBatch: string;
+  /** `<root>/tmp/invalid`. */
+  readonly prefixInvalid: string;
+  /** `<root>/tmp/oversized`. */
+  readonly prefixOversized: string;
+  /** `<root>/executions`: persistent execution inputs and outputs. */
+  readonly prefixExecutions: string;
+  /** Buckets (besides this one) that references may be read from; `undefined` = any. */
+  readonly referenceBuckets: readonly string[] | undefined;
+
+  private readonly s3Override: S3Client | undefined;
+
+  /**
+   * @param bucketName - the bucket; must be non-empty.
+   * @param rootPrefix - the root prefix, normalised with {@link normalizeRootPrefix}.
+   */
+  constructor(bucketName: string, rootPrefix?: string, options: PayloadBucketOptions = {}) {
+    this.bucketName = bucketName;
+    this.rootPrefix = normalizeRootPrefix(rootPrefix);
+    this.prefixTmp = `${this.rootPrefix}/tmp`;
+    this.prefixBatch = `${this.prefixTmp}/batch`;
+    this.prefixInvalid = `${this.prefixTmp}/invalid`;
+    this.prefixOversized = `${this.prefixTmp}/oversized`;
+    this.prefixExecutions = `${this.rootPrefix}/executions`;
+    this.referenceBuckets = options.referenceBuckets;
+    this.s3Override = options.s3;
+  }
+
+  /**
+   * Builds the bucket from `CIRRUS_PAYLOAD_BUCKET`, `CIRRUS_PAYLOAD_ROOT_PREFIX` and
+   * `CIRRUS_REFERENCE_BUCKETS`.
+   * @throws UndefinedPayloadBucketError when the bucket variable is missing or empty.
+   * @throws ConfigurationError when the root prefix is malformed.
+   */
+  static fromEnv(env: Env = process.env, options: Omit<PayloadBucketOptions, 'referenceBuckets'> = {}): PayloadBucket {
+    return new PayloadBucket(payloadBucketFromEnv(env), env[ENV.rootPrefix], {
+      ...options,
+      referenceBuckets: parseBucketList(env[ENV.referenceBuckets]),
+    });
+  }
+
+  /** See {@link parseUrl}. */
+  static parseUrl(url: string): S3Location {
+    return parseUrl(url);
+  }
+
+  private get s3(): S3Client {
+    return this.s3Override ?? s3Client();
+  }
+
+  /** `s3://<bucket>/<key>` for a key in this bucket. */
+  url(key: string): string {
+    return formatUrl(this.bucketName, key);
+  }
+
+  /** `<root>/executions/<payloadId>/<executionId>` (pure). */
+  execPayloadPrefix(payloadId: string, executionId: string): string {
+    return `${this.prefixExecutions}/${payloadId}/${executionId}`;
+  }
+
+  /** URL of an execution's `input.json` (pure). */
+  getInputPayloadUrl(payloadId: string, executionId: string): string {
+    return this.url(`${this.execPayloadPrefix(payloadId, executionId)}/${INPUT_KEY}`);
+  }
+
+  /** URL of an execution's `output.json` (pure). */
+  getOutputPayloadUrl(payloadId: string, executionId: string): string {
+    return this.url(`${this.execPayloadPrefix(payloadId, executionId)}/${OUTPUT_KEY}`);
+  }
+
+  /**
+   * The longest key this bucket would write for `payloadId` (its execution `output.json` or its
+   * batch object), in UTF-8 bytes. Used to reject ids that S3 could never store.
+   */
+  longestKeyBytes(payloadId: string): number {
+    const exec = utf8Bytes(`${this.prefixExecutions}/${payloadId}/`) + EXECUTION_ID_LENGTH + 1 + OUTPUT_KEY.length;
+    const batch = utf8Bytes(`${this.prefixBatch}/${payloadId}/`) + EXECUTION_ID_LENGTH + '.json'.length;
+    return Math.max(exec, batch);
+  }
+
+  /** True when every key this bucket would write for `payloadId` fits S3's 1,024-byte limit. */
+  keysFit(payloadId: string): boolean {
+    return this.longestKeyBytes(payloadId) <= S3_MAX_KEY_BYTES;
+  }
+
+  /** True when references to `bucket` may be read (this bucket, or one of the reference buckets). */
+  isReadableBucket(bucket: string): boolean {
+    if (bucket === this.bucketName) return true;
+    if (this.referenceBuckets === undefined) return true;
+    return this.referenceBuckets.includes(bucket);
+  }
+
+  /**
+   * Reads and parses the JSON object at `url` (Cirrus `payload_from_s3`).
+   * @throws InvalidS3UrlError for a malformed URL.
+   * @throws ReferenceNotAllowedError when the bucket is not readable by this deployment.
+   * @throws PayloadReadError when the object is missing, unreadable or not a JSON object.
+   */
+  async readPayload(url: string): Promise<JsonObject> {
+    const loc = parseUrl(url);
+    if (!this.isReadableBucket(loc.bucket)) {
+      throw new ReferenceNotAllowedError(
+        `payload reference ${url} is in bucket "${loc.bucket}", which is neither the payload bucket ` +
+          `"${this.bucketName}" nor listed in ${ENV.referenceBuckets}`,
+      );
+    }
+    return readJsonObject(this.s3, loc, url);
+  }
+
+  /**
+   * Returns the payload a record stands for: the referenced object for `{"url": …}`, the record
+   * itself otherwise.
+   */
+  async resolve(record: JsonObject): Promise<JsonObject> {
+    if (isReference(record)) return this.readPayload(String(record.url));
+    return record;
+  }
+
+  /** Writes JSON text to `key` with `Content-Type: application/json`; returns its URL. */
+  private async putJson(key: string, body: string): Promise<string> {
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: this.bucketName, Key: key, Body: body, ContentType: 'application/json' }),
+    );
+    return this.url(key);
+  }
+
+  /** The JSON text to store for `p`: a reference is replaced by the content it points to. */
+  private async contentText(p: PayloadInput): Promise<string> {
+    if (p instanceof SerializedPayload) {
+      return isReference(p.value) ? JSON.stringify(await this.resolve(p.value)) : p.text;
+    }
+    return JSON.stringify(await this.resolve(p));
+  }
+
+  private async upload(p: PayloadInput, key: string): Promise<string> {
+    return this.putJson(key, await this.contentText(p));
+  }
+
+  /** Stores `p` at `<root>/tmp/oversized/<uuid>.json`; returns the URL. */
+  uploadOversizePayload(p: PayloadInput): Promise<string> {
+    return this.upload(p, `${this.prefixOversized}/${randomUUID()}.json`);
+  }
+
+  /**
+   * Stores a payload or raw message that failed validation at `<root>/tmp/invalid/<uuid>.json`.
+   * A reference is stored as the referenced content when it can be read, else as it is (an
+   * invalid record must always be kept for inspection).
+   */
+  async uploadInvalidPayload(p: JsonObject | SerializedPayload | string): Promise<string> {
+    const key = `${this.prefixInvalid}/${randomUUID()}.json`;
+    if (typeof p === 'string') return this.putJson(key, JSON.stringify(p));
+    let text: string;
+    try {
+      text = await this.contentText(p);
+    } catch {
+      text = p instanceof SerializedPayload ? p.text : JSON.stringify(p);
+    }
+    return this.putJson(key, text);
+  }
+
+  /**
+   * Stores `p` at `<root>/tmp/batch/<p.id>/<uuid>.json` for an AWS Batch task; a payload that
+   * already is a reference is returned unchanged.
+   */
+  async uploadBatchPayload(p: JsonObject): Promise<string> {
+    if (isReference(p)) return String(p.url);
+    const id = p.id;
+    if (typeof id !== 'string' || id.length === 0) {
+      throw new TypeError('a batch payload needs a string "id"');
+    }
+    return this.putJson(`${this.prefixBatch}/${id}/${randomUUID()}.json`, JSON.stringify(p));
+  }
+
+  /** Stores the execution's `input.json`; returns its deterministic URL. */
+  uploadInputPayload(p: PayloadInput, payloadId: string, executionId: string): Promise<string> {
+    return this.upload(p, `${this.execPayloadPrefix(payloadId, executionId)}/${INPUT_KEY}`);
+  }
+
+  /** Stores the execution's `output.json`; returns its deterministic URL. */
+  uploadOutputPayload(p: PayloadInput, payloadId: string, executionId: string): Promise<string> {
+    return this.upload(p, `${this.execPayloadPrefix(payloadId, executionId)}/${OUTPUT_KEY}`);
+  }
+}
+
+async function readJsonObject(s3: S3Client, loc: S3Location, url: string): Promise<JsonObject> {
+  let text: string;
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
+    text = (await res.Body?.transformToString('utf-8')) ?? '';
+  } catch (err) {
+    const name = errorName(err);
+    if (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket') {
+      throw new PayloadReadError(`payload object ${url} does not exist (${name})`, { cause: err });
+    }
+    throw err;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new PayloadReadError(`payload object ${url} is not valid JSON`, { cause: err });
+  }
+  if (!isJsonObject(parsed)) {
+    throw new PayloadReadError(`payload object ${url} is not a JSON object`);
+  }
+  return parsed;
+}
+
+/**
+ * Reads a referenced payload (Cirrus `payload_from_s3`) with no bucket restriction.
+ * @throws NoUrlError when `record` has no `url` (callers that pass records through ignore it).
+ */
+export async function readPayload(record: string | JsonObject, options: { s3?: S3Client } = {}): Promise<JsonObject> {
+  let url: string;
+  if (typeof record === 'string') {
+    url = record;
+  } else {
+    if (!isReference(record)) {
+      throw new NoUrlError('record does not have a URL and therefore cannot be retrieved from S3');
+    }
+    url = String(record.url);
+  }
+  return readJsonObject(options.s3 ?? s3Client(), parseUrl(url), url);
+}

@@ -1,0 +1,3 @@
+// Silence the AWS SDK's Node-version notice and keep Powertools quiet unless asked.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+if (!process.env.POWERTOOLS_LOG_LEVEL) process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';

@@ -1,0 +1,145 @@
+/**
+ * Workflow events (SPEC section 9): what `process` and `update-state` decided, published to
+ * `CIRRUS_WORKFLOW_EVENT_TOPIC_ARN` in batches. Publishing never fails a payload: errors are
+ * logged and counted.
+ * @module
+ */
+import type { MessageAttributeValue, SNSClient } from '@aws-sdk/client-sns';
+import { snsClient } from './clients';
+import { ENV, regionFromEnv, type Env } from './config';
+import { errorMessage } from './errors';
+import { executionUrl } from './execution';
+import type { Logger } from './logger';
+import { parsePayloadId } from './payload';
+import { MAX_BATCH, publishBatch, type SnsMessage } from './sns';
+import { State } from './statedb';
+
+/** Workflow event types (the same strings as Cirrus). */
+export enum WorkflowEventType {
+  CLAIMED_PROCESSING = 'CLAIMED_PROCESSING',
+  STARTED_PROCESSING = 'STARTED_PROCESSING',
+  ALREADY_INVALID = 'ALREADY_INVALID',
+  ALREADY_PROCESSING = 'ALREADY_PROCESSING',
+  ALREADY_CLAIMED = 'ALREADY_CLAIMED',
+  ALREADY_SUCCEEDED = 'ALREADY_SUCCEEDED',
+  DUPLICATE_ID_ENCOUNTERED = 'DUPLICATE_ID_ENCOUNTERED',
+  FAILED = 'FAILED',
+  TIMED_OUT = 'TIMED_OUT',
+  SUCCEEDED = 'SUCCEEDED',
+  INVALID = 'INVALID',
+  ABORTED = 'ABORTED',
+  RECORD_EXTRACT_FAILED = 'RECORD_EXTRACT_FAILED',
+  NOT_A_PROCESS_PAYLOAD = 'NOT_A_PROCESS_PAYLOAD',
+}
+
+/** The skip event for a state found before or during a claim. */
+export function skipEventFor(state: State): WorkflowEventType {
+  switch (state) {
+    case State.INVALID:
+      return WorkflowEventType.ALREADY_INVALID;
+    case State.PROCESSING:
+      return WorkflowEventType.ALREADY_PROCESSING;
+    case State.CLAIMED:
+      return WorkflowEventType.ALREADY_CLAIMED;
+    case State.SUCCEEDED:
+      return WorkflowEventType.ALREADY_SUCCEEDED;
+    default:
+      throw new RangeError(`no skip event for state ${state}`);
+  }
+}
+
+/** One workflow event. */
+export interface WorkflowEvent {
+  event_type: WorkflowEventType;
+  payload_id: string;
+  isotimestamp: string;
+  input_payload_url?: string;
+  output_payload_url?: string;
+  /** Execution ARN; published as the console URL under `execution`. */
+  execution_arn?: string;
+  error?: string;
+}
+
+/** The JSON message body of an event: empty fields are left out; the ARN becomes a console URL. */
+export function serializeEvent(e: WorkflowEvent, region: string = regionFromEnv()): string {
+  const body: Record<string, string> = { event_type: e.event_type, payload_id: e.payload_id, isotimestamp: e.isotimestamp };
+  if (e.input_payload_url) body.input_payload_url = e.input_payload_url;
+  if (e.output_payload_url) body.output_payload_url = e.output_payload_url;
+  if (e.error) body.error = e.error;
+  if (e.execution_arn) body.execution = executionUrl(e.execution_arn, region);
+  return JSON.stringify(body);
+}
+
+/** SNS attributes of an event: `event_type`, and `workflow`/`collections` from the id, `error`. */
+export function eventAttributes(e: WorkflowEvent): Record<string, MessageAttributeValue> {
+  const attrs: Record<string, MessageAttributeValue> = { event_type: { DataType: 'String', StringValue: e.event_type } };
+  const parts = parsePayloadId(e.payload_id);
+  if (parts) {
+    attrs.workflow = { DataType: 'String', StringValue: parts.workflow };
+    attrs.collections = { DataType: 'String', StringValue: parts.collections };
+  }
+  if (e.error) attrs.error = { DataType: 'String', StringValue: e.error };
+  return attrs;
+}
+
+/**
+ * Collects workflow events and publishes them with PublishBatch, 10 per call, when 10 are waiting
+ * and on {@link WorkflowEventPublisher.flush}. Disabled (events are only logged) when no topic is set.
+ */
+export class WorkflowEventPublisher {
+  private buffer: WorkflowEvent[] = [];
+  private inflight: Promise<void>[] = [];
+  /** Every event announced, in order (for tests and summaries). */
+  readonly announced: WorkflowEvent[] = [];
+  /** Number of events that could not be published. */
+  failedCount = 0;
+
+  constructor(
+    /** The topic; `undefined` disables publishing. */
+    readonly topicArn: string | undefined,
+    private readonly logger?: Logger,
+    private readonly sns: () => SNSClient = snsClient,
+  ) {}
+
+  /** Builds a publisher for `CIRRUS_WORKFLOW_EVENT_TOPIC_ARN`. */
+  static fromEnv(logger?: Logger, env: Env = process.env): WorkflowEventPublisher {
+    return new WorkflowEventPublisher(env[ENV.workflowEventTopicArn] || undefined, logger);
+  }
+
+  /** True when a topic is configured. */
+  get enabled(): boolean {
+    return this.topicArn !== undefined;
+  }
+
+  /** Queues an event; sends a batch when 10 are waiting. */
+  announce(event: WorkflowEvent): void {
+    this.announced.push(event);
+    this.logger?.info('workflow event', { event_type: event.event_type, payload_id: event.payload_id, error: event.error });
+    if (!this.enabled) return;
+    this.buffer.push(event);
+    if (this.buffer.length >= MAX_BATCH) this.inflight.push(this.send(this.buffer.splice(0, MAX_BATCH)));
+  }
+
+  private async send(events: WorkflowEvent[]): Promise<void> {
+    if (events.length === 0 || !this.topicArn) return;
+    const region = regionFromEnv();
+    const messages: SnsMessage[] = events.map((e) => ({ message: serializeEvent(e, region), attributes: eventAttributes(e) }));
+    try {
+      await publishBatch(this.sns(), this.topicArn, messages);
+    } catch (err) {
+      this.failedCount += events.length;
+      this.logger?.error('failed to publish workflow events; the payloads themselves are unaffected', {
+        error: errorMessage(err),
+        events: events.map((e) => `${e.event_type} ${e.payload_id}`),
+      });
+    }
+  }
+
+  /** Publishes everything still waiting and waits for every batch sent so far. Never throws. */
+  async flush(): Promise<void> {
+    while (this.buffer.length > 0) this.inflight.push(this.send(this.buffer.splice(0, MAX_BATCH)));
+    const pending = this.inflight;
+    this.inflight = [];
+    await Promise.all(pending);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Execution names and ARNs, compatible with Cirrus (SPEC section 8), so a deployment can switch
+ * between the two mid-flight.
+ * @module
+ */
+import { v5 as uuidv5 } from 'uuid';
+import { regionFromEnv, type Env } from './config';
+
+/** RFC 4122 URL namespace (Python's `uuid.NAMESPACE_URL`). */
+export const NAMESPACE_URL = '6ba7b811-9dad-11d1-80b4-00c04fd430c8';
+
+/** The AWS console URL of an execution, as Cirrus records it in its executions list. */
+export function executionUrl(executionArn: string, region: string = regionFromEnv()): string {
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+/** Python's `repr()` of a `str`. */
+export function pythonStrRepr(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) as number;
+    if (ch === '\\') out += '\\\\';
+    else if (ch === quote) out += `\\${quote}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (cp < 0x20 || (cp >= 0x7f && cp <= 0xa0) || cp === 0xad) out += `\\x${cp.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return out + quote;
+}
+
+/** Python's `repr()` of a list of `str` (`[]`, `['a', 'b']`). */
+export function pythonListRepr(items: readonly string[]): string {
+  return `[${items.map(pythonStrRepr).join(', ')}]`;
+}
+
+/**
+ * The execution id (Step Functions execution name) for a payload:
+ * `uuid5(NAMESPACE_URL, "<payload_id>/<executions>")`, where `<executions>` is Python's repr of
+ * the console URLs of the recorded execution ARNs (`[]` when there are none).
+ */
+export function executionId(payloadId: string, executionArns: readonly string[] = [], region: string = regionFromEnv()): string {
+  const urls = executionArns.map((arn) => executionUrl(arn, region));
+  return uuidv5(`${payloadId}/${pythonListRepr(urls)}`, NAMESPACE_URL);
+}
+
+/** `arn:…:execution:<prefix><workflow>:<executionId>` from the base workflow ARN. */
+export function executionArn(baseWorkflowArn: string, workflow: string, execId: string): string {
+  return `${baseWorkflowArn.replace(':stateMachine:', ':execution:')}${workflow}:${execId}`;
+}
+
+/** `arn:…:stateMachine:<prefix><workflow>` from the base workflow ARN. */
+export function stateMachineArn(baseWorkflowArn: string, workflow: string): string {
+  return `${baseWorkflowArn}${workflow}`;
+}
+
+/** Splits an execution ARN into its state machine ARN and execution name. */
+export function splitExecutionArn(arn: string): { stateMachineArn: string; executionName: string } {
+  const i = arn.lastIndexOf(':');
+  return { stateMachineArn: arn.slice(0, i).replace(':execution:', ':stateMachine:'), executionName: arn.slice(i + 1) };
+}
+
+/** The execution name (id) at the end of an execution ARN. */
+export function executionIdFromArn(arn: string): string {
+  return arn.slice(arn.lastIndexOf(':') + 1);
+}
+
+/** The region used for console URLs, from the environment. */
+export function consoleRegion(env: Env = process.env): string {
+  return regionFromEnv(env);
+}

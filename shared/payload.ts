@@ -1,0 +1,203 @@
+/**
+ * The process payload model: validation and id construction (SPEC section 4).
+ * @module
+ */
+import { NotAProcessPayloadError } from './errors';
+import { isJsonObject, type JsonObject, type JsonValue } from './json';
+import type { PayloadBucket } from './payload-bucket';
+
+/** `<collections>/workflow-<workflow>/<itemids>`; greedy like Cirrus's `PAYLOAD_ID_REGEX`. */
+export const PAYLOAD_ID_REGEX = /^(.+)\/workflow-([^/]+)\/(.+)$/s;
+
+/** DynamoDB's limit on a partition key value, in UTF-8 bytes. */
+export const DYNAMODB_MAX_PARTITION_KEY_BYTES = 2048;
+/** DynamoDB's limit on a sort key value, in UTF-8 bytes. */
+export const DYNAMODB_MAX_SORT_KEY_BYTES = 1024;
+
+/** A process definition (`process[0]`). */
+export interface ProcessDefinition extends JsonObject {
+  workflow: string;
+}
+
+/** A validated process payload: a FeatureCollection with a process array and an id. */
+export interface ProcessPayload extends JsonObject {
+  id: string;
+  features: JsonObject[];
+  process: JsonValue[];
+}
+
+/** The parts of a payload id. */
+export interface PayloadIdParts {
+  collections: string;
+  workflow: string;
+  itemids: string;
+}
+
+/**
+ * Characters AWS does not allow in a state machine name, and `_`, which separates collections
+ * from the workflow in StateDB keys.
+ */
+// eslint-disable-next-line no-control-regex
+const BAD_WORKFLOW_CHARS = /[\s<>{}[\]?*"#%\\^|~`$&,;:/_\u0000-\u001f\u007f-\u009f]/;
+
+/** Compares strings by Unicode code point, as Python's `sorted` does. */
+export function compareCodePoints(a: string, b: string): number {
+  const ia = a[Symbol.iterator]();
+  const ib = b[Symbol.iterator]();
+  for (;;) {
+    const x = ia.next();
+    const y = ib.next();
+    if (x.done || y.done) return x.done && y.done ? 0 : x.done ? -1 : 1;
+    const cx = x.value.codePointAt(0) as number;
+    const cy = y.value.codePointAt(0) as number;
+    if (cx !== cy) return cx - cy;
+  }
+}
+
+/** Splits a payload id into collections, workflow and item ids (regex as Cirrus). */
+export function parsePayloadId(id: string): PayloadIdParts | undefined {
+  const m = PAYLOAD_ID_REGEX.exec(id);
+  if (!m) return undefined;
+  return { collections: m[1], workflow: m[2], itemids: m[3] };
+}
+
+/** The workflow of a payload (`process[0].workflow`); assumes a validated payload. */
+export function workflowOf(payload: ProcessPayload): string {
+  return (payload.process[0] as ProcessDefinition).workflow;
+}
+
+/** The current process definition (`process[0]`); assumes a validated payload. */
+export function processDefinition(payload: ProcessPayload): ProcessDefinition {
+  return payload.process[0] as ProcessDefinition;
+}
+
+/**
+ * Builds the payload id `<collections>/workflow-<workflow>/<itemids>`: collections is
+ * `process[0].collections` when given, else the sorted unique feature collections joined by `/`
+ * (or `none`); itemids is the sorted feature ids joined by `/`.
+ *
+ * @throws NotAProcessPayloadError when there are no features or a feature has no string id.
+ */
+export function buildPayloadId(payload: JsonObject): string {
+  const features = Array.isArray(payload.features) ? payload.features : [];
+  if (features.length === 0) {
+    throw new NotAProcessPayloadError('id', "payload has no 'id' and one cannot be built without 'features'");
+  }
+  const pd = (payload.process as JsonValue[])[0] as ProcessDefinition;
+  let collections: string;
+  if (typeof pd.collections === 'string' && pd.collections.length > 0) {
+    collections = pd.collections;
+  } else if (Array.isArray(pd.collections) && pd.collections.length > 0 && pd.collections.every((c) => typeof c === 'string')) {
+    collections = [...new Set(pd.collections as string[])].sort(compareCodePoints).join('/');
+  } else {
+    const cols = new Set<string>();
+    for (const f of features) {
+      if (isJsonObject(f) && typeof f.collection === 'string') cols.add(f.collection);
+    }
+    collections = cols.size > 0 ? [...cols].sort(compareCodePoints).join('/') : 'none';
+  }
+  const ids = features.map((f, i) => {
+    if (!isJsonObject(f) || typeof f.id !== 'string' || f.id.length === 0) {
+      throw new NotAProcessPayloadError(`features[${i}].id`, 'every feature needs a non-empty string id to build the payload id');
+    }
+    return f.id;
+  });
+  return `${collections}/workflow-${pd.workflow}/${ids.sort(compareCodePoints).join('/')}`;
+}
+
+/** Options of {@link validateProcessPayload}. */
+export interface ValidateOptions {
+  /** Build the id when it is missing (default true, as `process` does). */
+  setIdIfMissing?: boolean;
+  /** When given, ids whose keys would exceed S3's key limit in this bucket are rejected. */
+  bucket?: PayloadBucket;
+}
+
+function utf8(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+/**
+ * Validates a process payload and returns it with its id set.
+ *
+ * @throws NotAProcessPayloadError naming the offending field.
+ */
+export function validateProcessPayload(raw: unknown, options: ValidateOptions = {}): ProcessPayload {
+  if (!isJsonObject(raw)) {
+    throw new NotAProcessPayloadError('payload', `expected a JSON object, got ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : typeof raw}`);
+  }
+  if ('type' in raw && raw.type !== 'FeatureCollection') {
+    throw new NotAProcessPayloadError('type', `must be "FeatureCollection", got ${JSON.stringify(raw.type)}`);
+  }
+  if ('features' in raw) {
+    if (!Array.isArray(raw.features)) {
+      throw new NotAProcessPayloadError('features', 'must be an array of STAC items');
+    }
+    raw.features.forEach((f, i) => {
+      if (!isJsonObject(f)) throw new NotAProcessPayloadError(`features[${i}]`, 'must be a JSON object (a STAC item)');
+    });
+  }
+  if (!('process' in raw)) {
+    throw new NotAProcessPayloadError('process', "payload must contain a 'process' array of process definitions");
+  }
+  if (!Array.isArray(raw.process) || raw.process.length === 0) {
+    throw new NotAProcessPayloadError('process', 'must be an array with at least one process definition');
+  }
+  const pd = raw.process[0];
+  if (!isJsonObject(pd)) {
+    throw new NotAProcessPayloadError('process[0]', 'the current process definition must be a JSON object');
+  }
+  if (typeof pd.workflow !== 'string' || pd.workflow.length === 0) {
+    throw new NotAProcessPayloadError('process[0].workflow', 'must be a non-empty string naming the workflow');
+  }
+  if (BAD_WORKFLOW_CHARS.test(pd.workflow)) {
+    throw new NotAProcessPayloadError(
+      'process[0].workflow',
+      `${JSON.stringify(pd.workflow)} contains a character not allowed in a workflow name (no "_", whitespace or punctuation other than "-" and ".")`,
+    );
+  }
+  const payload = raw as JsonObject;
+  if (!('id' in payload) || payload.id === undefined) {
+    if (options.setIdIfMissing === false) throw new NotAProcessPayloadError('id', 'is missing');
+    payload.id = buildPayloadId(payload);
+  }
+  const id = payload.id;
+  if (typeof id !== 'string') {
+    throw new NotAProcessPayloadError('id', `must be a string, got ${id === null ? 'null' : typeof id}`);
+  }
+  const parts = parsePayloadId(id);
+  if (!parts) {
+    throw new NotAProcessPayloadError('id', `must match '<collections>/workflow-<workflow>/<itemids>': ${truncate(id)}`);
+  }
+  checkKeyLimits(id, options.bucket);
+  if (!('features' in payload)) payload.features = [];
+  return payload as ProcessPayload;
+}
+
+function truncate(s: string, n = 200): string {
+  return s.length > n ? `${s.slice(0, n)}… (${s.length} characters)` : s;
+}
+
+/**
+ * Rejects ids whose StateDB keys exceed DynamoDB's key limits or whose payload-bucket keys exceed
+ * S3's 1,024-byte limit: such payloads could never be stored, so they are invalid, not retried.
+ */
+export function checkKeyLimits(id: string, bucket?: PayloadBucket): void {
+  const sep = id.indexOf('/workflow-');
+  const rest = id.slice(sep + '/workflow-'.length);
+  const slash = rest.indexOf('/');
+  const partition = `${id.slice(0, sep)}_${slash === -1 ? rest : rest.slice(0, slash)}`;
+  const sort = slash === -1 ? '' : rest.slice(slash + 1);
+  if (utf8(partition) > DYNAMODB_MAX_PARTITION_KEY_BYTES) {
+    throw new NotAProcessPayloadError('id', `its collections and workflow take ${utf8(partition)} bytes, over DynamoDB's ${DYNAMODB_MAX_PARTITION_KEY_BYTES}-byte partition key limit`);
+  }
+  if (utf8(sort) > DYNAMODB_MAX_SORT_KEY_BYTES) {
+    throw new NotAProcessPayloadError('id', `its item ids take ${utf8(sort)} bytes, over DynamoDB's ${DYNAMODB_MAX_SORT_KEY_BYTES}-byte sort key limit`);
+  }
+  if (sort.length === 0) {
+    throw new NotAProcessPayloadError('id', 'the item ids part is empty');
+  }
+  if (bucket && !bucket.keysFit(id)) {
+    throw new NotAProcessPayloadError('id', `its payload keys would take ${bucket.longestKeyBytes(id)} bytes, over S3's 1024-byte key limit`);
+  }
+}

@@ -1,0 +1,357 @@
+/**
+ * The `process` function's logic (SPEC section 9): extract records, validate payloads, read their
+ * states in one BatchGetItem, drop duplicates, then claim, store `input.json`, start the workflow
+ * (inline or as an oversized reference) and set PROCESSING, for many payloads at once.
+ *
+ * Every message ends in exactly one of: started, skipped (with an event), recorded FAILED
+ * (terminal, not retried), or reported failed (SQS redelivers it).
+ * @module
+ */
+import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import pLimit from 'p-limit';
+import { sfnClient } from './clients';
+import { ENV, positiveIntFromEnv, requireEnv, type Env } from './config';
+import {
+  CirrusError,
+  InvalidS3UrlError,
+  NotAProcessPayloadError,
+  PayloadReadError,
+  RecordExtractError,
+  ReferenceNotAllowedError,
+  errorMessage,
+  errorName,
+} from './errors';
+import { WorkflowEventPublisher, WorkflowEventType, skipEventFor } from './events';
+import { executionArn as buildExecutionArn, executionId, executionIdFromArn, splitExecutionArn } from './execution';
+import { SerializedPayload, isJsonObject, type JsonObject } from './json';
+import { createLogger, payloadLogger, type Logger } from './logger';
+import { PayloadBucket, isReference } from './payload-bucket';
+import { processDefinition, validateProcessPayload, workflowOf, type ProcessPayload } from './payload';
+import { extractRecord, isSqsMessage, normalizeEvent } from './records';
+import { toInlineOrReference } from './size';
+import { State, StateDb, isoNow, type StateItem } from './statedb';
+
+/** Default number of payloads of one batch handled at the same time. */
+export const DEFAULT_PROCESS_CONCURRENCY = 10;
+
+/** How one record ended. */
+export type Outcome =
+  | 'started'
+  | 'skipped'
+  | 'duplicate'
+  /** Recorded FAILED in the StateDB (e.g. the state machine does not exist); not retried. */
+  | 'failed'
+  /** Not a valid record or payload; stored under tmp/invalid and reported failed. */
+  | 'invalid'
+  /** A transient failure; reported failed so SQS redelivers it. */
+  | 'retry';
+
+/** The result for one record of the event. */
+export interface RecordResult {
+  /** Position of the record in the event. */
+  index: number;
+  /** The SQS message id, when the record came from SQS. */
+  messageId?: string;
+  payloadId?: string;
+  outcome: Outcome;
+  executionArn?: string;
+  inputPayloadUrl?: string;
+  error?: string;
+}
+
+/** Dependencies of {@link processEvent}; each defaults to one built from the environment. */
+export interface ProcessDeps {
+  bucket?: PayloadBucket;
+  stateDb?: StateDb;
+  sfn?: SFNClient;
+  events?: WorkflowEventPublisher;
+  baseWorkflowArn?: string;
+  concurrency?: number;
+  logger?: Logger;
+  env?: Env;
+}
+
+/** The whole result of one invocation. */
+export interface ProcessSummary {
+  /** True when every record came from SQS (the handler then returns a partial batch response). */
+  sqs: boolean;
+  results: RecordResult[];
+}
+
+/** Outcomes that make the handler report the message failed. */
+export function isReportedFailure(o: Outcome): boolean {
+  return o === 'invalid' || o === 'retry';
+}
+
+interface Candidate {
+  index: number;
+  messageId?: string;
+  payload: ProcessPayload;
+}
+
+const moduleLogger = createLogger('process');
+
+/** Runs the process logic on one event (an SQS batch, SNS records, or a bare payload). */
+export async function processEvent(event: unknown, deps: ProcessDeps = {}): Promise<ProcessSummary> {
+  const env = deps.env ?? process.env;
+  const logger = deps.logger ?? moduleLogger;
+  const bucket = deps.bucket ?? PayloadBucket.fromEnv(env);
+  const stateDb = deps.stateDb ?? StateDb.fromEnv(env);
+  const baseArn = deps.baseWorkflowArn ?? requireEnv(ENV.baseWorkflowArn, env);
+  const sfn = deps.sfn ?? sfnClient();
+  const events = deps.events ?? WorkflowEventPublisher.fromEnv(logger, env);
+  const limit = pLimit(deps.concurrency ?? positiveIntFromEnv(ENV.processConcurrency, DEFAULT_PROCESS_CONCURRENCY, env));
+
+  const records = normalizeEvent(event);
+  const sqs = records.length > 0 && records.every(isSqsMessage);
+  const results: RecordResult[] = records.map((r, index) => ({
+    index,
+    messageId: isSqsMessage(r) ? r.messageId : undefined,
+    outcome: 'retry',
+  }));
+
+  try {
+    // 1. Extract and validate every record (references are read from S3 concurrently).
+    const extracted = await Promise.all(records.map((r, i) => limit(() => extractAndValidate(r, results[i], bucket, events, logger))));
+    const candidates: Candidate[] = [];
+    extracted.forEach((p, i) => {
+      if (p) candidates.push({ index: i, messageId: results[i].messageId, payload: p });
+    });
+    if (candidates.length === 0) return { sqs, results };
+
+    // 2. One BatchGetItem for every state.
+    let states: Map<string, StateItem>;
+    try {
+      states = await stateDb.getItems(candidates.map((c) => c.payload.id));
+    } catch (err) {
+      logger.error('could not read payload states; the batch is reported failed for redelivery', { error: errorMessage(err) });
+      for (const c of candidates) Object.assign(results[c.index], { payloadId: c.payload.id, outcome: 'retry', error: errorMessage(err) });
+      return { sqs, results };
+    }
+
+    // 3. Duplicates: the first occurrence in the batch wins, deterministically.
+    const seen = new Set<string>();
+    const unique: Candidate[] = [];
+    for (const c of candidates) {
+      const r = results[c.index];
+      r.payloadId = c.payload.id;
+      if (seen.has(c.payload.id)) {
+        const item = states.get(c.payload.id);
+        const planned = plannedExecutionArn(c.payload, item, baseArn);
+        events.announce({
+          event_type: WorkflowEventType.DUPLICATE_ID_ENCOUNTERED,
+          payload_id: c.payload.id,
+          isotimestamp: isoNow(),
+          input_payload_url: bucket.getInputPayloadUrl(c.payload.id, executionIdFromArn(planned)),
+        });
+        payloadLogger(logger, c.payload.id).warn('duplicate payload id in the batch; dropped (the first occurrence is processed)');
+        r.outcome = 'duplicate';
+        continue;
+      }
+      seen.add(c.payload.id);
+      unique.push(c);
+    }
+
+    // 4. Claim, upload, start, set PROCESSING: concurrently, bounded.
+    await Promise.all(
+      unique.map((c) =>
+        limit(async () => {
+          const log = payloadLogger(logger, c.payload.id, { workflow: workflowOf(c.payload) });
+          try {
+            Object.assign(results[c.index], await runPayload(c.payload, states.get(c.payload.id), { bucket, stateDb, sfn, events, baseArn, log }));
+          } catch (err) {
+            log.error('failed to start the workflow; the message is reported failed for redelivery', { error: errorMessage(err), error_name: errorName(err) });
+            Object.assign(results[c.index], { outcome: 'retry', error: errorMessage(err) });
+          }
+        }),
+      ),
+    );
+    return { sqs, results };
+  } finally {
+    await events.flush();
+  }
+}
+
+async function extractAndValidate(
+  record: unknown,
+  result: RecordResult,
+  bucket: PayloadBucket,
+  events: WorkflowEventPublisher,
+  logger: Logger,
+): Promise<ProcessPayload | undefined> {
+  let stage: 'extract' | 'validate' = 'extract';
+  let extracted: JsonObject | undefined;
+  try {
+    extracted = extractRecord(record);
+    const payload = isReference(extracted) ? await bucket.resolve(extracted) : extracted;
+    stage = 'validate';
+    return validateProcessPayload(payload, { bucket });
+  } catch (err) {
+    const invalid =
+      err instanceof RecordExtractError ||
+      err instanceof NotAProcessPayloadError ||
+      err instanceof InvalidS3UrlError ||
+      err instanceof ReferenceNotAllowedError ||
+      err instanceof PayloadReadError;
+    if (!invalid) {
+      // S3 throttling, a network error, …: nothing is wrong with the record; try again later.
+      logger.error('could not read the record; reported failed for redelivery', { error: errorMessage(err), record_index: result.index });
+      Object.assign(result, { outcome: 'retry', error: errorMessage(err) });
+      return undefined;
+    }
+    const payloadId = stage === 'validate' && extracted && typeof extracted.id === 'string' ? extracted.id : 'unknown';
+    const eventType = stage === 'extract' ? WorkflowEventType.RECORD_EXTRACT_FAILED : WorkflowEventType.NOT_A_PROCESS_PAYLOAD;
+    let url: string | undefined;
+    try {
+      url = await bucket.uploadInvalidPayload(stage === 'extract' ? toStorable(record) : (extracted as JsonObject));
+    } catch (uploadErr) {
+      logger.error('could not store the invalid record under tmp/invalid', { error: errorMessage(uploadErr) });
+    }
+    logger.warn(stage === 'extract' ? 'record extraction failed' : 'not a process payload', {
+      payload_id: payloadId,
+      error: errorMessage(err),
+      invalid_payload_url: url,
+    });
+    events.announce({ event_type: eventType, payload_id: payloadId, isotimestamp: isoNow(), input_payload_url: url, error: errorMessage(err) });
+    Object.assign(result, { outcome: url ? 'invalid' : 'retry', error: errorMessage(err), inputPayloadUrl: url });
+    if (payloadId !== 'unknown') result.payloadId = payloadId;
+    return undefined;
+  }
+}
+
+/** A raw message as something JSON can store (it may not be an object at all). */
+function toStorable(record: unknown): JsonObject | string {
+  if (isJsonObject(record)) return record;
+  if (typeof record === 'string') return record;
+  try {
+    return JSON.stringify(record) ?? String(record);
+  } catch {
+    return String(record);
+  }
+}
+
+/** The execution ARN this attempt would use: the claimed one when CLAIMED, else a new one. */
+export function plannedExecutionArn(payload: ProcessPayload, item: StateItem | undefined, baseArn: string): string {
+  if (item?.state === State.CLAIMED && item.executions.length > 0) return item.executions[item.executions.length - 1];
+  return buildExecutionArn(baseArn, workflowOf(payload), executionId(payload.id, item?.executions ?? []));
+}
+
+interface RunContext {
+  bucket: PayloadBucket;
+  stateDb: StateDb;
+  sfn: SFNClient;
+  events: WorkflowEventPublisher;
+  baseArn: string;
+  log: Logger;
+}
+
+function lastExecutionUrls(bucket: PayloadBucket, item: StateItem | undefined, payloadId: string): { input?: string; output?: string } {
+  const last = item?.executions.at(-1);
+  if (!last) return {};
+  const id = executionIdFromArn(last);
+  return {
+    input: bucket.getInputPayloadUrl(payloadId, id),
+    output: item?.state === State.SUCCEEDED ? bucket.getOutputPayloadUrl(payloadId, id) : undefined,
+  };
+}
+
+function skip(ctx: RunContext, payloadId: string, item: StateItem | undefined, state: State, why: string): Partial<RecordResult> {
+  const urls = lastExecutionUrls(ctx.bucket, item, payloadId);
+  ctx.events.announce({
+    event_type: skipEventFor(state),
+    payload_id: payloadId,
+    isotimestamp: isoNow(),
+    input_payload_url: urls.input,
+    output_payload_url: urls.output,
+  });
+  ctx.log.info(`skipped: already ${state} (${why})`);
+  return { outcome: 'skipped', inputPayloadUrl: urls.input };
+}
+
+async function runPayload(payload: ProcessPayload, item: StateItem | undefined, ctx: RunContext): Promise<Partial<RecordResult>> {
+  const id = payload.id;
+  const replace = processDefinition(payload).replace === true;
+  const state = item?.state;
+  const rerunnable = state === undefined || state === State.FAILED || state === State.ABORTED || state === State.CLAIMED;
+  if (!rerunnable && !replace) return skip(ctx, id, item, state, 'found before claiming');
+
+  // Claim (conditional: not CLAIMED, not PROCESSING).
+  const execArn = plannedExecutionArn(payload, item, ctx.baseArn);
+  if (state !== State.CLAIMED) {
+    const claim = await ctx.stateDb.claim(id, execArn);
+    if (claim.claimed) {
+      ctx.events.announce({ event_type: WorkflowEventType.CLAIMED_PROCESSING, payload_id: id, isotimestamp: isoNow() });
+    } else {
+      // Another invocation claimed the payload between our read and our claim. It holds its own
+      // message, which SQS redelivers if it crashes, so this copy is skipped: one StartExecution.
+      const current = claim.current;
+      return skip(ctx, id, current, current?.state ?? State.PROCESSING, 'another invocation claimed it first');
+    }
+  } else {
+    ctx.log.info('payload found CLAIMED; resuming its claimed execution', { execution_arn: execArn });
+  }
+
+  const { stateMachineArn, executionName } = splitExecutionArn(execArn);
+  const serialized = new SerializedPayload(payload);
+  const inputUrl = await ctx.bucket.uploadInputPayload(serialized, id, executionName);
+
+  const input = await toInlineOrReference(serialized, ctx.bucket);
+  if (input.url) ctx.log.info('payload over the inline limit; passed as a reference', { size: input.size, url: input.url });
+  let started = true;
+  try {
+    await ctx.sfn.send(new StartExecutionCommand({ stateMachineArn, name: executionName, input: input.text }));
+  } catch (err) {
+    const name = errorName(err);
+    if (name === 'ExecutionAlreadyExists') {
+      started = false;
+      ctx.log.info('execution already exists; continuing to PROCESSING', { execution_arn: execArn });
+    } else if (name === 'StateMachineDoesNotExist') {
+      const msg = `${name}: ${errorMessage(err)}`;
+      await ctx.stateDb.setFailed(id, msg);
+      ctx.events.announce({
+        event_type: WorkflowEventType.FAILED,
+        payload_id: id,
+        isotimestamp: isoNow(),
+        input_payload_url: inputUrl,
+        error: msg,
+        execution_arn: execArn,
+      });
+      ctx.log.error('state machine does not exist; payload recorded FAILED (not retried)', { error: msg });
+      return { outcome: 'failed', executionArn: execArn, inputPayloadUrl: inputUrl, error: msg };
+    } else {
+      throw err;
+    }
+  }
+
+  const set = await ctx.stateDb.setProcessing(id);
+  if (!set.updated) {
+    const current = set.current;
+    const s = current?.state;
+    if (s === State.SUCCEEDED || s === State.PROCESSING || s === State.INVALID || s === State.CLAIMED) {
+      skip(ctx, id, current, s, started ? 'started the execution, but the state had moved on' : 'execution started by another invocation');
+    } else {
+      ctx.log.info(`execution ${started ? 'started' : 'exists'}; state already ${s ?? 'gone'}`);
+    }
+    return { outcome: started ? 'started' : 'skipped', executionArn: execArn, inputPayloadUrl: inputUrl };
+  }
+  ctx.events.announce({
+    event_type: WorkflowEventType.STARTED_PROCESSING,
+    payload_id: id,
+    isotimestamp: isoNow(),
+    input_payload_url: inputUrl,
+    execution_arn: execArn,
+  });
+  ctx.log.info(started ? 'workflow started' : 'workflow already started; now PROCESSING', { execution_arn: execArn, input_payload_url: inputUrl });
+  return { outcome: 'started', executionArn: execArn, inputPayloadUrl: inputUrl };
+}
+
+/** Error thrown by a direct (non-SQS) invocation when any record failed. */
+export class ProcessFailedError extends CirrusError {
+  constructor(readonly results: RecordResult[]) {
+    const failed = results.filter((r) => isReportedFailure(r.outcome));
+    super(
+      `${failed.length} of ${results.length} payload(s) failed to process: ` +
+        failed.map((r) => `${r.payloadId ?? `record ${r.index}`}: ${r.error ?? r.outcome}`).join('; '),
+    );
+  }
+}

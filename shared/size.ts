@@ -1,0 +1,91 @@
+/**
+ * Inline-size measurement and the oversize decision (SPEC section 5).
+ * @module
+ */
+import type { PayloadBucket } from './payload-bucket';
+import { SerializedPayload, type JsonObject } from './json';
+
+/** The largest payload, in UTF-8 bytes of its doubly-escaped JSON, passed inline. */
+export const MAX_PAYLOAD_LENGTH = 120000;
+
+function countChar(text: string, ch: string): number {
+  let n = 0;
+  let i = text.indexOf(ch);
+  while (i !== -1) {
+    n++;
+    i = text.indexOf(ch, i + 1);
+  }
+  return n;
+}
+
+/**
+ * UTF-8 byte length of `JSON.stringify(text)` computed without building that string: the
+ * native UTF-8 length of `text`, plus the two enclosing quotes, plus one byte for every `"` and
+ * `\` (escaped as two characters), plus the escape overhead of control characters (`\n` and
+ * friends add one byte, the rest become `\u00XX` and add five).
+ */
+export function escapedJsonStringBytes(text: string): number {
+  let bytes = Buffer.byteLength(text, 'utf8') + 2 + countChar(text, '"') + countChar(text, '\\');
+  // eslint-disable-next-line no-control-regex
+  const control = /[\u0000-\u001f]/g;
+  if (control.test(text)) {
+    control.lastIndex = 0;
+    for (let m = control.exec(text); m !== null; m = control.exec(text)) {
+      const c = m[0];
+      bytes += c === '\b' || c === '\f' || c === '\n' || c === '\r' || c === '\t' ? 1 : 5;
+    }
+  }
+  return bytes;
+}
+
+/**
+ * The inline size of a payload: its JSON, embedded again as a JSON string (as EventBridge embeds
+ * Step Functions input and output), in UTF-8 bytes.
+ */
+export function measureInlineSize(payload: JsonObject | SerializedPayload | string): number {
+  const text = typeof payload === 'string' ? payload : payload instanceof SerializedPayload ? payload.text : JSON.stringify(payload);
+  return escapedJsonStringBytes(text);
+}
+
+/** True when the payload must be offloaded (its inline size is over {@link MAX_PAYLOAD_LENGTH}). */
+export function isOversized(payload: JsonObject | SerializedPayload | string, limit = MAX_PAYLOAD_LENGTH): boolean {
+  return measureInlineSize(payload) > limit;
+}
+
+/** What goes to Step Functions for a payload. */
+export interface InlineOrReference {
+  /** The JSON text to pass as execution input or task output. */
+  text: string;
+  /** The measured inline size of the full payload. */
+  size: number;
+  /** The `tmp/oversized/` URL when the payload was offloaded. */
+  url?: string;
+}
+
+/**
+ * Decides how a payload travels: inline when it fits, else uploaded to `tmp/oversized/` and
+ * replaced by `{"url": …}`. The payload is serialised once; the same text serves the size check,
+ * the upload and the returned inline value.
+ */
+export async function toInlineOrReference(
+  payload: JsonObject | SerializedPayload,
+  bucket: PayloadBucket,
+  limit = MAX_PAYLOAD_LENGTH,
+): Promise<InlineOrReference> {
+  const serialized = payload instanceof SerializedPayload ? payload : new SerializedPayload(payload);
+  const size = measureInlineSize(serialized);
+  if (size <= limit) return { text: serialized.text, size };
+  const url = await bucket.uploadOversizePayload(serialized);
+  return { text: JSON.stringify({ url }), size, url };
+}
+
+/** Like {@link toInlineOrReference} but returns the object form (`payload` or `{url}`). */
+export async function inlineOrReference(
+  payload: JsonObject,
+  bucket: PayloadBucket,
+  limit = MAX_PAYLOAD_LENGTH,
+): Promise<JsonObject> {
+  const serialized = new SerializedPayload(payload);
+  const r = await toInlineOrReference(serialized, bucket, limit);
+  return r.url ? { url: r.url } : payload;
+}

@@ -1,0 +1,252 @@
+/**
+ * The `update-state` function's logic (SPEC section 10): turn a Step Functions "Execution Status
+ * Change" event into the StateDB state, `output.json`, workflow events, published items and
+ * chained payloads.
+ *
+ * Beyond Cirrus: when EventBridge left the input or output out of the event (too large), they are
+ * read with `DescribeExecution` instead of failing.
+ * @module
+ */
+import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { nextPayloads } from './chain';
+import { sfnClient, snsClient, sqsClient } from './clients';
+import { ENV, type Env } from './config';
+import { MalformedEventError, errorMessage } from './errors';
+import { WorkflowEventPublisher, WorkflowEventType } from './events';
+import { executionIdFromArn } from './execution';
+import { itemAttributes } from './item-attributes';
+import { SerializedPayload, isJsonObject, type JsonObject } from './json';
+import { createLogger, payloadLogger, type Logger } from './logger';
+import { PayloadBucket, isReference } from './payload-bucket';
+import { validateProcessPayload } from './payload';
+import { publishBatch, sendMessageBatch } from './sns';
+import { isOversized } from './size';
+import { State, StateDb, isoNow } from './statedb';
+
+/** Error names that mark a payload INVALID rather than FAILED. */
+export const INVALID_EXCEPTIONS: readonly string[] = ['cirrus.lib.errors.InvalidInput', 'stactask.exceptions.InvalidInput'];
+
+/** Step Functions execution statuses update-state acts on. */
+export type FinalStatus = 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
+const FINAL = new Set<string>(['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT']);
+const NOT_FINAL = new Set<string>(['RUNNING', 'PENDING_REDRIVE']);
+
+/** The `detail` of an EventBridge "Step Functions Execution Status Change" event. */
+export interface StatusChangeDetail {
+  executionArn: string;
+  stateMachineArn?: string;
+  name?: string;
+  status: string;
+  startDate?: number | null;
+  stopDate?: number | null;
+  input?: string | null;
+  output?: string | null;
+  inputDetails?: { included?: boolean } | null;
+  outputDetails?: { included?: boolean } | null;
+  error?: string | null;
+  cause?: string | null;
+}
+
+/** The EventBridge event. */
+export interface StatusChangeEvent {
+  'detail-type'?: string;
+  source?: string;
+  detail: StatusChangeDetail;
+}
+
+/** What update-state did. */
+export interface UpdateStateResult {
+  payloadId?: string;
+  status: string;
+  /** The state written, or undefined when the event was ignored. */
+  state?: State;
+  executionArn: string;
+  inputPayloadUrl?: string;
+  outputPayloadUrl?: string;
+  error?: string;
+  published: number;
+  chained: number;
+  /** Input/output read with DescribeExecution because the event did not include them. */
+  describedExecution: boolean;
+}
+
+/** Dependencies of {@link updateState}; each defaults to one built from the environment. */
+export interface UpdateStateDeps {
+  bucket?: PayloadBucket;
+  stateDb?: StateDb;
+  sfn?: SFNClient;
+  sns?: SNSClient;
+  sqs?: SQSClient;
+  events?: WorkflowEventPublisher;
+  logger?: Logger;
+  env?: Env;
+}
+
+/**
+ * Formats the error of a failed execution as Cirrus does: `"<Error>: <errorMessage>"`, taking the
+ * message from a JSON cause's `errorMessage` (`unknown` when a JSON object cause has none), else
+ * the raw cause.
+ */
+export function formatExecutionError(error: string | null | undefined, cause: string | null | undefined): { type: string; message: string; text: string } {
+  const type = error || 'Unknown';
+  const rawCause =
+    cause ||
+    "No error cause was found in the event. Check that the 'Fail' state in the workflow step function definition includes 'ErrorPath' and 'CausePath' fields that capture the error name and error cause.";
+  let message = rawCause;
+  try {
+    const parsed: unknown = JSON.parse(rawCause);
+    if (isJsonObject(parsed)) message = typeof parsed.errorMessage === 'string' ? parsed.errorMessage : parsed.errorMessage !== undefined ? JSON.stringify(parsed.errorMessage) : 'unknown';
+    else if (Array.isArray(parsed)) message = 'unknown';
+  } catch {
+    message = rawCause;
+  }
+  return { type, message, text: `${type}: ${message}` };
+}
+
+/** Validates the event shape; throws {@link MalformedEventError} naming the missing field. */
+export function parseStatusChangeEvent(event: unknown): StatusChangeDetail {
+  if (!isJsonObject(event)) throw new MalformedEventError('update-state event is not a JSON object');
+  const d = event.detail;
+  if (!isJsonObject(d)) throw new MalformedEventError('update-state event has no "detail" object');
+  if (typeof d.executionArn !== 'string' || d.executionArn === '') throw new MalformedEventError('update-state event is missing "detail.executionArn"');
+  if (typeof d.status !== 'string' || d.status === '') throw new MalformedEventError('update-state event is missing "detail.status"');
+  return d as unknown as StatusChangeDetail;
+}
+
+const moduleLogger = createLogger('update-state');
+
+function parseJsonObject(text: string, what: string): JsonObject {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new MalformedEventError(`execution ${what} is not valid JSON: ${errorMessage(err)}`);
+  }
+  if (!isJsonObject(v)) throw new MalformedEventError(`execution ${what} is not a JSON object`);
+  return v;
+}
+
+/** Handles one status-change event. */
+export async function updateState(event: unknown, deps: UpdateStateDeps = {}): Promise<UpdateStateResult> {
+  const env = deps.env ?? process.env;
+  const logger = deps.logger ?? moduleLogger;
+  const detail = parseStatusChangeEvent(event);
+  const status = detail.status;
+  const execArn = detail.executionArn;
+  const result: UpdateStateResult = { status, executionArn: execArn, published: 0, chained: 0, describedExecution: false };
+  if (NOT_FINAL.has(status)) {
+    logger.info('execution not finished; nothing to update', { execution_arn: execArn, status });
+    return result;
+  }
+  if (!FINAL.has(status)) throw new MalformedEventError(`update-state event has an unknown "detail.status": ${JSON.stringify(status)}`);
+
+  const bucket = deps.bucket ?? PayloadBucket.fromEnv(env);
+  const stateDb = deps.stateDb ?? StateDb.fromEnv(env);
+  const events = deps.events ?? WorkflowEventPublisher.fromEnv(logger, env);
+  const executionName = detail.name || executionIdFromArn(execArn);
+
+  try {
+    // Input and output: from the event, or from DescribeExecution when EventBridge left them out.
+    let inputText = detail.input ?? undefined;
+    let outputText = detail.output ?? undefined;
+    const inputMissing = detail.inputDetails?.included === false || typeof inputText !== 'string';
+    const outputMissing = status === 'SUCCEEDED' && (detail.outputDetails?.included === false || (typeof outputText !== 'string' && detail.outputDetails?.included !== true));
+    if (inputMissing || outputMissing) {
+      const described = await (deps.sfn ?? sfnClient()).send(new DescribeExecutionCommand({ executionArn: execArn }));
+      result.describedExecution = true;
+      if (inputMissing) inputText = described.input;
+      if (outputMissing) outputText = described.output;
+    }
+    if (typeof inputText !== 'string') throw new MalformedEventError(`execution ${execArn} has no input (neither "detail.input" nor DescribeExecution)`);
+
+    const rawInput = parseJsonObject(inputText, 'input');
+    const input = validateProcessPayload(isReference(rawInput) ? await bucket.readPayload(String(rawInput.url)) : rawInput, { setIdIfMissing: false });
+    const payloadId = input.id;
+    result.payloadId = payloadId;
+    const log = payloadLogger(logger, payloadId, { execution_arn: execArn, status });
+    const inputUrl = bucket.getInputPayloadUrl(payloadId, executionName);
+    result.inputPayloadUrl = inputUrl;
+    const now = isoNow();
+
+    if (status === 'SUCCEEDED') {
+      let output: JsonObject | undefined;
+      if (typeof outputText === 'string' && outputText !== 'null' && outputText !== '') {
+        const rawOutput = parseJsonObject(outputText, 'output');
+        output = isReference(rawOutput) ? await bucket.readPayload(String(rawOutput.url)) : rawOutput;
+      }
+      let outputUrl: string | undefined;
+      if (output) {
+        outputUrl = await bucket.uploadOutputPayload(new SerializedPayload(output), payloadId, executionName);
+      } else {
+        log.warn('succeeded execution has no output payload; no output.json written');
+      }
+      await stateDb.setSucceeded(payloadId, { now });
+      result.state = State.SUCCEEDED;
+      result.outputPayloadUrl = outputUrl;
+      events.announce({
+        event_type: WorkflowEventType.SUCCEEDED,
+        payload_id: payloadId,
+        isotimestamp: now,
+        input_payload_url: inputUrl,
+        output_payload_url: outputUrl,
+        execution_arn: execArn,
+      });
+      if (output) {
+        const publishTopic = env[ENV.publishTopicArn];
+        const features = Array.isArray(output.features) ? output.features.filter(isJsonObject) : [];
+        if (publishTopic && features.length > 0) {
+          await publishBatch(deps.sns ?? snsClient(), publishTopic, features.map((f) => ({ message: JSON.stringify(f), attributes: itemAttributes(f) })));
+          result.published = features.length;
+        }
+        const queueUrl = env[ENV.processQueueUrl];
+        if (queueUrl) {
+          const next = nextPayloads(output);
+          if (next.length > 0) {
+            const bodies = await Promise.all(
+              next.map(async (p) => {
+                const s = new SerializedPayload(p);
+                return isOversized(s) ? JSON.stringify({ url: await bucket.uploadOversizePayload(s) }) : s.text;
+              }),
+            );
+            await sendMessageBatch(deps.sqs ?? sqsClient(), queueUrl, bodies);
+            result.chained = bodies.length;
+          }
+        }
+      }
+      log.info('execution succeeded', { output_payload_url: outputUrl, published: result.published, chained: result.chained });
+      return result;
+    }
+
+    if (status === 'ABORTED') {
+      await stateDb.setAborted(payloadId, now);
+      result.state = State.ABORTED;
+      events.announce({ event_type: WorkflowEventType.ABORTED, payload_id: payloadId, isotimestamp: now, input_payload_url: inputUrl, execution_arn: execArn });
+      log.info('execution aborted');
+      return result;
+    }
+
+    // FAILED or TIMED_OUT
+    const err =
+      status === 'TIMED_OUT'
+        ? formatExecutionError('TimedOutError', 'The step function execution timed out.')
+        : formatExecutionError(detail.error, detail.cause);
+    result.error = err.text;
+    let eventType: WorkflowEventType;
+    if (INVALID_EXCEPTIONS.includes(err.type)) {
+      await stateDb.setInvalid(payloadId, err.text, now);
+      result.state = State.INVALID;
+      eventType = WorkflowEventType.INVALID;
+    } else {
+      await stateDb.setFailed(payloadId, err.text, now);
+      result.state = State.FAILED;
+      eventType = err.type === 'TimedOutError' ? WorkflowEventType.TIMED_OUT : WorkflowEventType.FAILED;
+    }
+    events.announce({ event_type: eventType, payload_id: payloadId, isotimestamp: now, input_payload_url: inputUrl, error: err.text, execution_arn: execArn });
+    log.info(`execution ${status.toLowerCase()}`, { error: err.text, state: result.state });
+    return result;
+  } finally {
+    await events.flush();
+  }
+}

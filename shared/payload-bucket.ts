@@ -269,6 +269,18 @@ export class PayloadBucket {
     return this.putJson(`${this.prefixBatch}/${id}/${randomUUID()}.json`, JSON.stringify(p));
   }
 
+  /**
+   * Writes a batch task's result to the `url_out` that pre-batch handed it. The URL must point into
+   * this bucket under `<root>/tmp/batch/`, so a task can never write elsewhere.
+   */
+  async uploadBatchOutput(urlOut: string, p: JsonObject): Promise<string> {
+    const loc = parseUrl(urlOut);
+    if (loc.bucket !== this.bucketName || !loc.key.startsWith(`${this.prefixBatch}/`)) {
+      throw new InvalidS3UrlError(`batch output URL ${urlOut} is not under s3://${this.bucketName}/${this.prefixBatch}/`);
+    }
+    return this.putJson(loc.key, JSON.stringify(await this.resolve(p)));
+  }
+
   /** Stores the execution's `input.json`; returns its deterministic URL. */
   uploadInputPayload(p: PayloadInput, payloadId: string, executionId: string): Promise<string> {
     return this.upload(p, `${this.execPayloadPrefix(payloadId, executionId)}/${INPUT_KEY}`);

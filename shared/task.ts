@@ -1,0 +1,73 @@
+/**
+ * Helpers for task authors: wrap a `(payload) => payload` function as a Step Functions Lambda task
+ * or an AWS Batch task, so it always sees the full payload and never returns one too large for
+ * Step Functions.
+ * @module
+ */
+import { CirrusError } from './errors';
+import { isJsonObject, type JsonObject } from './json';
+import { PayloadBucket, isReference } from './payload-bucket';
+import { MAX_PAYLOAD_LENGTH, inlineOrReference } from './size';
+
+/** A task function: receives the full payload, returns the new payload. */
+export type TaskFunction<C = unknown> = (payload: JsonObject, context?: C) => JsonObject | Promise<JsonObject>;
+
+/** Options of {@link lambdaTask} and {@link batchTask}. */
+export interface TaskOptions {
+  /** The payload bucket; defaults to {@link PayloadBucket.fromEnv}, built on first use. */
+  bucket?: PayloadBucket;
+  /** Inline limit in bytes; defaults to {@link MAX_PAYLOAD_LENGTH}. */
+  limit?: number;
+}
+
+/** The task's input was neither a payload nor a `{"url"}` reference. */
+export class TaskInputError extends CirrusError {}
+
+function lazyBucket(options: TaskOptions): () => PayloadBucket {
+  let b = options.bucket;
+  return () => (b ??= PayloadBucket.fromEnv());
+}
+
+/**
+ * Wraps a task function as a Lambda handler for a Step Functions Task state. The wrapper
+ * re-hydrates an incoming `{"url": …}` reference, calls the function with the full payload, and
+ * returns the result inline, or offloaded under `tmp/oversized/` as `{"url": …}` when it is over
+ * the inline limit.
+ *
+ * ```ts
+ * export const handler = lambdaTask(async (payload) => ({ ...payload, features: stamp(payload.features) }));
+ * ```
+ */
+export function lambdaTask<C = unknown>(fn: TaskFunction<C>, options: TaskOptions = {}): (event: unknown, context?: C) => Promise<JsonObject> {
+  const bucket = lazyBucket(options);
+  return async (event, context) => {
+    if (!isJsonObject(event)) throw new TaskInputError('task input must be a JSON object (a payload or {"url": …})');
+    const payload = isReference(event) ? await bucket().readPayload(String(event.url)) : event;
+    const result = await fn(payload, context);
+    if (!isJsonObject(result)) throw new TaskInputError('task function must return a JSON object (the new payload)');
+    return inlineOrReference(result, bucket(), options.limit ?? MAX_PAYLOAD_LENGTH);
+  };
+}
+
+/** The input of a Batch task: what pre-batch returned. */
+export interface BatchTaskInput {
+  url: string;
+  url_out: string;
+}
+
+/**
+ * Wraps a task function for an AWS Batch job: reads the payload from `url`, calls the function,
+ * and writes the result to `url_out` (where post-batch reads it). Returns `url_out`.
+ */
+export function batchTask<C = unknown>(fn: TaskFunction<C>, options: TaskOptions = {}): (input: BatchTaskInput, context?: C) => Promise<string> {
+  const bucket = lazyBucket(options);
+  return async (input, context) => {
+    if (!isJsonObject(input) || typeof input.url !== 'string' || typeof input.url_out !== 'string') {
+      throw new TaskInputError('batch task input must be {"url": …, "url_out": …} as returned by pre-batch');
+    }
+    const payload = await bucket().readPayload(input.url);
+    const result = await fn(payload, context);
+    if (!isJsonObject(result)) throw new TaskInputError('task function must return a JSON object (the new payload)');
+    return bucket().uploadBatchOutput(input.url_out, result);
+  };
+}

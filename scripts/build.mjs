@@ -3,6 +3,7 @@
 import { build } from 'esbuild';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
@@ -58,5 +59,16 @@ await Promise.all(
     }),
   ),
 );
+
+// The public library (package.json "exports"): CommonJS bundle plus declarations from tsc.
+await build({
+  ...common,
+  entryPoints: [join(root, 'shared', 'index.ts')],
+  outfile: join(dist, 'lib', 'index.js'),
+  target: 'node20',
+  packages: 'external',
+});
+rmSync(join(dist, 'lib', 'types'), { recursive: true, force: true });
+execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.lib.json')], { stdio: 'inherit' });
 
 console.log(`built ${lambdas.length} function bundle(s): ${lambdas.join(', ') || '(none yet)'}; ${tools.length} tool(s)`);

@@ -1,0 +1,47 @@
+/**
+ * Named error classes of the embedded local AWS stack.
+ * @module
+ */
+
+/** Base class of every error the local stack raises on purpose; `name` is the class name. */
+export class LocalStackError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The stack could not start (a server failed to listen, provisioning failed, …). */
+export class LocalStackStartError extends LocalStackError {}
+
+/** The stack was stopped while the caller was still waiting for something. */
+export class LocalStackStoppedError extends LocalStackError {}
+
+/** `waitForExecution` / `waitForIdle` gave up after its timeout. */
+export class LocalStackTimeoutError extends LocalStackError {}
+
+/** `waitForExecution` was given an execution ARN the local Step Functions endpoint never started. */
+export class UnknownExecutionError extends LocalStackError {
+  constructor(readonly executionArn: string) {
+    super(`no such execution in the local stack: ${executionArn}`);
+  }
+}
+
+/** A workflow definition could not be read, parsed or substituted by `registerWorkflow`. */
+export class WorkflowDefinitionError extends LocalStackError {}
+
+/**
+ * A service error sent back to an SDK client: `code` becomes the SDK exception name
+ * (`StateMachineDoesNotExist`, `QueueDoesNotExist`, `NotFound`, …).
+ */
+export class AwsServiceError extends LocalStackError {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly statusCode = 400,
+    /** Extra response headers (SQS `x-amzn-query-error`). */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,663 @@
+/**
+ * Embedded local AWS stack for integration tests, the `npm start` demo and the benchmarks: S3
+ * (`s3rver`), DynamoDB (`dynalite`), Step Functions (an AWS JSON 1.0 endpoint running ASL with
+ * `aws-local-stepfunctions`), SNS and SQS (minimal in-process endpoints), all on 127.0.0.1 with
+ * free ports, plus the EventBridge "Step Functions Execution Status Change" events delivered to
+ * in-process subscribers.
+ *
+ * ```ts
+ * const stack = await startLocalStack({ lambdaHandlers: { 'cirrus-process': handler } });
+ * const restore = stack.applyEnv();
+ * stack.onStatusChange((event) => updateStateHandler(event));
+ * const arn = await stack.registerWorkflow('mirror', 'workflows/mirror.json', { substitutions });
+ * …
+ * restore();
+ * await stack.stop();
+ * ```
+ * @module
+ */
+import http from 'node:http';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { createTableInput } from '../shared/statedb-schema';
+import { normalizeRootPrefix } from '../shared/config';
+import { resetClients } from '../shared/clients';
+import { substitute, type DefinitionSubstitutions } from './asl';
+import {
+  LocalStackStartError,
+  LocalStackStoppedError,
+  LocalStackTimeoutError,
+  UnknownExecutionError,
+  WorkflowDefinitionError,
+} from './errors';
+import { buildStatusChangeEvent, type StepFunctionsStatusChangeEvent } from './events';
+import { HandlerRegistry, type HandlerSet, type LocalLambdaHandler, type LocalTaskHandler } from './handlers';
+import { closeServer, listenLoopback, LOOPBACK, type LoopbackServer } from './http';
+import { LocalStepFunctions, type ExecutionSnapshot } from './sfn';
+import { LocalSns, type RecordedSnsMessage } from './sns';
+import { LocalSqs, type RecordedSqsMessage } from './sqs';
+
+export * from './errors';
+export { STATUS_EVENT_DATA_LIMIT_BYTES, escapedSize, buildStatusChangeEvent } from './events';
+export type { StepFunctionsStatusChangeEvent, StatusChangeDetail, ExecutionStatus, TerminalStatus, EndedExecution } from './events';
+export type { LocalLambdaHandler, LocalLambdaContext, LocalTaskHandler, TaskInvocationInfo, HandlerSet } from './handlers';
+export { lambdaFunctionName, LAMBDA_INVOKE } from './handlers';
+export type { DefinitionSubstitutions } from './asl';
+export type { RecordedSnsMessage } from './sns';
+export type { RecordedSqsMessage } from './sqs';
+export type { MessageAttributeValue, MessageAttributes } from './attributes';
+export type { ExecutionSnapshot } from './sfn';
+export { MAX_EXECUTION_DATA_BYTES } from './sfn';
+
+/** The services of the local stack. */
+export type LocalService = 's3' | 'dynamodb' | 'sfn' | 'sns' | 'sqs';
+
+/** Dummy credentials. s3rver only accepts its built-in key pair, so that is the one used. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+/** Options of {@link startLocalStack}; every field is optional. */
+export interface LocalStackOptions {
+  /** AWS region of every ARN and of `AWS_REGION`. Default `us-west-2`. */
+  region?: string;
+  /** Account id of every ARN. Default `123456789012`. */
+  account?: string;
+  /** Resource name prefix (state machines are `<prefix>-<workflow>`). Default `cirrus`. */
+  resourcePrefix?: string;
+  /** Payload bucket name. Default `<resourcePrefix>-payloads`. */
+  payloadBucket?: string;
+  /** `CIRRUS_PAYLOAD_ROOT_PREFIX`. Default `cirrus`. */
+  rootPrefix?: string;
+  /** StateDB table name. Default `<resourcePrefix>-state`. */
+  stateDbTable?: string;
+  /** Further buckets to create (for example reference buckets). */
+  extraBuckets?: string[];
+  /** Lambda functions run in-process by Task states, keyed by function name or ARN. */
+  lambdaHandlers?: Record<string, LocalLambdaHandler>;
+  /** Raw Task overrides for every workflow, keyed by state name or Task `Resource`. */
+  taskHandlers?: Record<string, LocalTaskHandler>;
+  /**
+   * Redelivery of status events to a failing subscriber, like an EventBridge target retry
+   * policy: `maxAttempts` (default 1, i.e. no retry) with `retryDelayMs` between attempts
+   * (default 100). Failures after the last attempt are kept in `deliveryFailures`.
+   */
+  statusEventDelivery?: { maxAttempts?: number; retryDelayMs?: number };
+  /**
+   * Validate definitions in CreateStateMachine as AWS does (default true). Validation costs
+   * about 0.5 s per distinct definition (once per process); benchmarks may turn it off.
+   */
+  validateDefinitions?: boolean;
+  /** Fixed ports per service (default: a free port each). */
+  ports?: Partial<Record<LocalService, number>>;
+}
+
+/** The environment that points functions, the CLI and SDK clients at the local stack. */
+export interface LocalStackEnv {
+  AWS_ENDPOINT_URL_S3: string;
+  AWS_ENDPOINT_URL_DYNAMODB: string;
+  AWS_ENDPOINT_URL_SFN: string;
+  AWS_ENDPOINT_URL_SNS: string;
+  AWS_ENDPOINT_URL_SQS: string;
+  AWS_REGION: string;
+  AWS_ACCESS_KEY_ID: string;
+  AWS_SECRET_ACCESS_KEY: string;
+  CIRRUS_PAYLOAD_BUCKET: string;
+  CIRRUS_PAYLOAD_ROOT_PREFIX: string;
+  CIRRUS_STATE_DB: string;
+  CIRRUS_BASE_WORKFLOW_ARN: string;
+  CIRRUS_WORKFLOW_EVENT_TOPIC_ARN: string;
+  CIRRUS_PUBLISH_TOPIC_ARN: string;
+  CIRRUS_PROCESS_QUEUE_URL: string;
+}
+
+/** Options of {@link LocalStack.registerWorkflow}. */
+export interface RegisterWorkflowOptions extends HandlerSet {
+  /** Values for `${Name}` tokens in the definition (Step Functions `DefinitionSubstitutions`). */
+  substitutions?: DefinitionSubstitutions;
+  /** Role ARN given to CreateStateMachine. Default `arn:aws:iam::<account>:role/<prefix>-local-sfn`. */
+  roleArn?: string;
+}
+
+/** A subscriber of status-change events (for example the update-state handler). */
+export type StatusChangeSubscriber = (event: StepFunctionsStatusChangeEvent) => unknown;
+
+/** A status event a subscriber failed to handle after every attempt. */
+export interface StatusEventDeliveryFailure {
+  event: StepFunctionsStatusChangeEvent;
+  subscriber: StatusChangeSubscriber;
+  error: unknown;
+  attempts: number;
+}
+
+/** An ended execution together with the status event it produced. */
+export interface CompletedExecution extends ExecutionSnapshot {
+  event: StepFunctionsStatusChangeEvent;
+}
+
+/** Client settings for one service: spread them into an SDK client constructor. */
+export interface LocalClientConfig {
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Set for S3 only. */
+  forcePathStyle?: boolean;
+}
+
+/** What tests can read from the local SNS endpoint. */
+export interface LocalSnsView {
+  /** Creates a topic (idempotent) and returns its ARN. */
+  createTopic(name: string): string;
+  /** Messages published to a topic (ARN or name), oldest first. */
+  messages(topic: string): RecordedSnsMessage[];
+  /** Every topic ARN. */
+  topicArns(): string[];
+  /** Forgets every recorded message. */
+  clear(): void;
+}
+
+/** What tests can read from the local SQS endpoint. */
+export interface LocalSqsView {
+  /** Creates a queue (idempotent) and returns its URL. */
+  createQueue(name: string, attributes?: Record<string, string>): string;
+  /** Every message ever sent to a queue (URL, name or ARN), deleted ones included. */
+  sent(queue: string): RecordedSqsMessage[];
+  /** Messages still in a queue (not deleted). */
+  pending(queue: string): RecordedSqsMessage[];
+  /** Every queue URL. */
+  queueUrls(): string[];
+  /** Drops every message and the recorded history. */
+  clear(): void;
+}
+
+/** What tests can read from the local Step Functions endpoint. */
+export interface LocalSfnView {
+  /** One execution, or undefined. */
+  execution(executionArn: string): ExecutionSnapshot | undefined;
+  /** Every execution started so far. */
+  executions(): ExecutionSnapshot[];
+  /** ARN of state machine `<resourcePrefix>-<workflow>`. */
+  workflowArn(workflow: string): string;
+}
+
+/** A running local stack (see {@link startLocalStack}). */
+export interface LocalStack {
+  /** Environment for functions, the CLI and SDK clients. */
+  readonly env: LocalStackEnv;
+  /** Endpoint URL of each service. */
+  readonly endpoints: Readonly<Record<LocalService, string>>;
+  readonly region: string;
+  readonly account: string;
+  readonly resourcePrefix: string;
+  readonly payloadBucket: string;
+  readonly stateDbTable: string;
+  readonly workflowEventTopicArn: string;
+  readonly publishTopicArn: string;
+  readonly processQueueUrl: string;
+  /** Temporary folder holding the S3 data (removed by {@link LocalStack.stop}). */
+  readonly dataDir: string;
+  readonly sns: LocalSnsView;
+  readonly sqs: LocalSqsView;
+  readonly sfn: LocalSfnView;
+  /** Every status-change event emitted so far, oldest first. */
+  readonly statusEvents: readonly StepFunctionsStatusChangeEvent[];
+  /** Status events a subscriber failed to handle (after the configured attempts). */
+  readonly deliveryFailures: readonly StatusEventDeliveryFailure[];
+  /** SDK client settings for one service. */
+  clientConfig(service: LocalService): LocalClientConfig;
+  /**
+   * Sets {@link LocalStack.env} on `process.env` (and resets the shared SDK clients of
+   * `shared/clients`); returns a function restoring the previous values.
+   */
+  applyEnv(): () => void;
+  /**
+   * Creates state machine `<resourcePrefix>-<name>` with a real CreateStateMachine call and
+   * returns its ARN. `definition` is an ASL object, ASL JSON text, or a path to a JSON file.
+   *
+   * @throws WorkflowDefinitionError when the file cannot be read or a `${Name}` token has no substitution.
+   */
+  registerWorkflow(name: string, definition: object | string, options?: RegisterWorkflowOptions): Promise<string>;
+  /** Adds or replaces a stack-wide Lambda handler (function name or ARN). */
+  setLambdaHandler(nameOrArn: string, handler: LocalLambdaHandler): void;
+  /** Adds or replaces a stack-wide raw Task handler (state name or Task `Resource`). */
+  setTaskHandler(stateNameOrResource: string, handler: LocalTaskHandler): void;
+  /**
+   * Subscribes to status-change events of ended executions. The stack awaits subscribers and
+   * records their failures. Returns an unsubscribe function.
+   */
+  onStatusChange(subscriber: StatusChangeSubscriber): () => void;
+  /**
+   * Delivers every recorded delivery failure again to its subscriber (like an EventBridge
+   * retry); failures that persist stay recorded. Resolves with how many still fail.
+   */
+  redeliverFailedStatusEvents(): Promise<number>;
+  /**
+   * Resolves once the execution ended and its status event was delivered to every subscriber.
+   *
+   * @throws UnknownExecutionError for an execution this stack never started.
+   * @throws LocalStackTimeoutError after `timeoutMs` (default 30 s).
+   */
+  waitForExecution(executionArn: string, timeoutMs?: number): Promise<CompletedExecution>;
+  /**
+   * Resolves when no execution is running, no status event is being delivered and no task
+   * handler is running. @throws LocalStackTimeoutError after `timeoutMs` (default 30 s).
+   */
+  waitForIdle(timeoutMs?: number): Promise<void>;
+  /**
+   * Aborts running executions (without status events), waits up to 5 s for running task
+   * handlers and subscribers, closes every server and socket and removes the data folder.
+   * Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+/** Counts asynchronous work (executions, deliveries, handler calls) so the stack can wait for it. */
+class Activity {
+  private count = 0;
+  private waiters: (() => void)[] = [];
+
+  begin(): void {
+    this.count++;
+  }
+
+  end(): void {
+    this.count--;
+    if (this.count === 0) {
+      // Let follow-up work that starts synchronously after this one register first.
+      setImmediate(() => {
+        if (this.count !== 0) return;
+        const ws = this.waiters;
+        this.waiters = [];
+        for (const w of ws) w();
+      });
+    }
+  }
+
+  idle(): Promise<void> {
+    if (this.count === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+/** Races `p` against a timer that is always cleared. */
+async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new LocalStackTimeoutError(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  httpServer?: http.Server;
+}
+type S3rverConstructor = new (options: {
+  port: number;
+  address: string;
+  silent: boolean;
+  directory: string;
+  configureBuckets: { name: string }[];
+}) => S3rverInstance;
+type Dynalite = (options: { createTableMs: number; deleteTableMs: number; updateTableMs: number }) => http.Server;
+
+class LocalStackImpl implements LocalStack {
+  readonly env: LocalStackEnv;
+  readonly endpoints: Readonly<Record<LocalService, string>>;
+  readonly workflowEventTopicArn: string;
+  readonly publishTopicArn: string;
+  readonly processQueueUrl: string;
+  readonly sfn: LocalSfnView;
+  private readonly subscribers = new Set<StatusChangeSubscriber>();
+  private readonly events: StepFunctionsStatusChangeEvent[] = [];
+  private readonly eventsByArn = new Map<string, StepFunctionsStatusChangeEvent>();
+  private readonly failures: StatusEventDeliveryFailure[] = [];
+  private sfnClient?: SFNClient;
+  private stopping?: Promise<void>;
+
+  constructor(
+    readonly region: string,
+    readonly account: string,
+    readonly resourcePrefix: string,
+    readonly payloadBucket: string,
+    readonly stateDbTable: string,
+    readonly rootPrefix: string,
+    readonly dataDir: string,
+    private readonly servers: Record<LocalService, http.Server>,
+    urls: Record<LocalService, string>,
+    private readonly activity: Activity,
+    private readonly handlers: HandlerRegistry,
+    private readonly stepFunctions: LocalStepFunctions,
+    readonly sns: LocalSns,
+    readonly sqs: LocalSqs,
+    private readonly delivery: { maxAttempts: number; retryDelayMs: number },
+  ) {
+    this.endpoints = Object.freeze({ ...urls });
+    this.workflowEventTopicArn = sns.createTopic(`${resourcePrefix}-workflow-event`);
+    this.publishTopicArn = sns.createTopic(`${resourcePrefix}-publish`);
+    this.processQueueUrl = sqs.createQueue(`${resourcePrefix}-process`);
+    const sf = stepFunctions;
+    this.sfn = {
+      execution: (arn) => sf.execution(arn),
+      executions: () => sf.listAll(),
+      workflowArn: (workflow) => sf.stateMachineArn(`${resourcePrefix}-${workflow}`),
+    };
+    this.env = {
+      AWS_ENDPOINT_URL_S3: urls.s3,
+      AWS_ENDPOINT_URL_DYNAMODB: urls.dynamodb,
+      AWS_ENDPOINT_URL_SFN: urls.sfn,
+      AWS_ENDPOINT_URL_SNS: urls.sns,
+      AWS_ENDPOINT_URL_SQS: urls.sqs,
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      CIRRUS_PAYLOAD_BUCKET: payloadBucket,
+      CIRRUS_PAYLOAD_ROOT_PREFIX: rootPrefix,
+      CIRRUS_STATE_DB: stateDbTable,
+      CIRRUS_BASE_WORKFLOW_ARN: `arn:aws:states:${region}:${account}:stateMachine:${resourcePrefix}-`,
+      CIRRUS_WORKFLOW_EVENT_TOPIC_ARN: this.workflowEventTopicArn,
+      CIRRUS_PUBLISH_TOPIC_ARN: this.publishTopicArn,
+      CIRRUS_PROCESS_QUEUE_URL: this.processQueueUrl,
+    };
+  }
+
+  get statusEvents(): readonly StepFunctionsStatusChangeEvent[] {
+    return [...this.events];
+  }
+
+  get deliveryFailures(): readonly StatusEventDeliveryFailure[] {
+    return [...this.failures];
+  }
+
+  clientConfig(service: LocalService): LocalClientConfig {
+    return {
+      endpoint: this.endpoints[service],
+      region: this.region,
+      credentials: { ...LOCAL_CREDENTIALS },
+      ...(service === 's3' ? { forcePathStyle: true } : {}),
+    };
+  }
+
+  applyEnv(): () => void {
+    const previous = new Map<string, string | undefined>();
+    for (const [k, v] of Object.entries(this.env)) {
+      previous.set(k, process.env[k]);
+      process.env[k] = v;
+    }
+    // A session token or profile from the developer's shell must not mix with the dummy keys.
+    for (const k of ['AWS_SESSION_TOKEN', 'AWS_PROFILE']) {
+      previous.set(k, process.env[k]);
+      delete process.env[k];
+    }
+    resetClients();
+    return () => {
+      for (const [k, v] of previous) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      resetClients();
+    };
+  }
+
+  async registerWorkflow(name: string, definition: object | string, options: RegisterWorkflowOptions = {}): Promise<string> {
+    this.assertRunning();
+    let text: string;
+    if (typeof definition === 'object') {
+      text = JSON.stringify(definition);
+    } else if (definition.trimStart().startsWith('{')) {
+      text = definition;
+    } else {
+      try {
+        text = await fs.readFile(definition, 'utf8');
+      } catch (err) {
+        throw new WorkflowDefinitionError(`cannot read workflow definition ${definition}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    const { text: substituted, unresolved } = substitute(text, options.substitutions ?? {});
+    if (unresolved.length > 0) {
+      throw new WorkflowDefinitionError(`workflow ${name}: no substitution for ${unresolved.map((u) => `\${${u}}`).join(', ')}`);
+    }
+    const stateMachineName = `${this.resourcePrefix}-${name}`;
+    this.handlers.setWorkflowHandlers(this.sfn.workflowArn(name), options);
+    this.sfnClient ??= new SFNClient({ ...this.clientConfig('sfn'), maxAttempts: 1 });
+    const out = await this.sfnClient.send(
+      new CreateStateMachineCommand({
+        name: stateMachineName,
+        definition: substituted,
+        roleArn: options.roleArn ?? `arn:aws:iam::${this.account}:role/${this.resourcePrefix}-local-sfn`,
+      }),
+    );
+    return out.stateMachineArn ?? this.sfn.workflowArn(name);
+  }
+
+  setLambdaHandler(nameOrArn: string, handler: LocalLambdaHandler): void {
+    this.handlers.setLambdaHandler(nameOrArn, handler);
+  }
+
+  setTaskHandler(stateNameOrResource: string, handler: LocalTaskHandler): void {
+    this.handlers.setTaskHandler(stateNameOrResource, handler);
+  }
+
+  onStatusChange(subscriber: StatusChangeSubscriber): () => void {
+    this.subscribers.add(subscriber);
+    return () => {
+      this.subscribers.delete(subscriber);
+    };
+  }
+
+  /** Called by the Step Functions endpoint when an execution ends. */
+  async executionEnded(e: ExecutionSnapshot): Promise<void> {
+    const event = buildStatusChangeEvent(
+      {
+        executionArn: e.executionArn,
+        stateMachineArn: e.stateMachineArn,
+        name: e.name,
+        status: e.status === 'RUNNING' ? 'ABORTED' : e.status,
+        startDate: e.startDate,
+        stopDate: e.stopDate ?? new Date(),
+        input: e.input,
+        output: e.output,
+        error: e.error,
+        cause: e.cause,
+      },
+      this.region,
+      this.account,
+    );
+    this.events.push(event);
+    this.eventsByArn.set(e.executionArn, event);
+    await Promise.all([...this.subscribers].map((s) => this.deliver(s, event)));
+  }
+
+  private async deliver(subscriber: StatusChangeSubscriber, event: StepFunctionsStatusChangeEvent): Promise<boolean> {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.delivery.maxAttempts; attempt++) {
+      try {
+        await subscriber(structuredClone(event));
+        return true;
+      } catch (err) {
+        lastError = err;
+        if (attempt < this.delivery.maxAttempts && !this.stopping) await sleep(this.delivery.retryDelayMs);
+      }
+    }
+    this.failures.push({ event, subscriber, error: lastError, attempts: this.delivery.maxAttempts });
+    return false;
+  }
+
+  async redeliverFailedStatusEvents(): Promise<number> {
+    const pending = this.failures.splice(0);
+    this.activity.begin();
+    try {
+      await Promise.all(pending.map((f) => this.deliver(f.subscriber, f.event)));
+    } finally {
+      this.activity.end();
+    }
+    return this.failures.length;
+  }
+
+  async waitForExecution(executionArn: string, timeoutMs = 30000): Promise<CompletedExecution> {
+    const settled = this.stepFunctions.settled(executionArn);
+    if (!settled) throw new UnknownExecutionError(executionArn);
+    await withTimeout(settled, timeoutMs, `execution ${executionArn} did not end within ${timeoutMs} ms`);
+    const snap = this.stepFunctions.execution(executionArn);
+    const event = this.eventsByArn.get(executionArn);
+    if (!snap || !event) throw new LocalStackStoppedError(`execution ${executionArn} was aborted by stop()`);
+    return { ...snap, event };
+  }
+
+  async waitForIdle(timeoutMs = 30000): Promise<void> {
+    await withTimeout(this.activity.idle(), timeoutMs, `the local stack did not become idle within ${timeoutMs} ms`);
+  }
+
+  private assertRunning(): void {
+    if (this.stopping) throw new LocalStackStoppedError('the local stack is stopped');
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stepFunctions.shutdown();
+      this.sqs.shutdown();
+      await withTimeout(this.activity.idle(), 5000, 'in-flight work did not finish').catch(() => undefined);
+      this.sfnClient?.destroy();
+      await Promise.allSettled(Object.values(this.servers).map((s) => closeServer(s)));
+      await fs.rm(this.dataDir, { recursive: true, force: true });
+    })();
+    return this.stopping;
+  }
+}
+
+/**
+ * Starts the local stack: S3, DynamoDB, Step Functions, SNS and SQS on 127.0.0.1, with the
+ * payload bucket, the StateDB table (schema from `shared/statedb-schema`), the workflow-event
+ * and publish topics and the process queue provisioned.
+ *
+ * @throws LocalStackStartError when a server cannot start or provisioning fails (everything
+ * already started is stopped again).
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const region = options.region ?? 'us-west-2';
+  const account = options.account ?? '123456789012';
+  const resourcePrefix = options.resourcePrefix ?? 'cirrus';
+  const payloadBucket = options.payloadBucket ?? `${resourcePrefix}-payloads`;
+  const stateDbTable = options.stateDbTable ?? `${resourcePrefix}-state`;
+  const rootPrefix = normalizeRootPrefix(options.rootPrefix);
+  const ports = options.ports ?? {};
+
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cirrus-local-'));
+  const started: http.Server[] = [];
+  const activity = new Activity();
+  const handlers = new HandlerRegistry(region, account, activity, options);
+  const sns = new LocalSns(region, account);
+  const sqs = new LocalSqs(region, account);
+  let stack: LocalStackImpl | undefined;
+  const stepFunctions = new LocalStepFunctions(
+    region,
+    account,
+    handlers,
+    (e) => (stack ? stack.executionEnded(e) : Promise.resolve()),
+    activity,
+    options.validateDefinitions ?? true,
+  );
+
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const S3rver = require('s3rver') as S3rverConstructor;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const dynalite = require('dynalite') as Dynalite;
+
+    const s3 = new S3rver({
+      port: ports.s3 ?? 0,
+      address: LOOPBACK,
+      silent: true,
+      directory: dataDir,
+      configureBuckets: [payloadBucket, ...(options.extraBuckets ?? [])].map((name) => ({ name })),
+    });
+    const s3Start = s3.run().then((addr) => {
+      if (s3.httpServer) started.push(s3.httpServer);
+      return addr.port;
+    });
+    const listen = async (server: http.Server, port: number | undefined): Promise<LoopbackServer> => {
+      started.push(server);
+      return listenLoopback(server, port ?? 0);
+    };
+    const starting = [
+      s3Start,
+      listen(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }), ports.dynamodb),
+      listen(http.createServer(stepFunctions.listener()), ports.sfn),
+      listen(http.createServer(sns.listener()), ports.sns),
+      listen(http.createServer(sqs.listener()), ports.sqs),
+    ] as const;
+    // Wait for every server, so that none is still starting when a failure cleans up.
+    await Promise.allSettled(starting);
+    const [s3Port, ddb, sfnSrv, snsSrv, sqsSrv] = await Promise.all(starting);
+    sqs.setBaseUrl(sqsSrv.url);
+    if (!s3.httpServer) throw new Error('s3rver did not expose its HTTP server');
+    const urls: Record<LocalService, string> = {
+      s3: `http://${LOOPBACK}:${s3Port}`,
+      dynamodb: ddb.url,
+      sfn: sfnSrv.url,
+      sns: snsSrv.url,
+      sqs: sqsSrv.url,
+    };
+    const servers: Record<LocalService, http.Server> = {
+      s3: s3.httpServer,
+      dynamodb: ddb.server,
+      sfn: sfnSrv.server,
+      sns: snsSrv.server,
+      sqs: sqsSrv.server,
+    };
+
+    await createStateTable(urls.dynamodb, region, stateDbTable);
+
+    stack = new LocalStackImpl(
+      region,
+      account,
+      resourcePrefix,
+      payloadBucket,
+      stateDbTable,
+      rootPrefix,
+      dataDir,
+      servers,
+      urls,
+      activity,
+      handlers,
+      stepFunctions,
+      sns,
+      sqs,
+      {
+        maxAttempts: Math.max(1, options.statusEventDelivery?.maxAttempts ?? 1),
+        retryDelayMs: Math.max(0, options.statusEventDelivery?.retryDelayMs ?? 100),
+      },
+    );
+    return stack;
+  } catch (err) {
+    await Promise.allSettled(started.map((s) => closeServer(s)));
+    await fs.rm(dataDir, { recursive: true, force: true });
+    throw new LocalStackStartError(`the local stack failed to start: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Creates the StateDB table from the shared schema and waits until it is ACTIVE. */
+async function createStateTable(endpoint: string, region: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region, credentials: { ...LOCAL_CREDENTIALS }, maxAttempts: 1 });
+  try {
+    await client.send(new CreateTableCommand(createTableInput(tableName)));
+    for (let i = 0; i < 200; i++) {
+      const d = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      const indexesActive = (d.Table?.GlobalSecondaryIndexes ?? []).every((g) => g.IndexStatus === 'ACTIVE');
+      if (d.Table?.TableStatus === 'ACTIVE' && indexesActive) return;
+      await sleep(5);
+    }
+    throw new Error(`table ${tableName} did not become ACTIVE`);
+  } finally {
+    client.destroy();
+  }
+}

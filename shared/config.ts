@@ -32,7 +32,7 @@ export type Env = Record<string, string | undefined>;
 export function normalizeRootPrefix(prefix: string | undefined | null): string {
   if (prefix === undefined || prefix === null) return DEFAULT_ROOT_PREFIX;
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(prefix)) {
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(prefix)) {
     throw new ConfigurationError(
       `invalid payload root prefix ${JSON.stringify(prefix)}: it contains a control character`,
     );

@@ -1,0 +1,122 @@
+/**
+ * Configuration from the environment (SPEC section 1).
+ */
+import {
+  DEFAULT_ROOT_PREFIX,
+  ENV,
+  normalizeRootPrefix,
+  parseBucketList,
+  payloadBucketFromEnv,
+  positiveIntFromEnv,
+  regionFromEnv,
+  requireEnv,
+} from '../shared/config';
+import { ConfigurationError, UndefinedPayloadBucketError } from '../shared/errors';
+
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the call to throw');
+}
+
+describe('environment variable names (SPEC 1)', () => {
+  it('reads the variables of the spec', () => {
+    expect(ENV).toMatchObject({
+      payloadBucket: 'CIRRUS_PAYLOAD_BUCKET',
+      rootPrefix: 'CIRRUS_PAYLOAD_ROOT_PREFIX',
+      stateDb: 'CIRRUS_STATE_DB',
+      baseWorkflowArn: 'CIRRUS_BASE_WORKFLOW_ARN',
+      workflowEventTopicArn: 'CIRRUS_WORKFLOW_EVENT_TOPIC_ARN',
+      publishTopicArn: 'CIRRUS_PUBLISH_TOPIC_ARN',
+      processQueueUrl: 'CIRRUS_PROCESS_QUEUE_URL',
+      referenceBuckets: 'CIRRUS_REFERENCE_BUCKETS',
+    });
+  });
+});
+
+describe('normalizeRootPrefix (SPEC 1)', () => {
+  it('defaults to cirrus for undefined, null and empty', () => {
+    expect(DEFAULT_ROOT_PREFIX).toBe('cirrus');
+    expect(normalizeRootPrefix(undefined)).toBe('cirrus');
+    expect(normalizeRootPrefix(null)).toBe('cirrus');
+    expect(normalizeRootPrefix('')).toBe('cirrus');
+  });
+
+  it('strips leading and trailing slashes', () => {
+    expect(normalizeRootPrefix('custom/')).toBe('custom');
+    expect(normalizeRootPrefix('/custom')).toBe('custom');
+    expect(normalizeRootPrefix('//a/b//')).toBe('a/b');
+  });
+
+  it('means the default when only slashes are given', () => {
+    expect(normalizeRootPrefix('//')).toBe('cirrus');
+  });
+
+  it('keeps dots that are not whole segments', () => {
+    expect(normalizeRootPrefix('a.b/..c/d..')).toBe('a.b/..c/d..');
+  });
+
+  it.each([['a//b'], ['./x'], ['a/./b'], ['a/../b'], ['../a'], ['a/..'], ['a\tb'], ['a\rb'], ['\u001b[31m'], ['a\u007f']])(
+    'rejects %j with ConfigurationError',
+    (prefix) => {
+      const err = thrown(() => normalizeRootPrefix(prefix));
+      expect(err).toBeInstanceOf(ConfigurationError);
+      expect(err.message).toMatch(/invalid payload root prefix/);
+    },
+  );
+
+  it.each([
+    ['U+0080', 'a\u0080b'],
+    ['U+0085', 'a\u0085b'],
+    ['U+009F', 'a\u009fb'],
+  ])('rejects the C1 control character %s', (_label, prefix) => {
+    expect(thrown(() => normalizeRootPrefix(prefix)).name).toBe('ConfigurationError');
+  });
+});
+
+describe('payloadBucketFromEnv (SPEC 1)', () => {
+  it('returns CIRRUS_PAYLOAD_BUCKET', () => {
+    expect(payloadBucketFromEnv({ CIRRUS_PAYLOAD_BUCKET: 'my-bucket' })).toBe('my-bucket');
+  });
+
+  it.each([[{}], [{ CIRRUS_PAYLOAD_BUCKET: '' }]])('throws UndefinedPayloadBucketError for %j', (env) => {
+    const err = thrown(() => payloadBucketFromEnv(env));
+    expect(err).toBeInstanceOf(UndefinedPayloadBucketError);
+    expect(err.name).toBe('UndefinedPayloadBucketError');
+  });
+});
+
+describe('parseBucketList (CIRRUS_REFERENCE_BUCKETS)', () => {
+  it('splits on commas, trims, ignores blanks', () => {
+    expect(parseBucketList(' a, b ,,c ')).toEqual(['a', 'b', 'c']);
+  });
+
+  it('is empty when unset or empty', () => {
+    expect(parseBucketList(undefined)).toEqual([]);
+    expect(parseBucketList('')).toEqual([]);
+  });
+});
+
+describe('other variables', () => {
+  it('requireEnv names a missing variable', () => {
+    expect(() => requireEnv('CIRRUS_STATE_DB', {})).toThrow(/CIRRUS_STATE_DB/);
+    expect(requireEnv('CIRRUS_STATE_DB', { CIRRUS_STATE_DB: 'tbl' })).toBe('tbl');
+  });
+
+  it('regionFromEnv reads AWS_REGION, then AWS_DEFAULT_REGION, else us-west-2', () => {
+    expect(regionFromEnv({ AWS_REGION: 'eu-west-1', AWS_DEFAULT_REGION: 'us-east-1' })).toBe('eu-west-1');
+    expect(regionFromEnv({ AWS_DEFAULT_REGION: 'us-east-1' })).toBe('us-east-1');
+    expect(regionFromEnv({})).toBe('us-west-2');
+  });
+
+  it('positiveIntFromEnv accepts positive integers and rejects anything else', () => {
+    expect(positiveIntFromEnv('N', 10, {})).toBe(10);
+    expect(positiveIntFromEnv('N', 10, { N: '3' })).toBe(3);
+    for (const bad of ['0', '-1', '1.5', 'ten']) {
+      expect(thrown(() => positiveIntFromEnv('N', 10, { N: bad })).name).toBe('ConfigurationError');
+    }
+  });
+});

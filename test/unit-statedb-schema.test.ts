@@ -1,0 +1,51 @@
+/**
+ * The StateDB table definition (SPEC section 7) against the reference table definition of
+ * cirrus-geo's own tests (`statedb-schema.json`).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  PARTITION_KEY,
+  SORT_KEY,
+  STATE_DB_SCHEMA,
+  STATE_UPDATED_INDEX,
+  UPDATED_INDEX,
+  createTableInput,
+} from '../shared/statedb-schema';
+
+// The CI clone has `shared/` beside the repository root.
+const FIXTURES = path.resolve(__dirname, '../../shared/fixtures/cirrus');
+
+describe('StateDB schema', () => {
+  it('createTableInput equals the reference definition (statedb-schema.json) apart from the table name', () => {
+    const reference = JSON.parse(readFileSync(path.join(FIXTURES, 'statedb-schema.json'), 'utf8'));
+    expect(createTableInput(reference.TableName)).toEqual(reference);
+  });
+
+  it('uses the given table name', () => {
+    expect(createTableInput('my-table').TableName).toBe('my-table');
+  });
+
+  it('keys on collections_workflow (HASH) and itemids (RANGE)', () => {
+    expect([PARTITION_KEY, SORT_KEY]).toEqual(['collections_workflow', 'itemids']);
+    expect(createTableInput('t').KeySchema).toEqual([
+      { AttributeName: 'collections_workflow', KeyType: 'HASH' },
+      { AttributeName: 'itemids', KeyType: 'RANGE' },
+    ]);
+  });
+
+  it('has the GSIs state_updated and updated, both HASH collections_workflow, projection ALL', () => {
+    expect([STATE_UPDATED_INDEX, UPDATED_INDEX]).toEqual(['state_updated', 'updated']);
+    for (const g of createTableInput('t').GlobalSecondaryIndexes) {
+      expect(g.KeySchema[0]).toEqual({ AttributeName: 'collections_workflow', KeyType: 'HASH' });
+      expect(g.KeySchema[1]).toEqual({ AttributeName: g.IndexName, KeyType: 'RANGE' });
+      expect(g.Projection).toEqual({ ProjectionType: 'ALL' });
+    }
+    expect(STATE_DB_SCHEMA.globalSecondaryIndexes.map((g) => g.indexName)).toEqual(['state_updated', 'updated']);
+  });
+
+  it('declares each key attribute once', () => {
+    const names = createTableInput('t').AttributeDefinitions.map((a) => a.AttributeName);
+    expect(names).toEqual(['collections_workflow', 'itemids', 'state_updated', 'updated']);
+  });
+});

@@ -69,7 +69,9 @@ export interface StateItem {
  * (`2024-05-01T12:00:00.123000+00:00`), so items written by Cirrus and by us sort together.
  */
 export function isoNow(date: Date = new Date()): string {
-  return date.toISOString().replace('Z', '000+00:00');
+  const iso = date.toISOString();
+  // Python leaves the fraction out when it is zero.
+  return iso.endsWith('.000Z') ? iso.replace('.000Z', '+00:00') : iso.replace('Z', '000+00:00');
 }
 
 /** Joins collections and workflow into the partition key (`<collections>_<workflow>`). */

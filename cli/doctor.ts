@@ -1,0 +1,699 @@
+/**
+ * `cirrus doctor` (issue 10): finds the silent ways a deployment loses its payload history.
+ *
+ * Checks:
+ * - `lifecycle.executions`: no enabled lifecycle rule that expires or transitions current objects
+ *   can match a key under `<root>/executions/` (error).
+ * - `lifecycle.tmp`: a rule expires all of `<root>/tmp/`, and none expires any of it in under
+ *   3 days (warning).
+ * - `versioning`: the bucket's versioning status and what it means for expired objects (info).
+ * - `statedb.stale`: items in CLAIMED or PROCESSING for longer than `--stale-after` (warning).
+ * - `statedb.scan`: the StateDB scan was cut short by `--max-items` (warning).
+ * - `payloads.missing`: recent SUCCEEDED items whose `input.json` or `output.json` is missing (error).
+ * @module
+ */
+import {
+  GetBucketLifecycleConfigurationCommand,
+  GetBucketVersioningCommand,
+  HeadObjectCommand,
+  type LifecycleRule,
+  type Tag,
+} from '@aws-sdk/client-s3';
+import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { errorName } from '../shared/errors';
+import { executionIdFromArn } from '../shared/execution';
+import type { JsonObject } from '../shared/json';
+import { INPUT_KEY, OUTPUT_KEY, type PayloadBucket } from '../shared/payload-bucket';
+import { State, keyToPayloadId, stateOf, type StateDbRecord } from '../shared/statedb';
+import { PARTITION_KEY, SORT_KEY } from '../shared/statedb-schema';
+import { requireBucket, requireStateDb, type CliConfig } from './config';
+import { formatDuration } from './duration';
+import { describeError } from './errors';
+
+/** Severity of a finding. */
+export type Severity = 'error' | 'warning' | 'info';
+
+/** The checks, in report order. */
+export const CHECKS = {
+  'lifecycle.executions': 'execution history is never expired or transitioned by a lifecycle rule',
+  'lifecycle.tmp': 'a lifecycle rule expires <root>/tmp/ after at least 3 days',
+  versioning: 'bucket versioning and noncurrent versions',
+  'statedb.stale': 'no item stays CLAIMED or PROCESSING longer than --stale-after',
+  'statedb.scan': 'the StateDB scan read the whole table within --max-items',
+  'payloads.missing': 'recent SUCCEEDED items still have their input.json and output.json',
+} as const;
+
+/** Name of a check. */
+export type CheckName = keyof typeof CHECKS;
+
+/** One finding. */
+export interface Finding {
+  severity: Severity;
+  check: CheckName;
+  /** One line, for people. */
+  message: string;
+  /** Machine-readable facts (rule id, payload id, ages, URLs, …). */
+  details: JsonObject;
+}
+
+/** Outcome of one check. */
+export interface CheckResult {
+  check: CheckName;
+  /** Worst severity among its findings, `ok` without findings, `skipped` when it could not run. */
+  status: 'ok' | Severity | 'skipped';
+  /** One line describing what was checked (and found). */
+  summary: string;
+}
+
+/** The doctor's report; {@link DoctorReport.summary}`.exit_code` is the command's exit code. */
+export interface DoctorReport {
+  findings: Finding[];
+  summary: {
+    /** `healthy` (exit 0), `warnings` (exit 1) or `errors` (exit 2). */
+    status: 'healthy' | 'warnings' | 'errors';
+    exit_code: 0 | 1 | 2;
+    errors: number;
+    warnings: number;
+    infos: number;
+    bucket: string;
+    root_prefix: string;
+    table: string;
+    /** StateDB items read by the scan. */
+    scanned_items: number;
+    /** False when `--max-items` stopped the scan before the end of the table. */
+    scan_complete: boolean;
+    checks: CheckResult[];
+    generated_at: string;
+  };
+}
+
+/** Options of {@link runDoctor}. */
+export interface DoctorOptions {
+  /** Age after which a CLAIMED or PROCESSING item is reported, in ms (default 6 h). */
+  staleAfterMs?: number;
+  /** Maximum number of StateDB items the scan reads (default 10,000). */
+  maxItems?: number;
+  /** How many of the most recent SUCCEEDED items to check in the bucket (default 20; 0 = none). */
+  sample?: number;
+  /** The current time (tests). */
+  now?: Date;
+  /** Items per Scan request (default 1,000). */
+  scanPageSize?: number;
+}
+
+/** Default of `--stale-after`: 6 hours. */
+export const DEFAULT_STALE_AFTER_MS = 6 * 3_600_000;
+/** Default of `--max-items`. */
+export const DEFAULT_MAX_ITEMS = 10_000;
+/** Default of `--sample`. */
+export const DEFAULT_SAMPLE = 20;
+/** A `<root>/tmp/` expiry shorter than this many days is a warning. */
+export const MIN_TMP_EXPIRY_DAYS = 3;
+/** Items per Scan request. */
+const SCAN_PAGE = 1000;
+/** Parallel HeadObject requests of the sample check. */
+const HEAD_CONCURRENCY = 8;
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle rules
+
+/** What a lifecycle rule's filter selects. */
+export interface RuleScope {
+  /** Key prefix; `''` = every key. */
+  prefix: string;
+  tags: Tag[];
+  sizeGreaterThan?: number;
+  sizeLessThan?: number;
+}
+
+/** The scope of a rule (its `Filter`, or the legacy top-level `Prefix`). */
+export function ruleScope(rule: LifecycleRule): RuleScope {
+  const f = rule.Filter;
+  if (!f) return { prefix: rule.Prefix ?? '', tags: [] };
+  if (f.And) {
+    return {
+      prefix: f.And.Prefix ?? '',
+      tags: f.And.Tags ?? [],
+      ...(f.And.ObjectSizeGreaterThan !== undefined ? { sizeGreaterThan: f.And.ObjectSizeGreaterThan } : {}),
+      ...(f.And.ObjectSizeLessThan !== undefined ? { sizeLessThan: f.And.ObjectSizeLessThan } : {}),
+    };
+  }
+  return {
+    prefix: f.Prefix ?? '',
+    tags: f.Tag ? [f.Tag] : [],
+    ...(f.ObjectSizeGreaterThan !== undefined ? { sizeGreaterThan: f.ObjectSizeGreaterThan } : {}),
+    ...(f.ObjectSizeLessThan !== undefined ? { sizeLessThan: f.ObjectSizeLessThan } : {}),
+  };
+}
+
+/** True when the scope restricts by tag or size (so it selects only some objects of a prefix). */
+function isConditional(scope: RuleScope): boolean {
+  return scope.tags.length > 0 || scope.sizeGreaterThan !== undefined || scope.sizeLessThan !== undefined;
+}
+
+/**
+ * True when a rule with this scope can match some key under `target` (a prefix ending in `/`):
+ * a key K matches prefix P when K starts with P, so keys under `target` can match when `target`
+ * starts with P (P is `''`, the root, …) or P starts with `target` (P lies inside it). Tag and
+ * size conditions never rule a key out in advance (any object can be tagged).
+ */
+export function scopeCanMatch(scope: RuleScope, target: string): boolean {
+  return target.startsWith(scope.prefix) || scope.prefix.startsWith(target);
+}
+
+/** True when a rule with this scope matches every key under `target`. */
+export function scopeCovers(scope: RuleScope, target: string): boolean {
+  return target.startsWith(scope.prefix) && !isConditional(scope);
+}
+
+/** Describes a scope: `no filter`, `prefix "x/"`, `tag k=v`, … */
+export function describeScope(scope: RuleScope): string {
+  const parts: string[] = [];
+  if (scope.prefix !== '') parts.push(`prefix ${JSON.stringify(scope.prefix)}`);
+  for (const t of scope.tags) parts.push(`tag ${t.Key ?? ''}=${t.Value ?? ''}`);
+  if (scope.sizeGreaterThan !== undefined) parts.push(`size > ${scope.sizeGreaterThan} B`);
+  if (scope.sizeLessThan !== undefined) parts.push(`size < ${scope.sizeLessThan} B`);
+  return parts.length === 0 ? 'no filter: every object' : parts.join(' and ');
+}
+
+/** Why a scope can match keys under `target`. */
+function whyMatches(scope: RuleScope, target: string): string {
+  const conditional = isConditional(scope) ? ` (its ${describeScope({ ...scope, prefix: '' })} condition can match any object)` : '';
+  if (scope.prefix === '') return `it has no prefix${conditional}`;
+  if (target.startsWith(scope.prefix)) return `its prefix ${JSON.stringify(scope.prefix)} contains ${target}${conditional}`;
+  return `its prefix ${JSON.stringify(scope.prefix)} lies under ${target}${conditional}`;
+}
+
+/** The actions of a rule that delete or move current objects, described; `[]` for none. */
+export function currentObjectActions(rule: LifecycleRule): string[] {
+  const out: string[] = [];
+  const e = rule.Expiration;
+  if (e?.Days !== undefined) out.push(`expires objects after ${e.Days} day${e.Days === 1 ? '' : 's'}`);
+  else if (e?.Date !== undefined) out.push(`expires objects from ${new Date(e.Date).toISOString().slice(0, 10)}`);
+  for (const t of rule.Transitions ?? []) {
+    const when = t.Days !== undefined ? `after ${t.Days} day${t.Days === 1 ? '' : 's'}` : t.Date ? `from ${new Date(t.Date).toISOString().slice(0, 10)}` : '';
+    out.push(`transitions objects to ${t.StorageClass ?? 'another storage class'} ${when}`.trim());
+  }
+  return out;
+}
+
+/** True when a rule acts only on noncurrent versions (current objects untouched). */
+function hasNoncurrentActions(rule: LifecycleRule): boolean {
+  return rule.NoncurrentVersionExpiration !== undefined || (rule.NoncurrentVersionTransitions?.length ?? 0) > 0;
+}
+
+function ruleName(rule: LifecycleRule, index: number): string {
+  return rule.ID ? `"${rule.ID}"` : `#${index + 1} (no ID)`;
+}
+
+function ruleDetails(rule: LifecycleRule, index: number, scope: RuleScope): JsonObject {
+  return {
+    rule_id: rule.ID ?? null,
+    rule_index: index,
+    prefix: scope.prefix,
+    tags: scope.tags.map((t) => ({ key: t.Key ?? '', value: t.Value ?? '' })),
+    object_size_greater_than: scope.sizeGreaterThan ?? null,
+    object_size_less_than: scope.sizeLessThan ?? null,
+  };
+}
+
+/** Result of reading an S3 bucket configuration: the value, or why it could not be read. */
+type ConfigRead<T> = { ok: true; value: T } | { ok: false; severity: Severity; reason: string };
+
+function unreadable<T>(what: string, err: unknown): ConfigRead<T> {
+  if (errorName(err) === 'NotImplemented') {
+    return { ok: false, severity: 'info', reason: `the S3 endpoint does not implement ${what}; check skipped` };
+  }
+  return { ok: false, severity: 'warning', reason: `could not read the bucket's ${what}: ${describeError(err)}` };
+}
+
+async function readLifecycleRules(config: CliConfig, bucket: PayloadBucket): Promise<ConfigRead<LifecycleRule[]>> {
+  try {
+    const res = await config.clients.bucketConfigS3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket.bucketName }));
+    return { ok: true, value: res.Rules ?? [] };
+  } catch (err) {
+    if (errorName(err) === 'NoSuchLifecycleConfiguration') return { ok: true, value: [] };
+    return unreadable('lifecycle configuration', err);
+  }
+}
+
+async function readVersioning(config: CliConfig, bucket: PayloadBucket): Promise<ConfigRead<string | undefined>> {
+  try {
+    const res = await config.clients.bucketConfigS3.send(new GetBucketVersioningCommand({ Bucket: bucket.bucketName }));
+    return { ok: true, value: res.Status };
+  } catch (err) {
+    return unreadable('versioning configuration', err);
+  }
+}
+
+/** The lifecycle and versioning checks, from the rules and the versioning status (pure). */
+export function analyseBucketConfiguration(
+  rootPrefix: string,
+  lifecycle: ConfigRead<LifecycleRule[]>,
+  versioning: ConfigRead<string | undefined>,
+): { findings: Finding[]; checks: CheckResult[] } {
+  const findings: Finding[] = [];
+  const checks: CheckResult[] = [];
+  const executions = `${rootPrefix}/executions/`;
+  const tmp = `${rootPrefix}/tmp/`;
+
+  if (!lifecycle.ok) {
+    findings.push({ severity: lifecycle.severity, check: 'lifecycle.executions', message: lifecycle.reason, details: {} });
+    checks.push({ check: 'lifecycle.executions', status: 'skipped', summary: lifecycle.reason });
+    checks.push({ check: 'lifecycle.tmp', status: 'skipped', summary: lifecycle.reason });
+  } else {
+    const rules = lifecycle.value.map((rule, index) => ({ rule, index, scope: ruleScope(rule) })).filter((r) => r.rule.Status === 'Enabled');
+    const disabled = lifecycle.value.length - rules.length;
+    const ruleCount = `${lifecycle.value.length} rule${lifecycle.value.length === 1 ? '' : 's'}${disabled ? `, ${disabled} disabled` : ''}`;
+
+    // executions/: nothing may expire or transition current objects there.
+    let execErrors = 0;
+    for (const { rule, index, scope } of rules) {
+      if (!scopeCanMatch(scope, executions)) continue;
+      const actions = currentObjectActions(rule);
+      if (actions.length > 0) {
+        execErrors++;
+        findings.push({
+          severity: 'error',
+          check: 'lifecycle.executions',
+          message:
+            `lifecycle rule ${ruleName(rule, index)} ${actions.join(' and ')} and can match keys under ${executions} ` +
+            `(${whyMatches(scope, executions)}): execution history (input.json/output.json) will be lost and the CLI can no longer read it`,
+          details: { ...ruleDetails(rule, index, scope), actions, target: executions },
+        });
+      } else if (hasNoncurrentActions(rule)) {
+        findings.push({
+          severity: 'info',
+          check: 'lifecycle.executions',
+          message:
+            `lifecycle rule ${ruleName(rule, index)} acts on noncurrent versions under ${executions} ` +
+            `(${whyMatches(scope, executions)}); current input.json/output.json objects are not affected`,
+          details: { ...ruleDetails(rule, index, scope), target: executions },
+        });
+      }
+    }
+    checks.push({
+      check: 'lifecycle.executions',
+      status: execErrors > 0 ? 'error' : 'ok',
+      summary:
+        execErrors > 0
+          ? `${execErrors} enabled rule${execErrors === 1 ? '' : 's'} can delete or move execution history (${ruleCount})`
+          : `no enabled rule expires or transitions objects under ${executions} (${ruleCount})`,
+    });
+
+    // tmp/: some rule must expire all of it, none in under 3 days.
+    const expiring = rules.filter(({ rule, scope }) => (rule.Expiration?.Days !== undefined || rule.Expiration?.Date !== undefined) && scopeCanMatch(scope, tmp));
+    const covering = expiring.filter(({ scope }) => scopeCovers(scope, tmp));
+    let tmpWarnings = 0;
+    for (const { rule, index, scope } of expiring) {
+      const days = rule.Expiration?.Days;
+      if (days !== undefined && days >= MIN_TMP_EXPIRY_DAYS) continue;
+      tmpWarnings++;
+      const what = days !== undefined ? `after ${days} day${days === 1 ? '' : 's'}` : `on a fixed date (${new Date(rule.Expiration?.Date ?? 0).toISOString().slice(0, 10)}), after which new objects live under a day`;
+      findings.push({
+        severity: 'warning',
+        check: 'lifecycle.tmp',
+        message:
+          `lifecycle rule ${ruleName(rule, index)} expires objects under ${tmp} ${what} (${describeScope(scope)}): ` +
+          `under ${MIN_TMP_EXPIRY_DAYS} days, in-flight retries and batch jobs can lose their payloads`,
+        details: { ...ruleDetails(rule, index, scope), expiration_days: days ?? null, target: tmp },
+      });
+    }
+    if (covering.length === 0) {
+      tmpWarnings++;
+      const partial = expiring.map(({ rule, index, scope }) => `${ruleName(rule, index)} (${describeScope(scope)})`);
+      findings.push({
+        severity: 'warning',
+        check: 'lifecycle.tmp',
+        message:
+          (lifecycle.value.length === 0 ? 'the bucket has no lifecycle configuration: ' : '') +
+          `no enabled rule expires every object under ${tmp}` +
+          (partial.length > 0 ? ` (only part of it: ${partial.join(', ')})` : '') +
+          ': oversized, batch and invalid payloads accumulate forever (a 10-day expiration is the default)',
+        details: { target: tmp, partial_rules: expiring.map(({ rule, index }) => rule.ID ?? `#${index + 1}`) },
+      });
+    }
+    const minDays = Math.min(...covering.map(({ rule }) => rule.Expiration?.Days ?? 0));
+    checks.push({
+      check: 'lifecycle.tmp',
+      status: tmpWarnings > 0 ? 'warning' : 'ok',
+      summary:
+        covering.length > 0
+          ? `${tmp} expires after ${minDays} day${minDays === 1 ? '' : 's'} (rule ${covering.map(({ rule, index }) => ruleName(rule, index)).join(', ')})`
+          : `no rule expires ${tmp}`,
+    });
+  }
+
+  // versioning
+  if (!versioning.ok) {
+    findings.push({ severity: versioning.severity, check: 'versioning', message: versioning.reason, details: {} });
+    checks.push({ check: 'versioning', status: 'skipped', summary: versioning.reason });
+  } else {
+    const status = versioning.value ?? 'Disabled';
+    let message: string;
+    if (status === 'Enabled' || status === 'Suspended') {
+      const noncurrent = lifecycle.ok
+        ? lifecycle.value
+            .map((rule, index) => ({ rule, index }))
+            .filter(({ rule }) => rule.Status === 'Enabled' && rule.NoncurrentVersionExpiration !== undefined && scopeCanMatch(ruleScope(rule), tmp))
+        : [];
+      message =
+        `bucket versioning is ${status}: objects expired by lifecycle rules remain as noncurrent versions (still stored and billed) ` +
+        (noncurrent.length > 0
+          ? `until the NoncurrentVersionExpiration of rule ${noncurrent.map(({ rule, index }) => ruleName(rule, index)).join(', ')} removes them`
+          : lifecycle.ok
+            ? `forever: no rule has a NoncurrentVersionExpiration covering ${tmp}`
+            : 'unless a NoncurrentVersionExpiration rule removes them');
+    } else {
+      message = 'bucket versioning is not enabled: objects expired by lifecycle rules are deleted for good';
+    }
+    findings.push({ severity: 'info', check: 'versioning', message, details: { status } });
+    checks.push({ check: 'versioning', status: 'info', summary: `versioning ${status}` });
+  }
+  return { findings, checks };
+}
+
+// ---------------------------------------------------------------------------------------------
+// StateDB
+
+/** The fields of a StateDB item the doctor reads. */
+interface ScannedItem {
+  payloadId: string;
+  state: State;
+  /** Time of the last state change (from `state_updated`, else `updated`), ms since epoch. */
+  since: number | undefined;
+  updated: string | undefined;
+  executions: string[];
+}
+
+/** Parses an ISO-8601 time, including Python's microsecond form (`…T12:00:00.123456+00:00`). */
+export function parseIsoTime(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const t = Date.parse(text.replace(/(\.\d{3})\d+/, '$1'));
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** The time encoded in `state_updated` (`"<STATE>_<iso>"`). */
+function stateTime(stateUpdated: string | undefined): number | undefined {
+  if (!stateUpdated) return undefined;
+  const i = stateUpdated.indexOf('_');
+  return i === -1 ? undefined : parseIsoTime(stateUpdated.slice(i + 1));
+}
+
+/** Result of {@link scanStateDb}. */
+interface ScanResult {
+  items: ScannedItem[];
+  scanned: number;
+  complete: boolean;
+}
+
+/**
+ * Scans the StateDB for CLAIMED, PROCESSING and SUCCEEDED items, page by page, reading at most
+ * `maxItems` items (DynamoDB's `Limit` bounds the items read, before the filter).
+ */
+async function scanStateDb(config: CliConfig, tableName: string, maxItems: number, pageSize: number): Promise<ScanResult> {
+  const items: ScannedItem[] = [];
+  let scanned = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res: ScanCommandOutput = await config.clients.dynamo.send(
+      new ScanCommand({
+        TableName: tableName,
+        Limit: Math.min(pageSize, maxItems - scanned),
+        ExclusiveStartKey: start,
+        FilterExpression: 'begins_with(#su, :c) OR begins_with(#su, :p) OR begins_with(#su, :s)',
+        ProjectionExpression: '#cw, #ids, #su, #up, #ex',
+        ExpressionAttributeNames: { '#cw': PARTITION_KEY, '#ids': SORT_KEY, '#su': 'state_updated', '#up': 'updated', '#ex': 'executions' },
+        ExpressionAttributeValues: { ':c': `${State.CLAIMED}_`, ':p': `${State.PROCESSING}_`, ':s': `${State.SUCCEEDED}_` },
+      }),
+    );
+    scanned += res.ScannedCount ?? 0;
+    for (const raw of res.Items ?? []) {
+      const rec = raw as StateDbRecord;
+      const state = stateOf(rec);
+      if (!state) continue;
+      items.push({
+        payloadId: keyToPayloadId(rec),
+        state,
+        since: stateTime(rec.state_updated) ?? parseIsoTime(rec.updated),
+        updated: rec.updated,
+        executions: Array.isArray(rec.executions) ? rec.executions : [],
+      });
+    }
+    start = res.LastEvaluatedKey;
+  } while (start && scanned < maxItems);
+  if (start) {
+    // DynamoDB returns a LastEvaluatedKey whenever Limit is reached, even at the end of the
+    // table: look one item further before saying that the bound cut the scan short.
+    const probe = await config.clients.dynamo.send(
+      new ScanCommand({ TableName: tableName, Limit: 1, ExclusiveStartKey: start, ProjectionExpression: '#cw', ExpressionAttributeNames: { '#cw': PARTITION_KEY } }),
+    );
+    if ((probe.ScannedCount ?? 0) === 0 && !probe.LastEvaluatedKey) start = undefined;
+  }
+  return { items, scanned, complete: start === undefined };
+}
+
+function staleFindings(scan: ScanResult, staleAfterMs: number, now: number): Finding[] {
+  const stale = scan.items
+    .filter((i) => (i.state === State.CLAIMED || i.state === State.PROCESSING) && i.since !== undefined && now - i.since > staleAfterMs)
+    .sort((a, b) => (a.since ?? 0) - (b.since ?? 0));
+  return stale.map((i) => {
+    const age = now - (i.since ?? now);
+    const last = i.executions.at(-1) ?? null;
+    return {
+      severity: 'warning' as const,
+      check: 'statedb.stale' as const,
+      message:
+        `payload ${i.payloadId} has been ${i.state} for ${formatDuration(age)} (since ${new Date(i.since ?? now).toISOString()}), ` +
+        `last execution ${last ?? '(none recorded)'}` +
+        (i.state === State.PROCESSING ? ': it is skipped as ALREADY_PROCESSING until its status is resolved' : ': it is re-claimed only when resubmitted'),
+      details: {
+        payload_id: i.payloadId,
+        state: i.state,
+        since: new Date(i.since ?? now).toISOString(),
+        age_seconds: Math.floor(age / 1000),
+        age: formatDuration(age),
+        last_execution: last,
+      },
+    };
+  });
+}
+
+async function headExists(config: CliConfig, url: string, bucket: PayloadBucket): Promise<boolean> {
+  const key = url.slice(`s3://${bucket.bucketName}/`.length);
+  try {
+    await config.clients.s3.send(new HeadObjectCommand({ Bucket: bucket.bucketName, Key: key }));
+    return true;
+  } catch (err) {
+    const name = errorName(err);
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (name === 'NotFound' || name === 'NoSuchKey' || status === 404) return false;
+    throw err;
+  }
+}
+
+async function sampleFindings(config: CliConfig, bucket: PayloadBucket, scan: ScanResult, sample: number): Promise<{ findings: Finding[]; checked: number }> {
+  const recent = scan.items
+    .filter((i) => i.state === State.SUCCEEDED)
+    .sort((a, b) => (parseIsoTime(b.updated) ?? 0) - (parseIsoTime(a.updated) ?? 0))
+    .slice(0, sample);
+  const results: (Finding | undefined)[] = new Array(recent.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < recent.length) {
+      const n = next++;
+      const item = recent[n];
+      const last = item.executions.at(-1);
+      if (!last) {
+        results[n] = {
+          severity: 'warning',
+          check: 'payloads.missing',
+          message: `payload ${item.payloadId} is SUCCEEDED but records no execution, so its payloads cannot be found`,
+          details: { payload_id: item.payloadId, updated: item.updated ?? null },
+        };
+        continue;
+      }
+      const executionId = executionIdFromArn(last);
+      const urls: [string, string][] = [
+        [INPUT_KEY, bucket.getInputPayloadUrl(item.payloadId, executionId)],
+        [OUTPUT_KEY, bucket.getOutputPayloadUrl(item.payloadId, executionId)],
+      ];
+      const exists = await Promise.all(urls.map(([, url]) => headExists(config, url, bucket)));
+      const missing = urls.filter((_, i) => !exists[i]);
+      if (missing.length === 0) continue;
+      results[n] = {
+        severity: 'error',
+        check: 'payloads.missing',
+        message:
+          `payload ${item.payloadId} (SUCCEEDED ${item.updated ?? ''}): ${missing.map(([name]) => name).join(' and ')} of execution ${executionId} ` +
+          `${missing.length > 1 ? 'are' : 'is'} missing from ${missing.map(([, url]) => url).join(', ')}: expired or deleted, the CLI can no longer show ${missing.length > 1 ? 'them' : 'it'}`,
+        details: {
+          payload_id: item.payloadId,
+          execution_id: executionId,
+          execution_arn: last,
+          updated: item.updated ?? null,
+          missing: missing.map(([name]) => name),
+          urls: missing.map(([, url]) => url),
+        },
+      };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(HEAD_CONCURRENCY, recent.length) }, worker));
+  return { findings: results.filter((f): f is Finding => f !== undefined), checked: recent.length };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const SEVERITY_RANK: Record<CheckResult['status'], number> = { ok: 0, skipped: 0, info: 1, warning: 2, error: 3 };
+
+function worst(a: CheckResult['status'], b: CheckResult['status']): CheckResult['status'] {
+  return SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a;
+}
+
+/** A failure inside one check, reported as an error finding of that check. */
+function checkFailure(check: CheckName, err: unknown): { finding: Finding; result: CheckResult } {
+  const message = `check could not run: ${describeError(err)}`;
+  return { finding: { severity: 'error', check, message, details: { error: describeError(err) } }, result: { check, status: 'error', summary: message } };
+}
+
+/**
+ * Runs every check against a configuration (bucket and table both required).
+ * @throws ConfigurationError when the bucket or the table is not configured.
+ */
+export async function runDoctor(config: CliConfig, options: DoctorOptions = {}): Promise<DoctorReport> {
+  const bucket = requireBucket(config);
+  const db = requireStateDb(config);
+  const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  const maxItems = options.maxItems ?? DEFAULT_MAX_ITEMS;
+  const sample = options.sample ?? DEFAULT_SAMPLE;
+  const now = (options.now ?? new Date()).getTime();
+
+  const findings: Finding[] = [];
+  const checks: CheckResult[] = [];
+
+  const [lifecycle, versioning] = await Promise.all([readLifecycleRules(config, bucket), readVersioning(config, bucket)]);
+  const bucketChecks = analyseBucketConfiguration(bucket.rootPrefix, lifecycle, versioning);
+  findings.push(...bucketChecks.findings);
+  checks.push(...bucketChecks.checks);
+
+  let scan: ScanResult | undefined;
+  try {
+    scan = await scanStateDb(config, db.tableName, maxItems, options.scanPageSize ?? SCAN_PAGE);
+  } catch (err) {
+    const name = errorName(err);
+    const failure = checkFailure(
+      'statedb.scan',
+      name === 'ResourceNotFoundException' ? new Error(`StateDB table "${db.tableName}" does not exist`) : err,
+    );
+    findings.push(failure.finding);
+    checks.push({ check: 'statedb.stale', status: 'skipped', summary: 'the StateDB could not be scanned' }, failure.result);
+    checks.push({ check: 'payloads.missing', status: 'skipped', summary: 'the StateDB could not be scanned' });
+  }
+
+  if (scan) {
+    const stale = staleFindings(scan, staleAfterMs, now);
+    findings.push(...stale);
+    const active = scan.items.filter((i) => i.state === State.CLAIMED || i.state === State.PROCESSING).length;
+    checks.push({
+      check: 'statedb.stale',
+      status: stale.length > 0 ? 'warning' : 'ok',
+      summary: `${stale.length} of ${active} CLAIMED/PROCESSING item${active === 1 ? '' : 's'} older than ${formatDuration(staleAfterMs)}`,
+    });
+    if (!scan.complete) {
+      findings.push({
+        severity: 'warning',
+        check: 'statedb.scan',
+        message: `the StateDB scan stopped after ${scan.scanned} items (--max-items ${maxItems}) before the end of table ${db.tableName}: the stale and sample checks saw only part of it; raise --max-items`,
+        details: { scanned_items: scan.scanned, max_items: maxItems },
+      });
+    }
+    checks.push({
+      check: 'statedb.scan',
+      status: scan.complete ? 'ok' : 'warning',
+      summary: scan.complete ? `scanned all ${scan.scanned} items of ${db.tableName}` : `scan cut short after ${scan.scanned} items (--max-items ${maxItems})`,
+    });
+    try {
+      const res = await sampleFindings(config, bucket, scan, sample);
+      findings.push(...res.findings);
+      const errors = res.findings.filter((f) => f.severity === 'error').length;
+      checks.push({
+        check: 'payloads.missing',
+        status: res.findings.reduce<CheckResult['status']>((s, f) => worst(s, f.severity), 'ok'),
+        summary:
+          sample === 0
+            ? 'skipped (--sample 0)'
+            : `checked the ${res.checked} most recent SUCCEEDED item${res.checked === 1 ? '' : 's'}: ${errors} missing input.json or output.json`,
+      });
+    } catch (err) {
+      const failure = checkFailure('payloads.missing', err);
+      findings.push(failure.finding);
+      checks.push(failure.result);
+    }
+  }
+
+  const order = Object.keys(CHECKS);
+  checks.sort((a, b) => order.indexOf(a.check) - order.indexOf(b.check));
+  findings.sort((a, b) => order.indexOf(a.check) - order.indexOf(b.check));
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  const warnings = findings.filter((f) => f.severity === 'warning').length;
+  const infos = findings.filter((f) => f.severity === 'info').length;
+  const exitCode = errors > 0 ? 2 : warnings > 0 ? 1 : 0;
+  return {
+    findings,
+    summary: {
+      status: exitCode === 2 ? 'errors' : exitCode === 1 ? 'warnings' : 'healthy',
+      exit_code: exitCode,
+      errors,
+      warnings,
+      infos,
+      bucket: bucket.bucketName,
+      root_prefix: bucket.rootPrefix,
+      table: db.tableName,
+      scanned_items: scan?.scanned ?? 0,
+      scan_complete: scan?.complete ?? false,
+      checks,
+      generated_at: new Date(now).toISOString(),
+    },
+  };
+}
+
+const TAG: Record<CheckResult['status'], string> = {
+  ok: '[ok]   ',
+  skipped: '[skip] ',
+  info: '[info] ',
+  warning: '[WARN] ',
+  error: '[ERROR]',
+};
+
+const SECTIONS: { title: string; checks: CheckName[] }[] = [
+  { title: 'Bucket lifecycle', checks: ['lifecycle.executions', 'lifecycle.tmp'] },
+  { title: 'Bucket versioning', checks: ['versioning'] },
+  { title: 'StateDB', checks: ['statedb.stale', 'statedb.scan'] },
+  { title: 'Recent SUCCEEDED payloads in the bucket', checks: ['payloads.missing'] },
+];
+
+/**
+ * The human-readable report: one section per area, one line per finding with a severity tag
+ * (`[ERROR]`, `[WARN]`, `[info]`), `[ok]` for a check without findings, and a summary line.
+ */
+export function formatDoctorReport(report: DoctorReport): string {
+  const s = report.summary;
+  const lines: string[] = [`cirrus doctor: bucket s3://${s.bucket}/${s.root_prefix}/, table ${s.table}`];
+  for (const section of SECTIONS) {
+    lines.push('', section.title);
+    for (const check of section.checks) {
+      const result = s.checks.find((c) => c.check === check);
+      const own = report.findings.filter((f) => f.check === check);
+      if (own.length === 0 && result) lines.push(`  ${TAG[result.status === 'skipped' ? 'skipped' : 'ok']} ${result.summary}`);
+      for (const f of own) lines.push(`  ${TAG[f.severity]} ${f.message}`);
+    }
+  }
+  const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
+  lines.push(
+    '',
+    `Summary: ${s.status === 'healthy' ? 'healthy' : s.status === 'warnings' ? 'warnings' : 'ERRORS'}: ` +
+      `${plural(s.errors, 'error')}, ${plural(s.warnings, 'warning')}, ${s.infos} info (exit ${s.exit_code})`,
+  );
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,98 @@
+/**
+ * Shared set-up of the CLI and doctor tests: the embedded local stack (real S3 and DynamoDB
+ * protocols), seeding helpers, and an in-process runner of the `cirrus` program that captures
+ * stdout, stderr and the exit code.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { runCli, type CliIo } from '../../cli/program';
+import type { ClientOverrides } from '../../cli/config';
+import type { Env } from '../../shared/config';
+import type { JsonObject } from '../../shared/json';
+import { PayloadBucket } from '../../shared/payload-bucket';
+import { StateDb, payloadIdToKey, type StateDbRecord } from '../../shared/statedb';
+import { startLocalStack, type LocalStack } from '../../local';
+
+/** Output of one in-process CLI run. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A text sink collecting what is written. */
+export class Capture {
+  text = '';
+  write(s: string): boolean {
+    this.text += s;
+    return true;
+  }
+}
+
+/** Runs `cirrus <argv>` in-process. */
+export async function runCirrus(argv: string[], env: Env, clients?: ClientOverrides): Promise<CliRun> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const io: CliIo = { stdout, stderr, env, ...(clients ? { clients } : {}) };
+  const code = await runCli(argv, io);
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+/** The local stack plus clients and helpers to seed it. */
+export interface CliTestStack {
+  stack: LocalStack;
+  /** The stack's environment as a plain object (CLI configuration). */
+  env: Env;
+  s3: S3Client;
+  doc: DynamoDBDocumentClient;
+  db: StateDb;
+  bucket: PayloadBucket;
+  /** Execution ARN of workflow `wf` with execution id `id`. */
+  arn(workflow: string, id: string): string;
+  /** Writes a raw StateDB record (for states and timestamps the StateDb API does not produce). */
+  putRecord(payloadId: string, fields: Omit<StateDbRecord, 'collections_workflow' | 'itemids'>, tableName?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the local stack for a CLI test file. */
+export async function startCliTestStack(): Promise<CliTestStack> {
+  const stack = await startLocalStack();
+  const s3 = new S3Client({ ...stack.clientConfig('s3'), maxAttempts: 1 });
+  const base = new DynamoDBClient({ ...stack.clientConfig('dynamodb'), maxAttempts: 1 });
+  const doc = DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } });
+  const env: Env = { ...stack.env };
+  return {
+    stack,
+    env,
+    s3,
+    doc,
+    db: new StateDb(stack.stateDbTable, doc),
+    bucket: new PayloadBucket(stack.payloadBucket, stack.env.CIRRUS_PAYLOAD_ROOT_PREFIX, { s3 }),
+    arn: (workflow, id) => `arn:aws:states:${stack.region}:${stack.account}:execution:${stack.resourcePrefix}-${workflow}:${id}`,
+    putRecord: async (payloadId, fields, tableName = stack.stateDbTable) => {
+      await doc.send(new PutCommand({ TableName: tableName, Item: { ...payloadIdToKey(payloadId), ...fields } }));
+    },
+    stop: async () => {
+      s3.destroy();
+      base.destroy();
+      await stack.stop();
+    },
+  };
+}
+
+/** A small process payload for `payloadId`. */
+export function samplePayload(payloadId: string, extra: JsonObject = {}): JsonObject {
+  return {
+    type: 'FeatureCollection',
+    id: payloadId,
+    features: [],
+    process: [{ workflow: payloadId.split('/workflow-')[1].split('/')[0] }],
+    ...extra,
+  };
+}
+
+/** `new Date(Date.now() - ms)` as the StateDB writes times. */
+export function isoAgo(ms: number, now: number = Date.now()): string {
+  return new Date(now - ms).toISOString().replace('Z', '000+00:00');
+}

@@ -39,7 +39,7 @@ describe('npm start (the local demo)', () => {
   });
 
   it('draws the bucket tree with input.json and output.json under executions/<payload_id>/<execution_id>/', () => {
-    expect(stdout).toMatch(/s3:\/\/cirrus-payloads\/\n└── cirrus\/\n    ├── executions\/\n/);
+    expect(stdout).toMatch(/s3:\/\/cirrus-payloads\/\n└── cirrus\/\n {4}├── executions\/\n/);
     expect(stdout).toMatch(/demo-item-1\/\n.*└── [0-9a-f-]{36}\/\n.*├── input\.json .*\n.*└── output\.json/);
     expect(stdout).toMatch(/tmp\/\n.*├── invalid\/\n.*[0-9a-f-]{36}\.json/);
     expect(stdout).toMatch(/oversized\/\n.*[0-9a-f-]{36}\.json/);

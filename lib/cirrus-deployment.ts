@@ -1,0 +1,379 @@
+/**
+ * Everything a Cirrus deployment runs on: payload bucket, StateDB, queues, topics, the four
+ * functions and the rule that feeds Step Functions status changes to update-state.
+ * @module
+ */
+import { join } from 'node:path';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENV } from '../shared/config';
+import { STATE_DB_SCHEMA, type KeyAttribute } from '../shared/statedb-schema';
+import type { CirrusConfig } from './config';
+import { assertBundles, defaultBundleDir, type LambdaName } from './lambda-bundles';
+import { acknowledgeRule, acknowledgeWildcardResources } from './nag';
+import { CirrusPayloadBucket } from './payload-bucket-construct';
+import { CirrusWorkflow, type CirrusWorkflowProps } from './workflow';
+
+/** Timeout of the process function; the process queue's visibility timeout is 6x this. */
+export const PROCESS_TIMEOUT = Duration.seconds(60);
+/** Visibility timeout of the process queue (AWS recommends at least 6x the function timeout). */
+export const PROCESS_QUEUE_VISIBILITY_TIMEOUT = Duration.seconds(PROCESS_TIMEOUT.toSeconds() * 6);
+/** Receives of a process message before it goes to the dead-letter queue. */
+export const PROCESS_MAX_RECEIVE_COUNT = 5;
+/** Retention of both dead-letter queues. */
+export const DEAD_LETTER_RETENTION = Duration.days(14);
+/** SQS batch size of the process event source. */
+export const PROCESS_BATCH_SIZE = 10;
+/** Retries of EventBridge deliveries to update-state before the event is dead-lettered. */
+export const UPDATE_STATE_RULE_RETRY_ATTEMPTS = 10;
+/** Age after which EventBridge stops retrying a delivery to update-state. */
+export const UPDATE_STATE_RULE_MAX_EVENT_AGE = Duration.hours(6);
+/** Execution statuses that update-state handles. */
+export const FINAL_EXECUTION_STATUSES = ['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'] as const;
+/** Log retention of every function and workflow. */
+export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
+/** The log group AWS Batch jobs write to, read by post-batch. */
+export const BATCH_JOB_LOG_GROUP = '/aws/batch/job';
+
+/** Props of {@link CirrusDeployment}. */
+export interface CirrusDeploymentProps {
+  /** The validated configuration (see `readCirrusConfig`). */
+  readonly config: CirrusConfig;
+  /**
+   * Directory holding `<name>/index.js` for every function (built by `npm run build`).
+   * @default `<project root>/dist/lambdas`
+   */
+  readonly lambdaBundleDir?: string;
+  /**
+   * Called with the imported-bucket warning, besides the synth annotation.
+   * @default console.warn
+   */
+  readonly warn?: (message: string) => void;
+}
+
+/** Per-function settings. */
+interface FunctionSpec {
+  readonly id: string;
+  readonly name: LambdaName;
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  readonly environment: Record<string, string>;
+}
+
+/**
+ * Grants `sns:Publish` on the topic only. The topics use the AWS managed key `alias/aws/sns`,
+ * whose key policy already lets every principal of the account use it through SNS, so no KMS
+ * statement is needed (`Topic.grantPublish` would add `kms:GenerateDataKey*` on `key/*`).
+ */
+function grantPublish(topic: sns.ITopic, fn: lambda.Function): void {
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }));
+}
+
+function attributeType(a: KeyAttribute): dynamodb.Attribute {
+  const types: Record<KeyAttribute['type'], dynamodb.AttributeType> = { S: dynamodb.AttributeType.STRING };
+  return { name: a.name, type: types[a.type] };
+}
+
+/**
+ * The Cirrus system in one construct. Least-privilege IAM throughout: payload objects only under
+ * `<root>/`, `states:StartExecution` only on `<resourcePrefix>-*` state machines,
+ * `states:DescribeExecution` only on their executions, the StateDB table and its indexes only.
+ */
+export class CirrusDeployment extends Construct {
+  /** The configuration this deployment was built from. */
+  readonly config: CirrusConfig;
+  /** The payload bucket. */
+  readonly payload: CirrusPayloadBucket;
+  /** The StateDB table (SPEC section 7). */
+  readonly stateDb: dynamodb.Table;
+  /** Queue feeding `process`. */
+  readonly processQueue: sqs.Queue;
+  /** Dead-letter queue of the process queue. */
+  readonly processDeadLetterQueue: sqs.Queue;
+  /** Dead-letter queue of update-state (undeliverable and failed status-change events). */
+  readonly updateStateDeadLetterQueue: sqs.Queue;
+  /** Workflow events (`CIRRUS_WORKFLOW_EVENT_TOPIC_ARN`). */
+  readonly workflowEventTopic: sns.Topic;
+  /** Output items of successful workflows (`CIRRUS_PUBLISH_TOPIC_ARN`). */
+  readonly publishTopic: sns.Topic;
+  /** The functions by name. */
+  readonly functions: Readonly<Record<LambdaName, lambda.Function>>;
+  /** The EventBridge rule feeding update-state. */
+  readonly updateStateRule: events.Rule;
+  /** `arn:<partition>:states:<region>:<account>:stateMachine:<resourcePrefix>-` (`CIRRUS_BASE_WORKFLOW_ARN`). */
+  readonly baseWorkflowArn: string;
+  /** The workflows added with {@link addWorkflow}, by name. */
+  readonly workflows = new Map<string, CirrusWorkflow>();
+
+  constructor(scope: Construct, id: string, props: CirrusDeploymentProps) {
+    super(scope, id);
+    const config = props.config;
+    this.config = config;
+    const stack = Stack.of(this);
+    const prefix = config.resourcePrefix;
+    const bundleDir = assertBundles(props.lambdaBundleDir ?? defaultBundleDir());
+
+    this.payload = new CirrusPayloadBucket(this, 'PayloadBucket', {
+      rootPrefix: config.payloadRootPrefix,
+      tmpExpirationDays: config.tmpExpirationDays,
+      existingBucketName: config.payloadBucketName,
+      referenceBuckets: config.referenceBuckets,
+      warn: props.warn,
+    });
+
+    // StateDB, from the shared schema.
+    const schema = STATE_DB_SCHEMA;
+    this.stateDb = new dynamodb.Table(this, 'StateDb', {
+      partitionKey: attributeType(schema.partitionKey),
+      sortKey: attributeType(schema.sortKey),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const gsi of schema.globalSecondaryIndexes) {
+      this.stateDb.addGlobalSecondaryIndex({
+        indexName: gsi.indexName,
+        partitionKey: attributeType(gsi.partitionKey),
+        sortKey: attributeType(gsi.sortKey),
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+
+    // Queues.
+    this.processDeadLetterQueue = new sqs.Queue(this, 'ProcessDeadLetterQueue', {
+      retentionPeriod: DEAD_LETTER_RETENTION,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    this.processQueue = new sqs.Queue(this, 'ProcessQueue', {
+      visibilityTimeout: PROCESS_QUEUE_VISIBILITY_TIMEOUT,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.processDeadLetterQueue, maxReceiveCount: PROCESS_MAX_RECEIVE_COUNT },
+    });
+    this.updateStateDeadLetterQueue = new sqs.Queue(this, 'UpdateStateDeadLetterQueue', {
+      retentionPeriod: DEAD_LETTER_RETENTION,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    // Topics, encrypted with the AWS managed SNS key (publishers are this stack's functions).
+    const snsKey = kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns');
+    this.workflowEventTopic = new sns.Topic(this, 'WorkflowEventTopic', { enforceSSL: true, masterKey: snsKey });
+    this.publishTopic = new sns.Topic(this, 'PublishTopic', { enforceSSL: true, masterKey: snsKey });
+
+    this.baseWorkflowArn = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: `${prefix}-`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+
+    // Environment (SPEC section 1).
+    const payloadEnv: Record<string, string> = {
+      [ENV.payloadBucket]: this.payload.bucket.bucketName,
+      [ENV.rootPrefix]: this.payload.rootPrefix,
+    };
+    if (config.referenceBuckets.length > 0) payloadEnv[ENV.referenceBuckets] = config.referenceBuckets.join(',');
+    const stateEnv = {
+      ...payloadEnv,
+      [ENV.stateDb]: this.stateDb.tableName,
+      [ENV.baseWorkflowArn]: this.baseWorkflowArn,
+      [ENV.workflowEventTopicArn]: this.workflowEventTopic.topicArn,
+    };
+
+    const specs: FunctionSpec[] = [
+      {
+        id: 'Process',
+        name: 'process',
+        description: 'Claims payloads from the process queue and starts their workflows',
+        timeout: PROCESS_TIMEOUT,
+        memorySize: 512,
+        environment: stateEnv,
+      },
+      {
+        id: 'UpdateState',
+        name: 'update-state',
+        description: 'Records workflow results in the StateDB, stores outputs, publishes items and chains payloads',
+        timeout: Duration.seconds(120),
+        memorySize: 512,
+        environment: {
+          ...stateEnv,
+          [ENV.publishTopicArn]: this.publishTopic.topicArn,
+          [ENV.processQueueUrl]: this.processQueue.queueUrl,
+        },
+      },
+      {
+        id: 'PreBatch',
+        name: 'pre-batch',
+        description: 'Stores a payload for an AWS Batch task and returns its url and url_out',
+        timeout: Duration.seconds(60),
+        memorySize: 256,
+        environment: payloadEnv,
+      },
+      {
+        id: 'PostBatch',
+        name: 'post-batch',
+        description: 'Reads the output of an AWS Batch task, or raises the failed job’s error',
+        timeout: Duration.seconds(60),
+        memorySize: 256,
+        environment: payloadEnv,
+      },
+    ];
+    const fns = {} as Record<LambdaName, lambda.Function>;
+    for (const spec of specs) fns[spec.name] = this.makeFunction(spec, bundleDir);
+    this.functions = fns;
+
+    for (const fn of Object.values(fns)) this.payload.grantPayloadReadWrite(fn);
+
+    // process: SQS source, StateDB, start executions of this deployment's state machines only.
+    const processFn = fns.process;
+    processFn.addEventSource(
+      new SqsEventSource(this.processQueue, {
+        batchSize: PROCESS_BATCH_SIZE,
+        reportBatchItemFailures: true,
+        maxConcurrency: config.processMaxConcurrency,
+      }),
+    );
+    this.grantStateDb(processFn);
+    grantPublish(this.workflowEventTopic, processFn);
+    const startExecutionArn = `${this.baseWorkflowArn}*`;
+    processFn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [startExecutionArn] }),
+    );
+    acknowledgeWildcardResources(
+      processFn.role!,
+      [startExecutionArn],
+      'process starts the workflow named in each payload; workflows are the <resourcePrefix>-* state machines.',
+    );
+
+    // update-state: StateDB, outputs, events, chaining, and reading execution input/output.
+    const updateState = fns['update-state'];
+    this.grantStateDb(updateState);
+    grantPublish(this.workflowEventTopic, updateState);
+    grantPublish(this.publishTopic, updateState);
+    this.processQueue.grantSendMessages(updateState);
+    const executionArn = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${prefix}-*:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    updateState.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionArn] }),
+    );
+    acknowledgeWildcardResources(
+      updateState.role!,
+      [executionArn],
+      'update-state reads the input/output of any execution of the <resourcePrefix>-* state machines when the event omits them.',
+    );
+
+    this.updateStateRule = new events.Rule(this, 'UpdateStateRule', {
+      description: `Step Functions status changes of the ${prefix}-* workflows, for update-state`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: [...FINAL_EXECUTION_STATUSES],
+          stateMachineArn: events.Match.prefix(this.baseWorkflowArn),
+        },
+      },
+      targets: [
+        new targets.LambdaFunction(updateState, {
+          deadLetterQueue: this.updateStateDeadLetterQueue,
+          retryAttempts: UPDATE_STATE_RULE_RETRY_ATTEMPTS,
+          maxEventAge: UPDATE_STATE_RULE_MAX_EVENT_AGE,
+        }),
+      ],
+    });
+
+    // post-batch reads the log of the failed Batch job.
+    const postBatch = fns['post-batch'];
+    const batchLogStreams = stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: `${BATCH_JOB_LOG_GROUP}:log-stream:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    postBatch.addToRolePolicy(new iam.PolicyStatement({ actions: ['logs:GetLogEvents'], resources: [batchLogStreams] }));
+    acknowledgeWildcardResources(
+      postBatch.role!,
+      [batchLogStreams],
+      'Batch job log streams are named per job at run time; access is limited to the /aws/batch/job log group.',
+    );
+  }
+
+  /**
+   * Adds a workflow (state machine `<resourcePrefix>-<name>`) with the payload bucket wired in.
+   */
+  addWorkflow(props: Omit<CirrusWorkflowProps, 'resourcePrefix' | 'payloadBucket'>): CirrusWorkflow {
+    if (this.workflows.has(props.name)) throw new Error(`workflow "${props.name}" is already defined`);
+    const wf = new CirrusWorkflow(this, `Workflow-${props.name}`, {
+      ...props,
+      resourcePrefix: this.config.resourcePrefix,
+      payloadBucket: this.payload,
+    });
+    this.workflows.set(props.name, wf);
+    return wf;
+  }
+
+  private grantStateDb(fn: lambda.Function): void {
+    this.stateDb.grantReadWriteData(fn);
+    acknowledgeWildcardResources(
+      fn.role!,
+      [`${this.stateDb.tableArn}/index/*`],
+      'Access to the StateDB indexes (state_updated, updated) of this table only, as generated by grantReadWriteData.',
+    );
+  }
+
+  private makeFunction(spec: FunctionSpec, bundleDir: string): lambda.Function {
+    const logGroup = new logs.LogGroup(this, `${spec.id}Logs`, {
+      retention: LOG_RETENTION,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // A role of our own instead of AWSLambdaBasicExecutionRole: logs only to this function's group.
+    const role = new iam.Role(this, `${spec.id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${this.config.resourcePrefix} ${spec.name} function`,
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    const isUpdateState = spec.name === 'update-state';
+    const fn = new lambda.Function(this, spec.id, {
+      description: spec.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(join(bundleDir, spec.name)),
+      role,
+      logGroup,
+      timeout: spec.timeout,
+      memorySize: spec.memorySize,
+      environment: spec.environment,
+      // update-state is invoked asynchronously by EventBridge: failed invocations (after Lambda's
+      // own retries) go to the same dead-letter queue as undeliverable events.
+      ...(isUpdateState ? { deadLetterQueue: this.updateStateDeadLetterQueue, retryAttempts: 2 } : {}),
+    });
+    acknowledgeRule(
+      fn,
+      'AwsSolutions-L1',
+      'The bundles are built for Node.js 22 (scripts/build.mjs, target node22); nodejs22.x is the tested runtime.',
+    );
+    return fn;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The Cirrus stack: a {@link CirrusDeployment}, the example `minimal` workflow and the stack
+ * outputs the CLI reads with DescribeStacks.
+ * @module
+ */
+import { join } from 'node:path';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { CirrusDeployment } from './cirrus-deployment';
+import type { CirrusConfig } from './config';
+import { findProjectRoot } from './lambda-bundles';
+import type { CirrusWorkflow, CirrusWorkflowProps } from './workflow';
+
+/** Keys of the stack outputs (fixed logical ids; the CLI reads them). */
+export const STACK_OUTPUTS = {
+  payloadBucketName: 'PayloadBucketName',
+  payloadRootPrefix: 'PayloadRootPrefix',
+  stateDbTableName: 'StateDbTableName',
+  processQueueUrl: 'ProcessQueueUrl',
+  workflowEventTopicArn: 'WorkflowEventTopicArn',
+  publishTopicArn: 'PublishTopicArn',
+  baseWorkflowArn: 'BaseWorkflowArn',
+  processDeadLetterQueueUrl: 'ProcessDeadLetterQueueUrl',
+  updateStateDeadLetterQueueUrl: 'UpdateStateDeadLetterQueueUrl',
+} as const;
+
+/** Name of the example workflow. */
+export const MINIMAL_WORKFLOW = 'minimal';
+
+/** Props of {@link CirrusStack}. */
+export interface CirrusStackProps extends StackProps {
+  /** The validated configuration (see `readCirrusConfig`). */
+  readonly config: CirrusConfig;
+  /**
+   * Directory holding `<name>/index.js` for every function.
+   * @default `<project root>/dist/lambdas`
+   */
+  readonly lambdaBundleDir?: string;
+  /**
+   * Directory of the workflow definitions (`<name>.asl.json`).
+   * @default `<project root>/workflows`
+   */
+  readonly workflowsDir?: string;
+  /**
+   * Whether to deploy the example `minimal` workflow.
+   * @default true
+   */
+  readonly minimalWorkflow?: boolean;
+  /**
+   * Called with the imported-bucket warning, besides the synth annotation.
+   * @default console.warn
+   */
+  readonly warn?: (message: string) => void;
+}
+
+/**
+ * The deployable Cirrus stack. Outputs: `PayloadBucketName`, `PayloadRootPrefix`,
+ * `StateDbTableName`, `ProcessQueueUrl`, `WorkflowEventTopicArn`, `PublishTopicArn`,
+ * `BaseWorkflowArn`, `ProcessDeadLetterQueueUrl`, `UpdateStateDeadLetterQueueUrl`.
+ */
+export class CirrusStack extends Stack {
+  /** The deployment's resources. */
+  readonly cirrus: CirrusDeployment;
+  /** Directory of the workflow definitions. */
+  readonly workflowsDir: string;
+
+  constructor(scope: Construct, id: string, props: CirrusStackProps) {
+    super(scope, id, {
+      description: `Cirrus payload bucket, StateDB and functions (resourcePrefix ${props.config.resourcePrefix})`,
+      ...props,
+    });
+    this.workflowsDir = props.workflowsDir ?? join(findProjectRoot(), 'workflows');
+    this.cirrus = new CirrusDeployment(this, 'Cirrus', {
+      config: props.config,
+      lambdaBundleDir: props.lambdaBundleDir,
+      warn: props.warn,
+    });
+    if (props.minimalWorkflow ?? true) {
+      this.addWorkflow({ name: MINIMAL_WORKFLOW, definitionFile: join(this.workflowsDir, `${MINIMAL_WORKFLOW}.asl.json`) });
+    }
+
+    const c = this.cirrus;
+    const outputs: [string, string, string][] = [
+      [STACK_OUTPUTS.payloadBucketName, c.payload.bucket.bucketName, 'Payload bucket (CIRRUS_PAYLOAD_BUCKET)'],
+      [STACK_OUTPUTS.payloadRootPrefix, c.payload.rootPrefix, 'Payload root prefix (CIRRUS_PAYLOAD_ROOT_PREFIX)'],
+      [STACK_OUTPUTS.stateDbTableName, c.stateDb.tableName, 'StateDB table (CIRRUS_STATE_DB)'],
+      [STACK_OUTPUTS.processQueueUrl, c.processQueue.queueUrl, 'Process queue (CIRRUS_PROCESS_QUEUE_URL)'],
+      [STACK_OUTPUTS.workflowEventTopicArn, c.workflowEventTopic.topicArn, 'Workflow event topic (CIRRUS_WORKFLOW_EVENT_TOPIC_ARN)'],
+      [STACK_OUTPUTS.publishTopicArn, c.publishTopic.topicArn, 'Publish topic (CIRRUS_PUBLISH_TOPIC_ARN)'],
+      [STACK_OUTPUTS.baseWorkflowArn, c.baseWorkflowArn, 'Base state machine ARN (CIRRUS_BASE_WORKFLOW_ARN)'],
+      [STACK_OUTPUTS.processDeadLetterQueueUrl, c.processDeadLetterQueue.queueUrl, 'Dead-letter queue of the process queue'],
+      [
+        STACK_OUTPUTS.updateStateDeadLetterQueueUrl,
+        c.updateStateDeadLetterQueue.queueUrl,
+        'Dead-letter queue of update-state (status-change events)',
+      ],
+    ];
+    for (const [key, value, description] of outputs) {
+      new CfnOutput(this, key, { value, description }).overrideLogicalId(key);
+    }
+  }
+
+  /** Adds a workflow `<resourcePrefix>-<name>`; see {@link CirrusDeployment.addWorkflow}. */
+  addWorkflow(props: Omit<CirrusWorkflowProps, 'resourcePrefix' | 'payloadBucket'>): CirrusWorkflow {
+    return this.cirrus.addWorkflow(props);
+  }
+}

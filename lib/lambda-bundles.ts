@@ -1,0 +1,70 @@
+/**
+ * Where the function bundles built by `npm run build` live, and a check that they are there.
+ * @module
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+/** The deployed functions; each is `<bundleDir>/<name>/index.js` exporting `handler`. */
+export const LAMBDA_NAMES = ['process', 'update-state', 'pre-batch', 'post-batch'] as const;
+
+/** One of {@link LAMBDA_NAMES}. */
+export type LambdaName = (typeof LAMBDA_NAMES)[number];
+
+/** The file every bundle directory must hold. */
+export const BUNDLE_ENTRY = 'index.js';
+
+/**
+ * The project root: the nearest directory at or above `start` holding `cdk.json`, else the
+ * current directory. Works both from the TypeScript sources and from an esbuild bundle of the app.
+ */
+export function findProjectRoot(start: string = __dirname): string {
+  let dir = resolve(start);
+  for (;;) {
+    if (existsSync(join(dir, 'cdk.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+}
+
+/** `<project root>/dist/lambdas`. */
+export function defaultBundleDir(): string {
+  return join(findProjectRoot(), 'dist', 'lambdas');
+}
+
+/** The bundles missing from `bundleDir` (those without `<name>/index.js`). */
+export function missingBundles(bundleDir: string, names: readonly string[] = LAMBDA_NAMES): string[] {
+  return names.filter((name) => {
+    const entry = join(bundleDir, name, BUNDLE_ENTRY);
+    return !(existsSync(entry) && statSync(entry).isFile());
+  });
+}
+
+/** Raised when a function bundle has not been built. */
+export class MissingBundleError extends Error {
+  /**
+   * @param bundleDir - the directory that was searched.
+   * @param missing - the function names without `<name>/index.js`.
+   */
+  constructor(
+    readonly bundleDir: string,
+    readonly missing: readonly string[],
+  ) {
+    super(
+      `missing Lambda bundle(s) ${missing.map((m) => `${m}/${BUNDLE_ENTRY}`).join(', ')} in ${bundleDir}: ` +
+        'run npm run build first',
+    );
+    this.name = 'MissingBundleError';
+  }
+}
+
+/**
+ * Throws {@link MissingBundleError} ("run npm run build first") unless every bundle exists.
+ * @returns `bundleDir`, for chaining.
+ */
+export function assertBundles(bundleDir: string, names: readonly string[] = LAMBDA_NAMES): string {
+  const missing = missingBundles(bundleDir, names);
+  if (missing.length > 0) throw new MissingBundleError(bundleDir, missing);
+  return bundleDir;
+}

@@ -1,0 +1,210 @@
+/**
+ * The payload bucket of a deployment: created with the `<root>/tmp/` lifecycle rule, or an
+ * existing bucket imported by name.
+ * @module
+ */
+import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { ConfigurationError } from '../shared/errors';
+import { PayloadBucket } from '../shared/payload-bucket';
+import { acknowledgeWildcardResources } from './nag';
+
+/** Days after which incomplete multipart uploads are aborted (bucket-wide; never deletes objects). */
+export const ABORT_INCOMPLETE_MULTIPART_DAYS = 7;
+/** Days the server access logs are kept. */
+export const ACCESS_LOG_RETENTION_DAYS = 365;
+/** Id of the synth warning emitted for an imported bucket (acknowledgeable with `Validations`). */
+export const IMPORTED_BUCKET_WARNING_ID = 'cirrus:payloadBucketLifecycle';
+
+/** Props of {@link CirrusPayloadBucket}. */
+export interface CirrusPayloadBucketProps {
+  /** Payload root prefix; normalised like the runtime (`CIRRUS_PAYLOAD_ROOT_PREFIX`). */
+  readonly rootPrefix: string;
+  /** Days after which objects under `<root>/tmp/` expire (ignored for an imported bucket). */
+  readonly tmpExpirationDays: number;
+  /**
+   * Name of an existing bucket to use. The stack then grants access to it but manages none of its
+   * settings; synth warns that the operator must add the `<root>/tmp/` expiration rule.
+   * @default - a bucket is created
+   */
+  readonly existingBucketName?: string;
+  /**
+   * Buckets, besides the payload bucket, from which `{"url": …}` references may be read; readers
+   * get `s3:GetObject` on their objects.
+   * @default - none
+   */
+  readonly referenceBuckets?: readonly string[];
+  /**
+   * Called with the warning text for an imported bucket, in addition to the synth annotation.
+   * @default console.warn
+   */
+  readonly warn?: (message: string) => void;
+}
+
+/**
+ * The payload bucket (SPEC section 2). When created: all public access blocked, TLS-only bucket
+ * policy, SSE-S3, versioning off, server access logs to a companion bucket, a lifecycle rule that
+ * expires `<root>/tmp/` and a bucket-wide rule that only aborts incomplete multipart uploads.
+ * No rule ever expires `<root>/executions/`. The `tmp/` prefix comes from the runtime
+ * {@link PayloadBucket} layout, the single source of truth.
+ */
+export class CirrusPayloadBucket extends Construct {
+  /** The bucket (created or imported). */
+  readonly bucket: s3.IBucket;
+  /** The runtime key layout for this bucket (prefix attributes only; no S3 calls are made). */
+  readonly layout: PayloadBucket;
+  /** The normalised root prefix. */
+  readonly rootPrefix: string;
+  /** Reference buckets readers may also read (see {@link CirrusPayloadBucketProps.referenceBuckets}). */
+  readonly referenceBuckets: readonly string[];
+  /** True when the bucket was imported by name rather than created. */
+  readonly imported: boolean;
+  /** The server access log bucket (created bucket only). */
+  readonly accessLogsBucket?: s3.IBucket;
+
+  constructor(scope: Construct, id: string, props: CirrusPayloadBucketProps) {
+    super(scope, id);
+    // Deliver server access logs through a bucket policy (not the LogDeliveryWrite ACL, which
+    // BucketOwnerEnforced forbids), whatever the app's feature flags say.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+    // The bucket name is not needed for prefixes; 'x' stands in (the name may be a token).
+    this.layout = new PayloadBucket('x', props.rootPrefix);
+    this.rootPrefix = this.layout.rootPrefix;
+    if (/[*?$]/.test(this.rootPrefix)) {
+      // IAM wildcards or policy variables in `<bucket>/<root>/*` would widen every grant.
+      throw new ConfigurationError(`invalid payload root prefix ${JSON.stringify(props.rootPrefix)}: it must not contain "*", "?" or "$"`);
+    }
+    this.referenceBuckets = [...(props.referenceBuckets ?? [])];
+    if (!Number.isInteger(props.tmpExpirationDays) || props.tmpExpirationDays < 1) {
+      throw new ConfigurationError(`tmpExpirationDays must be a positive integer, got ${props.tmpExpirationDays}`);
+    }
+
+    if (props.existingBucketName !== undefined) {
+      this.imported = true;
+      this.bucket = s3.Bucket.fromBucketName(this, 'Bucket', props.existingBucketName);
+      const message =
+        `Using the existing payload bucket "${props.existingBucketName}": this stack does not manage its ` +
+        `lifecycle. The operator must add a lifecycle rule expiring objects under ` +
+        `"${this.tmpRulePrefix}" (e.g. after ${props.tmpExpirationDays} days) and must not expire ` +
+        `"${this.layout.prefixExecutions}/".`;
+      Annotations.of(this).addWarningV2(IMPORTED_BUCKET_WARNING_ID, message);
+      (props.warn ?? ((m: string) => console.warn(`WARNING: ${m}`)))(message);
+      return;
+    }
+
+    this.imported = false;
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      // Server access log delivery supports SSE-S3 only.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: 'expire-access-logs',
+          enabled: true,
+          expiration: Duration.days(ACCESS_LOG_RETENTION_DAYS),
+          abortIncompleteMultipartUploadAfter: Duration.days(ABORT_INCOMPLETE_MULTIPART_DAYS),
+        },
+      ],
+    });
+    this.accessLogsBucket = accessLogs;
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Objects are written once per key (execution ids are unique); tmp/ must really expire.
+      versioned: false,
+      // Execution history is the deployment's record: keep it when the stack is deleted.
+      removalPolicy: RemovalPolicy.RETAIN,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'payload-bucket/',
+      lifecycleRules: [
+        {
+          id: 'expire-tmp',
+          enabled: true,
+          prefix: this.tmpRulePrefix,
+          expiration: Duration.days(props.tmpExpirationDays),
+        },
+        {
+          // No prefix and no expiration: only discards parts of uploads that never completed,
+          // so completed objects (under executions/ or anywhere else) are never touched.
+          id: 'abort-incomplete-multipart-uploads',
+          enabled: true,
+          abortIncompleteMultipartUploadAfter: Duration.days(ABORT_INCOMPLETE_MULTIPART_DAYS),
+        },
+      ],
+    });
+  }
+
+  /** `<root>/tmp/`: the prefix of the expiration rule, from the runtime layout. */
+  get tmpRulePrefix(): string {
+    return `${this.layout.prefixTmp}/`;
+  }
+
+  /** ARN pattern of every payload object: `<bucketArn>/<root>/*`. */
+  get payloadObjectsArn(): string {
+    return this.bucket.arnForObjects(`${this.rootPrefix}/*`);
+  }
+
+  /** ARN patterns of the reference buckets' objects (`arn:…:s3:::<bucket>/*`). */
+  get referenceObjectsArns(): string[] {
+    const stack = Stack.of(this);
+    return this.referenceBuckets.map((b) =>
+      stack.formatArn({ service: 's3', region: '', account: '', resource: b, resourceName: '*' }),
+    );
+  }
+
+  /**
+   * Grants `s3:GetObject` on `<bucket>/<root>/*` and, in a separate statement, on every object of
+   * the reference buckets (`{"url": …}` references may point there).
+   */
+  grantPayloadRead(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.payloadObjectsArn] }),
+    );
+    const refs = this.referenceObjectsArns;
+    if (refs.length > 0) {
+      grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: refs }));
+    }
+    this.acknowledgeGrantWildcards(grantee);
+  }
+
+  /** Grants `s3:PutObject` on `<bucket>/<root>/*` (payload writes only under the root prefix). */
+  grantPayloadWrite(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.payloadObjectsArn] }),
+    );
+    this.acknowledgeGrantWildcards(grantee);
+  }
+
+  /** Grants read and write of payload objects under the root prefix. */
+  grantPayloadReadWrite(grantee: iam.IGrantable): void {
+    this.grantPayloadRead(grantee);
+    this.grantPayloadWrite(grantee);
+  }
+
+  /**
+   * Acknowledges, on the grantee's role, the cdk-nag wildcard findings of exactly these grants
+   * (`<bucket>/<root>/*` and `<reference bucket>/*`), with their reasons.
+   */
+  private acknowledgeGrantWildcards(grantee: iam.IGrantable): void {
+    const principal: unknown = grantee.grantPrincipal;
+    if (!Construct.isConstruct(principal)) return;
+    acknowledgeWildcardResources(
+      principal,
+      [this.payloadObjectsArn],
+      'Payload objects are keyed by payload id and execution id, unknown in advance; access is limited to the <root>/ prefix.',
+    );
+    acknowledgeWildcardResources(
+      principal,
+      this.referenceObjectsArns,
+      'Read-only access to the objects of the operator-configured reference buckets ({"url": …} references).',
+    );
+  }
+}

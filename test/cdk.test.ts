@@ -1,0 +1,710 @@
+/**
+ * The CDK app: context validation, fine-grained template assertions (default and custom
+ * contexts, imported bucket), IAM least privilege, and a snapshot of the template.
+ */
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import type { CfnResource } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { buildCirrusApp, type CirrusApp } from '../lib/app';
+import { PROCESS_TIMEOUT } from '../lib/cirrus-deployment';
+import { readCirrusConfig, CONTEXT_KEYS } from '../lib/config';
+import { LAMBDA_NAMES, MissingBundleError, defaultBundleDir, missingBundles, type LambdaName } from '../lib/lambda-bundles';
+import { flattenCfn } from '../lib/nag';
+import { CirrusPayloadBucket, IMPORTED_BUCKET_WARNING_ID } from '../lib/payload-bucket-construct';
+import { ENV } from '../shared/config';
+import { ConfigurationError } from '../shared/errors';
+import { PayloadBucket } from '../shared/payload-bucket';
+import { STATE_DB_SCHEMA } from '../shared/statedb-schema';
+
+const ROOT = join(__dirname, '..');
+const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
+  .context;
+
+/**
+ * The real bundles (dist/lambdas) when all are built; otherwise a temp dir with the real ones
+ * copied and tiny stand-ins for the missing ones (asset hashes are normalised in the snapshot).
+ */
+let bundleDirCache: string | undefined;
+function bundleDir(): string {
+  if (bundleDirCache) return bundleDirCache;
+  const real = defaultBundleDir();
+  const missing = missingBundles(real);
+  if (missing.length === 0) return (bundleDirCache = real);
+  const dir = mkdtempSync(join(tmpdir(), 'cirrus-bundles-'));
+  for (const name of LAMBDA_NAMES) {
+    mkdirSync(join(dir, name), { recursive: true });
+    if (missing.includes(name)) writeFileSync(join(dir, name, 'index.js'), 'exports.handler = async () => ({});\n');
+    else cpSync(join(real, name), join(dir, name), { recursive: true });
+  }
+  return (bundleDirCache = dir);
+}
+
+interface Built extends CirrusApp {
+  template: Template;
+  warn: jest.Mock;
+  /** What the synth printed on stderr (CDK prints its validation report there). */
+  stderr: string;
+}
+
+/** Runs `fn` capturing console.error; returns its result and the text printed. */
+function captureStderr<T>(fn: () => T): [T, string] {
+  const spy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  try {
+    const result = fn();
+    return [result, spy.mock.calls.map((c) => c.map(String).join(' ')).join('\n')];
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+/** Builds the app exactly as bin/app.ts does, with cdk.json's context plus `context`. */
+function synth(context: Record<string, unknown> = {}): Built {
+  const app = new App({ context: { ...CDK_JSON_CONTEXT, ...context } });
+  const warn = jest.fn();
+  const built = buildCirrusApp(app, { lambdaBundleDir: bundleDir(), warn });
+  const [template, stderr] = captureStderr(() => Template.fromStack(built.stack));
+  return { ...built, warn, template, stderr };
+}
+
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: Json;
+  Condition?: Json;
+}
+const actionsOf = (s: Statement): string[] => [s.Action].flat();
+const resourcesOf = (s: Statement): string[] => [s.Resource].flat().map((r) => flattenCfn(r as never));
+
+/** The statements of every policy attached to a function's role. */
+function roleStatements(b: Built, fn: LambdaName): Statement[] {
+  const roleRef = JSON.stringify(b.stack.resolve(b.stack.cirrus.functions[fn].role!.roleName));
+  const policies = Object.values(b.template.findResources('AWS::IAM::Policy')).filter((p) =>
+    (p.Properties.Roles as Json[]).some((r) => JSON.stringify(r) === roleRef),
+  );
+  expect(policies.length).toBeGreaterThan(0);
+  return policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
+  return stack.getLogicalId(construct.node.defaultChild as CfnResource);
+}
+
+function onlyResource(t: Template, type: string): { id: string; props: Record<string, Json>; res: Record<string, Json> } {
+  const all = t.findResources(type);
+  expect(Object.keys(all)).toHaveLength(1);
+  const [id, res] = Object.entries(all)[0];
+  return { id, props: res.Properties as Record<string, Json>, res: res as Record<string, Json> };
+}
+
+const PARTITION_REGION_ACCOUNT = 'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>';
+
+describe('context', () => {
+  const read = (ctx: Record<string, unknown>) => (k: string) => ctx[k];
+
+  test('defaults', () => {
+    expect(readCirrusConfig(read({}))).toEqual({
+      resourcePrefix: 'cirrus',
+      payloadRootPrefix: 'cirrus',
+      tmpExpirationDays: 10,
+      payloadBucketName: undefined,
+      referenceBuckets: [],
+      processMaxConcurrency: undefined,
+    });
+  });
+
+  test.each([
+    ['/custom/', 'custom'],
+    ['custom', 'custom'],
+    ['a/b/', 'a/b'],
+    ['/', 'cirrus'],
+    ['', 'cirrus'],
+  ])('payloadRootPrefix %j is normalised to %j like the runtime', (raw, expected) => {
+    expect(readCirrusConfig(read({ payloadRootPrefix: raw })).payloadRootPrefix).toBe(expected);
+  });
+
+  test.each(['a//b', '../x', 'a/./b', 'a/..', 'x\ny', 'a*', 'a?b', '${aws:username}', 5])(
+    'payloadRootPrefix %j is rejected with a clear error',
+    (raw) => {
+      expect(() => readCirrusConfig(read({ payloadRootPrefix: raw }))).toThrow(ConfigurationError);
+      expect(() => readCirrusConfig(read({ payloadRootPrefix: raw }))).toThrow(/payloadRootPrefix/);
+    },
+  );
+
+  test.each([
+    ['3', 3],
+    [3, 3],
+    [' 30 ', 30],
+  ])('tmpExpirationDays %j → %j', (raw, expected) => {
+    expect(readCirrusConfig(read({ tmpExpirationDays: raw })).tmpExpirationDays).toBe(expected);
+  });
+
+  test.each(['0', 0, '-1', '1.5', 1.5, 'ten', true, '1e3'])('tmpExpirationDays %j is rejected', (raw) => {
+    expect(() => readCirrusConfig(read({ tmpExpirationDays: raw }))).toThrow(/tmpExpirationDays.*positive integer/);
+  });
+
+  test.each(['-x', 'x-', '1abc', 'a_b', 'a'.repeat(33), 'a b'])('resourcePrefix %j is rejected', (raw) => {
+    expect(() => readCirrusConfig(read({ resourcePrefix: raw }))).toThrow(/resourcePrefix/);
+  });
+
+  test('referenceBuckets: comma-separated or list, blanks and duplicates dropped, names validated', () => {
+    expect(readCirrusConfig(read({ referenceBuckets: ' ref-a, ,ref-b,ref-a ' })).referenceBuckets).toEqual(['ref-a', 'ref-b']);
+    expect(readCirrusConfig(read({ referenceBuckets: ['ref-a', 'ref-b'] })).referenceBuckets).toEqual(['ref-a', 'ref-b']);
+    expect(() => readCirrusConfig(read({ referenceBuckets: 'ok-bucket,bad/name' }))).toThrow(/referenceBuckets/);
+    expect(() => readCirrusConfig(read({ referenceBuckets: 'ok-bucket,*' }))).toThrow(/referenceBuckets/);
+    // The payload bucket itself is never listed as a reference bucket.
+    expect(
+      readCirrusConfig(read({ payloadBucketName: 'mine', referenceBuckets: 'mine,other' })).referenceBuckets,
+    ).toEqual(['other']);
+  });
+
+  test('payloadBucketName and processMaxConcurrency are validated', () => {
+    expect(() => readCirrusConfig(read({ payloadBucketName: 'a' }))).toThrow(/payloadBucketName/);
+    expect(() => readCirrusConfig(read({ payloadBucketName: 'arn:aws:s3:::x' }))).toThrow(/payloadBucketName/);
+    expect(readCirrusConfig(read({ payloadBucketName: '' })).payloadBucketName).toBeUndefined();
+    expect(readCirrusConfig(read({ processMaxConcurrency: '5' })).processMaxConcurrency).toBe(5);
+    expect(() => readCirrusConfig(read({ processMaxConcurrency: '1' }))).toThrow(/processMaxConcurrency/);
+    expect(() => readCirrusConfig(read({ processMaxConcurrency: '1001' }))).toThrow(/processMaxConcurrency/);
+  });
+
+  test('an invalid context fails the app build before anything is synthesized', () => {
+    expect(() => synth({ payloadRootPrefix: 'a//b' })).toThrow(/invalid CDK context "payloadRootPrefix"/);
+    expect(() => synth({ tmpExpirationDays: '0' })).toThrow(/invalid CDK context "tmpExpirationDays"/);
+    expect(() => synth({ [CONTEXT_KEYS.nag]: 'maybe' })).toThrow(/"nag"/);
+  });
+
+  test('missing bundles fail with "run npm run build first", naming them', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'cirrus-empty-'));
+    mkdirSync(join(empty, 'process'));
+    writeFileSync(join(empty, 'process', 'index.js'), '');
+    const app = new App({ context: CDK_JSON_CONTEXT });
+    let err: unknown;
+    try {
+      buildCirrusApp(app, { lambdaBundleDir: empty, warn: jest.fn() });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(MissingBundleError);
+    expect((err as Error).message).toMatch(/run npm run build first/);
+    expect((err as MissingBundleError).missing).toEqual(['update-state', 'pre-batch', 'post-batch']);
+  });
+});
+
+describe('default deployment', () => {
+  let b: Built;
+  beforeAll(() => {
+    b = synth();
+  });
+
+  test('stack is named after the resource prefix', () => {
+    expect(b.stack.stackName).toBe('cirrus');
+  });
+
+  test('payload bucket: private, TLS only, SSE-S3, unversioned, retained, access-logged', () => {
+    const buckets = b.template.findResources('AWS::S3::Bucket');
+    const payloadId = logicalId(b.stack, b.stack.cirrus.payload.bucket);
+    const logsId = logicalId(b.stack, b.stack.cirrus.payload.accessLogsBucket!);
+    expect(Object.keys(buckets).sort()).toEqual([logsId, payloadId].sort());
+    for (const id of [payloadId, logsId]) {
+      const bucket = buckets[id];
+      expect(bucket.DeletionPolicy).toBe('Retain');
+      expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(bucket.Properties.BucketEncryption).toEqual({
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      });
+      expect(bucket.Properties.VersioningConfiguration).toBeUndefined();
+    }
+    expect(buckets[payloadId].Properties.LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: logsId },
+      LogFilePrefix: 'payload-bucket/',
+    });
+    // TLS-only bucket policy on both buckets.
+    for (const id of [payloadId, logsId]) {
+      b.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: id },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 's3:*',
+              Principal: { AWS: '*' },
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  test('lifecycle: <root>/tmp/ expires after 10 days (prefix from the runtime layout); nothing else expires', () => {
+    const id = logicalId(b.stack, b.stack.cirrus.payload.bucket);
+    const rules = b.template.findResources('AWS::S3::Bucket')[id].Properties.LifecycleConfiguration.Rules as Record<
+      string,
+      Json
+    >[];
+    const tmp = `${new PayloadBucket('x', 'cirrus').prefixTmp}/`;
+    expect(tmp).toBe('cirrus/tmp/');
+    expect(rules).toEqual([
+      { Id: 'expire-tmp', Status: 'Enabled', Prefix: tmp, ExpirationInDays: 10 },
+      { Id: 'abort-incomplete-multipart-uploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } },
+    ]);
+    assertNoRuleTouchesExecutions(rules, 'cirrus');
+  });
+
+  test('StateDB: schema from STATE_DB_SCHEMA, on demand, PITR, retained', () => {
+    const { props, res } = onlyResource(b.template, 'AWS::DynamoDB::Table');
+    expect(res.DeletionPolicy).toBe('Retain');
+    expect(props.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(props.KeySchema).toEqual([
+      { AttributeName: STATE_DB_SCHEMA.partitionKey.name, KeyType: 'HASH' },
+      { AttributeName: STATE_DB_SCHEMA.sortKey.name, KeyType: 'RANGE' },
+    ]);
+    expect(props.KeySchema).toEqual([
+      { AttributeName: 'collections_workflow', KeyType: 'HASH' },
+      { AttributeName: 'itemids', KeyType: 'RANGE' },
+    ]);
+    expect(props.GlobalSecondaryIndexes).toEqual(
+      STATE_DB_SCHEMA.globalSecondaryIndexes.map((g) => ({
+        IndexName: g.indexName,
+        KeySchema: [
+          { AttributeName: g.partitionKey.name, KeyType: 'HASH' },
+          { AttributeName: g.sortKey.name, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+    );
+    expect((props.GlobalSecondaryIndexes as { IndexName: string }[]).map((g) => g.IndexName).sort()).toEqual([
+      'state_updated',
+      'updated',
+    ]);
+  });
+
+  test('queues: process queue → DLQ after 5 receives, DLQs keep 14 days, visibility ≥ 6x process timeout, SSE-SQS, TLS only', () => {
+    const c = b.stack.cirrus;
+    const queues = b.template.findResources('AWS::SQS::Queue');
+    const pq = queues[logicalId(b.stack, c.processQueue)].Properties;
+    const pdlqId = logicalId(b.stack, c.processDeadLetterQueue);
+    const udlqId = logicalId(b.stack, c.updateStateDeadLetterQueue);
+    expect(Object.keys(queues)).toHaveLength(3);
+    expect(pq.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [pdlqId, 'Arn'] }, maxReceiveCount: 5 });
+    const fnTimeout = b.template.findResources('AWS::Lambda::Function')[logicalId(b.stack, c.functions.process)].Properties
+      .Timeout as number;
+    expect(fnTimeout).toBe(PROCESS_TIMEOUT.toSeconds());
+    expect(pq.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fnTimeout);
+    for (const id of [pdlqId, udlqId]) expect(queues[id].Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    for (const [id, q] of Object.entries(queues)) {
+      expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+      b.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  test('topics: workflow-event and publish, encrypted with alias/aws/sns, TLS only', () => {
+    const topics = b.template.findResources('AWS::SNS::Topic');
+    expect(Object.keys(topics)).toHaveLength(2);
+    for (const [id, t] of Object.entries(topics)) {
+      expect(flattenCfn(t.Properties.KmsMasterKeyId)).toBe('arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:alias/aws/sns');
+      b.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        Topics: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  test('functions: exactly the four bundles, nodejs22.x on arm64, index.handler, 1-month logs', () => {
+    const fns = b.template.findResources('AWS::Lambda::Function');
+    expect(Object.keys(fns)).toHaveLength(4);
+    const logGroups = b.template.findResources('AWS::Logs::LogGroup');
+    for (const name of LAMBDA_NAMES) {
+      const fn = fns[logicalId(b.stack, b.stack.cirrus.functions[name])].Properties;
+      expect(fn.Runtime).toBe('nodejs22.x');
+      expect(fn.Architectures).toEqual(['arm64']);
+      expect(fn.Handler).toBe('index.handler');
+      expect(fn.Code.S3Key).toMatch(/^[0-9a-f]{64}\.zip$/);
+      const lg = logGroups[(fn.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref];
+      expect(lg.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  test('each function deploys exactly its <bundleDir>/<name> folder', () => {
+    const spy = jest.spyOn(lambda.Code, 'fromAsset');
+    try {
+      synth();
+      expect(spy.mock.calls.map((c) => c[0]).sort()).toEqual(LAMBDA_NAMES.map((n) => join(bundleDir(), n)).sort());
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('function environments follow SPEC section 1', () => {
+    const fns = b.template.findResources('AWS::Lambda::Function');
+    const c = b.stack.cirrus;
+    const env = (name: LambdaName): Record<string, Json> =>
+      fns[logicalId(b.stack, c.functions[name])].Properties.Environment.Variables;
+    const bucketRef = { Ref: logicalId(b.stack, c.payload.bucket) };
+    const baseArn = `${PARTITION_REGION_ACCOUNT}:stateMachine:cirrus-`;
+    for (const name of LAMBDA_NAMES) {
+      expect(env(name)[ENV.payloadBucket]).toEqual(bucketRef);
+      expect(env(name)[ENV.rootPrefix]).toBe('cirrus');
+      expect(env(name)[ENV.referenceBuckets]).toBeUndefined();
+    }
+    for (const name of ['process', 'update-state'] as const) {
+      expect(env(name)[ENV.stateDb]).toEqual({ Ref: logicalId(b.stack, c.stateDb) });
+      expect(flattenCfn(env(name)[ENV.baseWorkflowArn] as never)).toBe(baseArn);
+      expect(env(name)[ENV.workflowEventTopicArn]).toEqual({ Ref: logicalId(b.stack, c.workflowEventTopic) });
+    }
+    expect(env('update-state')[ENV.publishTopicArn]).toEqual({ Ref: logicalId(b.stack, c.publishTopic) });
+    expect(env('update-state')[ENV.processQueueUrl]).toEqual({ Ref: logicalId(b.stack, c.processQueue) });
+    expect(env('process')[ENV.publishTopicArn]).toBeUndefined();
+    expect(env('pre-batch')[ENV.stateDb]).toBeUndefined();
+  });
+
+  test('process: SQS event source, batch 10, ReportBatchItemFailures, no concurrency limit by default', () => {
+    const { props } = onlyResource(b.template, 'AWS::Lambda::EventSourceMapping');
+    expect(props).toEqual({
+      BatchSize: 10,
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(b.stack, b.stack.cirrus.processQueue), 'Arn'] },
+      FunctionName: { Ref: logicalId(b.stack, b.stack.cirrus.functions.process) },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  test('update-state: EventBridge rule on final statuses of <prefix>-* state machines, with retries and DLQ', () => {
+    const c = b.stack.cirrus;
+    const { props } = onlyResource(b.template, 'AWS::Events::Rule');
+    const pattern = props.EventPattern as Record<string, Json>;
+    expect(pattern.source).toEqual(['aws.states']);
+    expect(pattern['detail-type']).toEqual(['Step Functions Execution Status Change']);
+    const detail = pattern.detail as Record<string, Json[]>;
+    expect([...(detail.status as string[])].sort()).toEqual(['ABORTED', 'FAILED', 'SUCCEEDED', 'TIMED_OUT']);
+    expect(detail.stateMachineArn).toHaveLength(1);
+    expect(flattenCfn((detail.stateMachineArn[0] as { prefix: Json }).prefix as never)).toBe(
+      `${PARTITION_REGION_ACCOUNT}:stateMachine:cirrus-`,
+    );
+    const targets = props.Targets as Record<string, Json>[];
+    expect(targets).toHaveLength(1);
+    const dlqArn = { 'Fn::GetAtt': [logicalId(b.stack, c.updateStateDeadLetterQueue), 'Arn'] };
+    expect(targets[0]).toMatchObject({
+      Arn: { 'Fn::GetAtt': [logicalId(b.stack, c.functions['update-state']), 'Arn'] },
+      DeadLetterConfig: { Arn: dlqArn },
+      RetryPolicy: { MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) },
+    });
+    // Failed asynchronous invocations go to the same DLQ.
+    const fn = b.template.findResources('AWS::Lambda::Function')[logicalId(b.stack, c.functions['update-state'])];
+    expect(fn.Properties.DeadLetterConfig).toEqual({ TargetArn: dlqArn });
+    // Only the rule may invoke update-state.
+    b.template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [logicalId(b.stack, c.functions['update-state']), 'Arn'] },
+    });
+  });
+
+  test('the example workflow is the state machine cirrus-minimal, logged and traced', () => {
+    const { props } = onlyResource(b.template, 'AWS::StepFunctions::StateMachine');
+    expect(props.StateMachineName).toBe('cirrus-minimal');
+    expect(JSON.parse(props.DefinitionString as string)).toEqual(
+      JSON.parse(readFileSync(join(ROOT, 'workflows', 'minimal.asl.json'), 'utf8')),
+    );
+    expect(props.TracingConfiguration).toEqual({ Enabled: true });
+    expect(props.LoggingConfiguration).toMatchObject({ Level: 'ALL' });
+  });
+
+  test('outputs: the keys the CLI reads, with fixed logical ids', () => {
+    const c = b.stack.cirrus;
+    const outputs = b.template.toJSON().Outputs as Record<string, { Value: Json; Export?: Json }>;
+    expect(Object.keys(outputs).sort()).toEqual(
+      [
+        'BaseWorkflowArn',
+        'PayloadBucketName',
+        'PayloadRootPrefix',
+        'ProcessDeadLetterQueueUrl',
+        'ProcessQueueUrl',
+        'PublishTopicArn',
+        'StateDbTableName',
+        'UpdateStateDeadLetterQueueUrl',
+        'WorkflowEventTopicArn',
+      ].sort(),
+    );
+    expect(outputs.PayloadBucketName.Value).toEqual({ Ref: logicalId(b.stack, c.payload.bucket) });
+    expect(outputs.PayloadRootPrefix.Value).toBe('cirrus');
+    expect(outputs.StateDbTableName.Value).toEqual({ Ref: logicalId(b.stack, c.stateDb) });
+    expect(outputs.ProcessQueueUrl.Value).toEqual({ Ref: logicalId(b.stack, c.processQueue) });
+    expect(outputs.WorkflowEventTopicArn.Value).toEqual({ Ref: logicalId(b.stack, c.workflowEventTopic) });
+    expect(outputs.PublishTopicArn.Value).toEqual({ Ref: logicalId(b.stack, c.publishTopic) });
+    expect(flattenCfn(outputs.BaseWorkflowArn.Value as never)).toBe(`${PARTITION_REGION_ACCOUNT}:stateMachine:cirrus-`);
+    for (const o of Object.values(outputs)) expect(o.Export).toBeUndefined();
+  });
+});
+
+describe('IAM least privilege', () => {
+  let b: Built;
+  let payloadObjects: string;
+  beforeAll(() => {
+    b = synth({ referenceBuckets: 'ref-a,ref-b' });
+    payloadObjects = `<${logicalId(b.stack, b.stack.cirrus.payload.bucket)}.Arn>/cirrus/*`;
+  });
+
+  test('payload writes: s3:PutObject only, and only on <bucketArn>/<root>/*', () => {
+    for (const name of LAMBDA_NAMES) {
+      const statements = roleStatements(b, name);
+      const puts = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('s3:Put')));
+      expect(puts).toHaveLength(1);
+      expect(resourcesOf(puts[0])).toEqual([payloadObjects]);
+      expect(actionsOf(puts[0]).filter((a) => a.startsWith('s3:Put'))).toEqual(['s3:PutObject']);
+    }
+  });
+
+  test('payload reads: s3:GetObject on <bucketArn>/<root>/* and exactly the reference buckets', () => {
+    for (const name of LAMBDA_NAMES) {
+      const statements = roleStatements(b, name);
+      const s3 = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+      const allActions = new Set(s3.flatMap(actionsOf));
+      expect([...allActions].sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+      const getResources = s3.filter((s) => actionsOf(s).includes('s3:GetObject')).flatMap(resourcesOf);
+      expect(getResources.sort()).toEqual(
+        [payloadObjects, 'arn:<AWS::Partition>:s3:::ref-a/*', 'arn:<AWS::Partition>:s3:::ref-b/*'].sort(),
+      );
+    }
+    const fns = b.template.findResources('AWS::Lambda::Function');
+    for (const name of LAMBDA_NAMES) {
+      const fn = fns[logicalId(b.stack, b.stack.cirrus.functions[name])];
+      expect(fn.Properties.Environment.Variables[ENV.referenceBuckets]).toBe('ref-a,ref-b');
+    }
+  });
+
+  test('states:StartExecution only for process, only on <resourcePrefix>-* state machines', () => {
+    for (const name of LAMBDA_NAMES) {
+      const starts = roleStatements(b, name).filter((s) => actionsOf(s).some((a) => a.startsWith('states:')));
+      if (name === 'process') {
+        expect(starts).toHaveLength(1);
+        expect(actionsOf(starts[0])).toEqual(['states:StartExecution']);
+        expect(resourcesOf(starts[0])).toEqual([`${PARTITION_REGION_ACCOUNT}:stateMachine:cirrus-*`]);
+      } else if (name === 'update-state') {
+        expect(starts).toHaveLength(1);
+        expect(actionsOf(starts[0])).toEqual(['states:DescribeExecution']);
+        expect(resourcesOf(starts[0])).toEqual([`${PARTITION_REGION_ACCOUNT}:execution:cirrus-*:*`]);
+      } else {
+        expect(starts).toEqual([]);
+      }
+    }
+  });
+
+  test('DynamoDB: process and update-state only, on the table and its indexes only', () => {
+    const tableArn = `<${logicalId(b.stack, b.stack.cirrus.stateDb)}.Arn>`;
+    for (const name of LAMBDA_NAMES) {
+      const ddb = roleStatements(b, name).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+      if (name === 'process' || name === 'update-state') {
+        expect(ddb.flatMap(resourcesOf).sort()).toEqual([tableArn, `${tableArn}/index/*`]);
+        expect(ddb.flatMap(actionsOf)).toEqual(expect.arrayContaining(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']));
+      } else {
+        expect(ddb).toEqual([]);
+      }
+    }
+  });
+
+  test('SNS, SQS and logs permissions are scoped to the right resources', () => {
+    const c = b.stack.cirrus;
+    const ref = (x: { node: { defaultChild?: unknown } }): string => `<${logicalId(b.stack, x)}>`;
+    const arn = (x: { node: { defaultChild?: unknown } }): string => `<${logicalId(b.stack, x)}.Arn>`;
+    const by = (name: LambdaName, prefix: string): Statement[] =>
+      roleStatements(b, name).filter((s) => actionsOf(s).some((a) => a.startsWith(prefix)));
+    expect(by('process', 'sns:').flatMap(resourcesOf)).toEqual([ref(c.workflowEventTopic)]);
+    expect(by('update-state', 'sns:').flatMap(resourcesOf).sort()).toEqual(
+      [ref(c.workflowEventTopic), ref(c.publishTopic)].sort(),
+    );
+    expect(by('pre-batch', 'sns:')).toEqual([]);
+    expect(by('post-batch', 'sns:')).toEqual([]);
+    const sendToProcess = by('update-state', 'sqs:').filter((s) => actionsOf(s).includes('sqs:SendMessage'));
+    expect(sendToProcess.flatMap(resourcesOf).sort()).toEqual([arn(c.processQueue), arn(c.updateStateDeadLetterQueue)].sort());
+    expect(by('process', 'sqs:').flatMap(resourcesOf)).toEqual([arn(c.processQueue)]);
+    expect(by('process', 'sqs:').flatMap(actionsOf)).not.toContain('sqs:SendMessage');
+    const getLogs = roleStatements(b, 'post-batch').filter((s) => actionsOf(s).includes('logs:GetLogEvents'));
+    expect(getLogs.flatMap(resourcesOf)).toEqual([
+      'arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/batch/job:log-stream:*',
+    ]);
+    for (const name of ['process', 'update-state', 'pre-batch'] as const) {
+      expect(roleStatements(b, name).flatMap(actionsOf)).not.toContain('logs:GetLogEvents');
+    }
+  });
+
+  test('no function role has a "*" resource, a wildcard action, or a managed policy', () => {
+    for (const name of LAMBDA_NAMES) {
+      for (const s of roleStatements(b, name)) {
+        expect(s.Effect).toBe('Allow');
+        expect(resourcesOf(s)).not.toContain('*');
+        for (const a of actionsOf(s)) expect(a).not.toMatch(/\*$/);
+      }
+    }
+    for (const role of Object.values(b.template.findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('custom contexts', () => {
+  test('payloadRootPrefix "/custom/" gives the custom/tmp/ rule, grants, env and output', () => {
+    const b = synth({ payloadRootPrefix: '/custom/', tmpExpirationDays: '3' });
+    const id = logicalId(b.stack, b.stack.cirrus.payload.bucket);
+    const rules = b.template.findResources('AWS::S3::Bucket')[id].Properties.LifecycleConfiguration.Rules as Record<
+      string,
+      Json
+    >[];
+    const expiring = rules.filter((r) => r.ExpirationInDays !== undefined);
+    expect(expiring).toEqual([{ Id: 'expire-tmp', Status: 'Enabled', Prefix: 'custom/tmp/', ExpirationInDays: 3 }]);
+    expect(expiring[0].Prefix).toBe(`${new PayloadBucket('x', '/custom/').prefixTmp}/`);
+    assertNoRuleTouchesExecutions(rules, 'custom');
+    const puts = roleStatements(b, 'process').filter((s) => actionsOf(s).includes('s3:PutObject'));
+    expect(puts.flatMap(resourcesOf)).toEqual([`<${id}.Arn>/custom/*`]);
+    const fn = b.template.findResources('AWS::Lambda::Function')[logicalId(b.stack, b.stack.cirrus.functions.process)];
+    expect(fn.Properties.Environment.Variables[ENV.rootPrefix]).toBe('custom');
+    expect(b.template.toJSON().Outputs.PayloadRootPrefix.Value).toBe('custom');
+  });
+
+  test('a nested root prefix a/b gives a/b/tmp/', () => {
+    const b = synth({ payloadRootPrefix: 'a/b' });
+    b.template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Prefix: 'a/b/tmp/', ExpirationInDays: 10 })]) },
+    });
+  });
+
+  test('resourcePrefix names the stack, the state machines, the rule pattern and the IAM resources', () => {
+    const b = synth({ resourcePrefix: 'dev' });
+    expect(b.stack.stackName).toBe('dev');
+    b.template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'dev-minimal' });
+    const start = roleStatements(b, 'process').filter((s) => actionsOf(s).includes('states:StartExecution'));
+    expect(start.flatMap(resourcesOf)).toEqual([`${PARTITION_REGION_ACCOUNT}:stateMachine:dev-*`]);
+    const describe = roleStatements(b, 'update-state').filter((s) => actionsOf(s).includes('states:DescribeExecution'));
+    expect(describe.flatMap(resourcesOf)).toEqual([`${PARTITION_REGION_ACCOUNT}:execution:dev-*:*`]);
+    const rule = onlyResource(b.template, 'AWS::Events::Rule').props.EventPattern as {
+      detail: { stateMachineArn: { prefix: Json }[] };
+    };
+    expect(flattenCfn(rule.detail.stateMachineArn[0].prefix as never)).toBe(`${PARTITION_REGION_ACCOUNT}:stateMachine:dev-`);
+    expect(flattenCfn(b.template.toJSON().Outputs.BaseWorkflowArn.Value)).toBe(`${PARTITION_REGION_ACCOUNT}:stateMachine:dev-`);
+  });
+
+  test('stackName overrides the stack name only', () => {
+    const b = synth({ resourcePrefix: 'dev', stackName: 'cirrus-dev' });
+    expect(b.stack.stackName).toBe('cirrus-dev');
+    b.template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'dev-minimal' });
+  });
+
+  test('processMaxConcurrency limits the SQS event source', () => {
+    const b = synth({ processMaxConcurrency: '5' });
+    b.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 5 } });
+  });
+
+  test('payloadBucketName imports the bucket: no bucket created, grants on it, warning on synth', () => {
+    const b = synth({ payloadBucketName: 'my-existing-bucket', payloadRootPrefix: 'custom', tmpExpirationDays: 4 });
+    b.template.resourceCountIs('AWS::S3::Bucket', 0);
+    b.template.resourceCountIs('AWS::S3::BucketPolicy', 0);
+    for (const name of LAMBDA_NAMES) {
+      const s3 = roleStatements(b, name).filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+      expect(s3.flatMap(resourcesOf)).toEqual(s3.map(() => 'arn:<AWS::Partition>:s3:::my-existing-bucket/custom/*'));
+      expect(s3.flatMap(actionsOf).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    }
+    const fn = b.template.findResources('AWS::Lambda::Function')[logicalId(b.stack, b.stack.cirrus.functions.process)];
+    expect(fn.Properties.Environment.Variables[ENV.payloadBucket]).toBe('my-existing-bucket');
+    expect(b.template.toJSON().Outputs.PayloadBucketName.Value).toBe('my-existing-bucket');
+    // The warning: as a synth annotation (printed in the synth report) and through the callback.
+    expect(b.stderr).toMatch(/WARNING .*my-existing-bucket.*"custom\/tmp\/"/);
+    const [annotations] = captureStderr(() => Annotations.fromStack(b.stack));
+    const warnings = annotations.findWarning('*', Match.stringLikeRegexp('custom/tmp/'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].entry.data).toMatch(/my-existing-bucket.*lifecycle rule.*"custom\/tmp\/".*4 days/);
+    expect(warnings[0].entry.data).toContain(IMPORTED_BUCKET_WARNING_ID);
+    expect(b.warn).toHaveBeenCalledTimes(1);
+    expect(b.warn.mock.calls[0][0]).toMatch(/custom\/tmp\//);
+  });
+
+  test('the created bucket gets no lifecycle warning', () => {
+    const b = synth();
+    expect(Annotations.fromStack(b.stack).findWarning('*', Match.anyValue())).toHaveLength(0);
+    expect(b.warn).not.toHaveBeenCalled();
+    expect(b.stderr).toBe('');
+  });
+
+  test('an imported bucket warns on the console by default', () => {
+    const spy = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const stack = new Stack(new App(), 'S');
+      new CirrusPayloadBucket(stack, 'P', { rootPrefix: 'r', tmpExpirationDays: 10, existingBucketName: 'existing' });
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(String(spy.mock.calls[0][0])).toMatch(/WARNING.*existing.*"r\/tmp\/"/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+/** No lifecycle rule may expire, transition or otherwise touch objects under <root>/executions/. */
+function assertNoRuleTouchesExecutions(rules: Record<string, Json>[], root: string): void {
+  const executions = `${new PayloadBucket('x', root).prefixExecutions}/`;
+  for (const rule of rules) {
+    const prefix = (rule.Prefix as string | undefined) ?? (rule.Filter as { Prefix?: string } | undefined)?.Prefix ?? '';
+    const coversExecutions = executions.startsWith(prefix) || prefix.startsWith(executions);
+    if (!coversExecutions) continue;
+    // A rule that covers executions/ (bucket-wide) may only abort incomplete multipart uploads.
+    expect(Object.keys(rule).sort()).toEqual(['AbortIncompleteMultipartUpload', 'Id', 'Status']);
+  }
+}
+
+describe('snapshot', () => {
+  /** Replaces asset hashes (which depend on the bundle contents) with a placeholder. */
+  function normalise(template: unknown): unknown {
+    return JSON.parse(JSON.stringify(template).replace(/[0-9a-f]{64}/g, '<asset-hash>'));
+  }
+
+  test('default template', () => {
+    const b = synth();
+    const json = b.template.toJSON();
+    // The snapshot must not depend on which bundles exist: every hash is normalised.
+    expect(JSON.stringify(normalise(json))).not.toMatch(/[0-9a-f]{64}/);
+    expect(normalise(json)).toMatchSnapshot();
+  });
+
+  test('custom template (root prefix, imported bucket, reference buckets, resource prefix)', () => {
+    const b = synth({
+      resourcePrefix: 'dev',
+      payloadRootPrefix: 'custom',
+      payloadBucketName: 'my-existing-bucket',
+      referenceBuckets: 'ref-a',
+      tmpExpirationDays: 4,
+    });
+    expect(normalise(b.template.toJSON())).toMatchSnapshot();
+  });
+});
+
+test('the bundle directory used by these tests exists and has every bundle', () => {
+  expect(existsSync(bundleDir())).toBe(true);
+  expect(missingBundles(bundleDir())).toEqual([]);
+});
+
+test('CirrusPayloadBucket validates its props when used directly', () => {
+  const stack = new Stack(new App(), 'S');
+  expect(() => new CirrusPayloadBucket(stack, 'A', { rootPrefix: 'a*', tmpExpirationDays: 10 })).toThrow(ConfigurationError);
+  expect(() => new CirrusPayloadBucket(stack, 'B', { rootPrefix: 'a//b', tmpExpirationDays: 10 })).toThrow(ConfigurationError);
+  expect(() => new CirrusPayloadBucket(stack, 'C', { rootPrefix: 'a', tmpExpirationDays: 0 })).toThrow(/tmpExpirationDays/);
+  const ok = new CirrusPayloadBucket(stack, 'D', { rootPrefix: '/x/', tmpExpirationDays: 2 });
+  expect(ok.tmpRulePrefix).toBe('x/tmp/');
+});

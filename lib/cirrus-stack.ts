@@ -26,6 +26,8 @@ export const STACK_OUTPUTS = {
 
 /** Name of the example workflow. */
 export const MINIMAL_WORKFLOW = 'minimal';
+/** Name of the example workflow whose Lambda task is written with `lambdaTask`. */
+export const STAMP_ITEMS_WORKFLOW = 'stamp-items';
 
 /** Props of {@link CirrusStack}. */
 export interface CirrusStackProps extends StackProps {
@@ -46,6 +48,12 @@ export interface CirrusStackProps extends StackProps {
    * @default true
    */
   readonly minimalWorkflow?: boolean;
+  /**
+   * Whether to deploy the example `stamp-items` workflow and its task function (bundle
+   * `stamp-items`, written with the `lambdaTask` helper).
+   * @default true
+   */
+  readonly stampItemsWorkflow?: boolean;
   /**
    * Called with the imported-bucket warning, besides the synth annotation.
    * @default console.warn
@@ -77,6 +85,16 @@ export class CirrusStack extends Stack {
     });
     if (props.minimalWorkflow ?? true) {
       this.addWorkflow({ name: MINIMAL_WORKFLOW, definitionFile: join(this.workflowsDir, `${MINIMAL_WORKFLOW}.asl.json`) });
+    }
+    if (props.stampItemsWorkflow ?? true) {
+      const stamp = this.cirrus.addTaskFunction('StampItems', STAMP_ITEMS_WORKFLOW, {
+        description: 'Example workflow task (lambdaTask helper): stamps every item of the payload',
+      });
+      this.addWorkflow({
+        name: STAMP_ITEMS_WORKFLOW,
+        definitionFile: join(this.workflowsDir, `${STAMP_ITEMS_WORKFLOW}.asl.json`),
+        lambdas: { StampItemsFunctionArn: stamp },
+      });
     }
 
     const c = this.cirrus;

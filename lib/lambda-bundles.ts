@@ -8,6 +8,12 @@ import { dirname, join, resolve } from 'node:path';
 /** The deployed functions; each is `<bundleDir>/<name>/index.js` exporting `handler`. */
 export const LAMBDA_NAMES = ['process', 'update-state', 'pre-batch', 'post-batch'] as const;
 
+/** Example workflow task functions deployed with the example workflows. */
+export const EXAMPLE_LAMBDA_NAMES = ['stamp-items'] as const;
+
+/** Every bundle the CDK app deploys. */
+export const BUNDLE_NAMES: readonly string[] = [...LAMBDA_NAMES, ...EXAMPLE_LAMBDA_NAMES];
+
 /** One of {@link LAMBDA_NAMES}. */
 export type LambdaName = (typeof LAMBDA_NAMES)[number];
 
@@ -34,7 +40,7 @@ export function defaultBundleDir(): string {
 }
 
 /** The bundles missing from `bundleDir` (those without `<name>/index.js`). */
-export function missingBundles(bundleDir: string, names: readonly string[] = LAMBDA_NAMES): string[] {
+export function missingBundles(bundleDir: string, names: readonly string[] = BUNDLE_NAMES): string[] {
   return names.filter((name) => {
     const entry = join(bundleDir, name, BUNDLE_ENTRY);
     return !(existsSync(entry) && statSync(entry).isFile());

@@ -302,6 +302,10 @@ async function readJsonObject(s3: S3Client, loc: S3Location, url: string): Promi
     if (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket') {
       throw new PayloadReadError(`payload object ${url} does not exist (${name})`, { cause: err });
     }
+    if (name === 'AccessDenied') {
+      // Without s3:ListBucket, S3 answers a missing key with 403 rather than 404.
+      throw new PayloadReadError(`payload object ${url} does not exist or may not be read (AccessDenied)`, { cause: err });
+    }
     throw err;
   }
   let parsed: unknown;

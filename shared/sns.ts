@@ -10,6 +10,12 @@ import { CirrusError } from './errors';
 /** The largest batch SNS PublishBatch and SQS SendMessageBatch accept. */
 export const MAX_BATCH = 10;
 
+/**
+ * The largest request SNS PublishBatch and SQS SendMessageBatch accept: the sum over the entries of
+ * the message and its attributes (names, types, values), in UTF-8 bytes.
+ */
+export const MAX_BATCH_BYTES = 262144;
+
 /** One SNS message. */
 export interface SnsMessage {
   message: string;
@@ -27,16 +33,38 @@ export class BatchSendError extends CirrusError {
   }
 }
 
-function chunks<T>(items: readonly T[], size = MAX_BATCH): T[][] {
+/** Bytes of a message's attributes counted against the request size (names, types and values). */
+function attributeBytes(attrs: Record<string, MessageAttributeValue> | undefined): number {
+  let n = 0;
+  for (const [name, v] of Object.entries(attrs ?? {})) {
+    n += Buffer.byteLength(name) + Buffer.byteLength(v.DataType ?? '') + Buffer.byteLength(v.StringValue ?? '') + (v.BinaryValue?.length ?? 0);
+  }
+  return n;
+}
+
+/** Splits entries into batches of at most {@link MAX_BATCH} entries and {@link MAX_BATCH_BYTES} bytes. */
+function chunks<T>(items: readonly T[], bytes: (item: T) => number): T[][] {
   const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  let batch: T[] = [];
+  let total = 0;
+  for (const item of items) {
+    const n = bytes(item);
+    if (batch.length > 0 && (batch.length >= MAX_BATCH || total + n > MAX_BATCH_BYTES)) {
+      out.push(batch);
+      batch = [];
+      total = 0;
+    }
+    batch.push(item);
+    total += n;
+  }
+  if (batch.length > 0) out.push(batch);
   return out;
 }
 
-/** Publishes messages to a topic in batches of at most 10; throws when any entry fails. */
+/** Publishes messages to a topic in batches of at most 10 entries and 256 KiB; throws when any entry fails. */
 export async function publishBatch(sns: SNSClient, topicArn: string, messages: readonly SnsMessage[]): Promise<number> {
   let calls = 0;
-  for (const batch of chunks(messages)) {
+  for (const batch of chunks(messages, (m) => Buffer.byteLength(m.message) + attributeBytes(m.attributes))) {
     calls++;
     const res = await sns.send(
       new PublishBatchCommand({
@@ -58,10 +86,10 @@ export async function publishBatch(sns: SNSClient, topicArn: string, messages: r
   return calls;
 }
 
-/** Sends message bodies to a queue in batches of at most 10; throws when any entry fails. */
+/** Sends message bodies to a queue in batches of at most 10 entries and 256 KiB; throws when any entry fails. */
 export async function sendMessageBatch(sqs: SQSClient, queueUrl: string, bodies: readonly string[]): Promise<number> {
   let calls = 0;
-  for (const batch of chunks(bodies)) {
+  for (const batch of chunks(bodies, (body) => Buffer.byteLength(body))) {
     calls++;
     const res = await sqs.send(
       new SendMessageBatchCommand({

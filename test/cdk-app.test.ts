@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LAMBDA_NAMES, defaultBundleDir, missingBundles } from '../lib/lambda-bundles';
+import { BUNDLE_NAMES, defaultBundleDir, missingBundles } from '../lib/lambda-bundles';
 
 const ROOT = join(__dirname, '..');
 const CDK_JSON = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { app: string; context: Record<string, unknown> };
@@ -19,7 +19,7 @@ function bundleDir(): string {
   const missing = missingBundles(real);
   if (missing.length === 0) return (bundleDirCache = real);
   const dir = mkdtempSync(join(tmpdir(), 'cirrus-bundles-'));
-  for (const name of LAMBDA_NAMES) {
+  for (const name of BUNDLE_NAMES) {
     mkdirSync(join(dir, name), { recursive: true });
     if (missing.includes(name)) writeFileSync(join(dir, name, 'index.js'), 'exports.handler = async () => ({});\n');
     else cpSync(join(real, name), join(dir, name), { recursive: true });

@@ -16,7 +16,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { buildCirrusApp, type CirrusApp } from '../lib/app';
-import { LAMBDA_NAMES, defaultBundleDir, missingBundles } from '../lib/lambda-bundles';
+import { BUNDLE_NAMES, defaultBundleDir, missingBundles } from '../lib/lambda-bundles';
 
 const ROOT = join(__dirname, '..');
 const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
@@ -30,7 +30,7 @@ function bundleDir(): string {
   const missing = missingBundles(real);
   if (missing.length === 0) return (bundleDirCache = real);
   const dir = mkdtempSync(join(tmpdir(), 'cirrus-bundles-'));
-  for (const name of LAMBDA_NAMES) {
+  for (const name of BUNDLE_NAMES) {
     mkdirSync(join(dir, name), { recursive: true });
     if (missing.includes(name)) writeFileSync(join(dir, name, 'index.js'), 'exports.handler = async () => ({});\n');
     else cpSync(join(real, name), join(dir, name), { recursive: true });

@@ -12,7 +12,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { buildCirrusApp, type CirrusApp } from '../lib/app';
 import { PROCESS_TIMEOUT } from '../lib/cirrus-deployment';
 import { readCirrusConfig, CONTEXT_KEYS } from '../lib/config';
-import { LAMBDA_NAMES, MissingBundleError, defaultBundleDir, missingBundles, type LambdaName } from '../lib/lambda-bundles';
+import { BUNDLE_NAMES, LAMBDA_NAMES, MissingBundleError, defaultBundleDir, missingBundles, type LambdaName } from '../lib/lambda-bundles';
 import { flattenCfn } from '../lib/nag';
 import { CirrusPayloadBucket, IMPORTED_BUCKET_WARNING_ID } from '../lib/payload-bucket-construct';
 import { ENV } from '../shared/config';
@@ -35,7 +35,7 @@ function bundleDir(): string {
   const missing = missingBundles(real);
   if (missing.length === 0) return (bundleDirCache = real);
   const dir = mkdtempSync(join(tmpdir(), 'cirrus-bundles-'));
-  for (const name of LAMBDA_NAMES) {
+  for (const name of BUNDLE_NAMES) {
     mkdirSync(join(dir, name), { recursive: true });
     if (missing.includes(name)) writeFileSync(join(dir, name, 'index.js'), 'exports.handler = async () => ({});\n');
     else cpSync(join(real, name), join(dir, name), { recursive: true });
@@ -331,9 +331,9 @@ describe('default deployment', () => {
     }
   });
 
-  test('functions: exactly the four bundles, nodejs22.x on arm64, index.handler, 1-month logs', () => {
+  test('functions: the four bundles plus the stamp-items example task, nodejs22.x on arm64, index.handler, 1-month logs', () => {
     const fns = b.template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(fns)).toHaveLength(4);
+    expect(Object.keys(fns)).toHaveLength(5);
     const logGroups = b.template.findResources('AWS::Logs::LogGroup');
     for (const name of LAMBDA_NAMES) {
       const fn = fns[logicalId(b.stack, b.stack.cirrus.functions[name])].Properties;
@@ -350,7 +350,7 @@ describe('default deployment', () => {
     const spy = jest.spyOn(lambda.Code, 'fromAsset');
     try {
       synth();
-      expect(spy.mock.calls.map((c) => c[0]).sort()).toEqual(LAMBDA_NAMES.map((n) => join(bundleDir(), n)).sort());
+      expect(spy.mock.calls.map((c) => c[0]).sort()).toEqual(BUNDLE_NAMES.map((n) => join(bundleDir(), n)).sort());
     } finally {
       spy.mockRestore();
     }
@@ -420,8 +420,38 @@ describe('default deployment', () => {
     });
   });
 
+  const stateMachine = (name: string): Record<string, Json> => {
+    const found = Object.values(b.template.findResources('AWS::StepFunctions::StateMachine')).filter(
+      (r) => (r.Properties as Record<string, Json>).StateMachineName === name,
+    );
+    expect(found).toHaveLength(1);
+    return found[0].Properties as Record<string, Json>;
+  };
+
+  test('the example workflows are the state machines cirrus-minimal and cirrus-stamp-items, and nothing else', () => {
+    const names = Object.values(b.template.findResources('AWS::StepFunctions::StateMachine')).map(
+      (r) => (r.Properties as Record<string, Json>).StateMachineName,
+    );
+    expect(names.sort()).toEqual(['cirrus-minimal', 'cirrus-stamp-items']);
+  });
+
+  test('the stamp-items workflow invokes its own task function, substituted into the definition from the file', () => {
+    const props = stateMachine('cirrus-stamp-items');
+    expect(JSON.parse(props.DefinitionString as string)).toEqual(
+      JSON.parse(readFileSync(join(ROOT, 'workflows', 'stamp-items.asl.json'), 'utf8')),
+    );
+    const subs = props.DefinitionSubstitutions as Record<string, Json>;
+    const fns = b.template.findResources('AWS::Lambda::Function');
+    const stampId = Object.keys(fns).find((id) => id.includes('StampItems'));
+    expect(stampId).toBeDefined();
+    expect(subs.StampItemsFunctionArn).toEqual({ 'Fn::GetAtt': [stampId, 'Arn'] });
+    const stamp = fns[stampId as string].Properties as Record<string, Json>;
+    expect(stamp.Runtime).toBe('nodejs22.x');
+    expect(stamp.Architectures).toEqual(['arm64']);
+  });
+
   test('the example workflow is the state machine cirrus-minimal, logged and traced', () => {
-    const { props } = onlyResource(b.template, 'AWS::StepFunctions::StateMachine');
+    const props = stateMachine('cirrus-minimal');
     expect(props.StateMachineName).toBe('cirrus-minimal');
     expect(JSON.parse(props.DefinitionString as string)).toEqual(
       JSON.parse(readFileSync(join(ROOT, 'workflows', 'minimal.asl.json'), 'utf8')),

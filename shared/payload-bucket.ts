@@ -189,12 +189,23 @@ export class PayloadBucket {
   }
 
   /**
-   * Reads and parses the JSON object at `url` (Cirrus `payload_from_s3`).
+   * Reads and parses the JSON object at `url`, or at the `url` of a `{"url": …}` record
+   * (Cirrus `payload_from_s3`).
+   * @throws NoUrlError when given a record without `url`.
    * @throws InvalidS3UrlError for a malformed URL.
    * @throws ReferenceNotAllowedError when the bucket is not readable by this deployment.
    * @throws PayloadReadError when the object is missing, unreadable or not a JSON object.
    */
-  async readPayload(url: string): Promise<JsonObject> {
+  async readPayload(urlOrRecord: string | JsonObject): Promise<JsonObject> {
+    let url: string;
+    if (typeof urlOrRecord === 'string') {
+      url = urlOrRecord;
+    } else {
+      if (!isReference(urlOrRecord)) {
+        throw new NoUrlError('record does not have a URL and therefore cannot be retrieved from S3');
+      }
+      url = String(urlOrRecord.url);
+    }
     const loc = parseUrl(url);
     if (!this.isReadableBucket(loc.bucket)) {
       throw new ReferenceNotAllowedError(

@@ -666,8 +666,7 @@ describe('one module owns the layout (SPEC 2)', () => {
 
 describe('PayloadBucket.readPayload with a record', () => {
   it('reads the url of a {"url": …} record and rejects a record without url (NoUrlError)', async () => {
-    const { PayloadBucket: PB } = await import('../shared/payload-bucket');
-    const b = new PB('some-bucket');
+    const b = new PayloadBucket('some-bucket');
     await expect(b.readPayload({ id: 'x' })).rejects.toMatchObject({ name: 'NoUrlError' });
     await expect(b.readPayload({ url: 'http://not-s3/key' })).rejects.toMatchObject({ name: 'InvalidS3UrlError' });
   });

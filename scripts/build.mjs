@@ -7,7 +7,9 @@ import { execFileSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
-rmSync(join(dist, 'lambdas'), { recursive: true, force: true });
+// `--if-missing` (used by cdk.json): build the function bundles only when one is missing, so
+// `npx cdk synth` works straight after `npm ci`.
+const ifMissing = process.argv.includes('--if-missing');
 
 const lambdaDir = join(root, 'lambdas');
 const lambdas = existsSync(lambdaDir)
@@ -15,6 +17,9 @@ const lambdas = existsSync(lambdaDir)
       .filter((d) => d.isDirectory() && existsSync(join(lambdaDir, d.name, 'index.ts')))
       .map((d) => d.name)
   : [];
+
+if (ifMissing && lambdas.every((name) => existsSync(join(dist, 'lambdas', name, 'index.js')))) process.exit(0);
+rmSync(join(dist, 'lambdas'), { recursive: true, force: true });
 
 const common = {
   bundle: true,
@@ -39,6 +44,11 @@ await Promise.all(
     }),
   ),
 );
+
+if (ifMissing) {
+  console.error(`built ${lambdas.length} function bundle(s) for the CDK app`);
+  process.exit(0);
+}
 
 // Tools that run on the developer's machine: dependencies stay in node_modules.
 const tools = [

@@ -74,7 +74,7 @@ jest.setTimeout(120_000);
 
 describe('bin/app.ts through scripts/run-ts.mjs', () => {
   test('cdk.json runs the TypeScript app with esbuild (no ts-node)', () => {
-    expect(CDK_JSON.app).toBe('node scripts/run-ts.mjs bin/app.ts');
+    expect(CDK_JSON.app).toBe('node scripts/build.mjs --if-missing && node scripts/run-ts.mjs bin/app.ts');
   });
 
   test('synthesizes the stack; payloadRootPrefix=custom gives the custom/tmp/ rule', () => {

@@ -1,0 +1,10 @@
+/**
+ * Environment for the benchmarks. Imported first by `bench/run.ts` so that it runs before any
+ * module creates its logger: Powertools reads `POWERTOOLS_LOG_LEVEL` when a logger is built, and
+ * the per-payload log lines would otherwise drown the table (and cost terminal time).
+ * @module
+ */
+if (!process.env.POWERTOOLS_LOG_LEVEL) process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+export {};

@@ -206,6 +206,14 @@ export class PayloadBucket {
       }
       url = String(urlOrRecord.url);
     }
+    return (await this.readSerialized(url)).value;
+  }
+
+  /**
+   * Like {@link PayloadBucket.readPayload}, but also returns the object's JSON text, so a caller that
+   * stores or forwards the payload unchanged need not serialise it again.
+   */
+  async readSerialized(url: string): Promise<SerializedPayload> {
     const loc = parseUrl(url);
     if (!this.isReadableBucket(loc.bucket)) {
       throw new ReferenceNotAllowedError(
@@ -213,7 +221,7 @@ export class PayloadBucket {
           `"${this.bucketName}" nor listed in ${ENV.referenceBuckets}`,
       );
     }
-    return readJsonObject(this.s3, loc, url);
+    return readJsonText(this.s3, loc, url);
   }
 
   /**
@@ -303,11 +311,40 @@ export class PayloadBucket {
   }
 }
 
-async function readJsonObject(s3: S3Client, loc: S3Location, url: string): Promise<JsonObject> {
+/**
+ * Reads an object's body as UTF-8 text holding the bytes only once: chunks are copied into one
+ * buffer of the object's length (instead of collecting chunks, joining them and decoding, which
+ * holds a large payload three times).
+ */
+async function bodyText(body: unknown, length: number | undefined): Promise<string> {
+  if (body === undefined || body === null) return '';
+  if (typeof (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] !== 'function') {
+    const b = body as { transformToString?: (enc: string) => Promise<string> };
+    return b.transformToString ? b.transformToString('utf-8') : '';
+  }
+  const chunks: Uint8Array[] = [];
+  let buf = length !== undefined && length > 0 ? Buffer.allocUnsafe(length) : undefined;
+  let off = 0;
+  for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    if (buf && off + chunk.length <= buf.length) {
+      buf.set(chunk, off);
+    } else {
+      if (buf) {
+        chunks.push(buf.subarray(0, off));
+        buf = undefined;
+      }
+      chunks.push(chunk);
+    }
+    off += chunk.length;
+  }
+  return buf ? buf.toString('utf8', 0, off) : Buffer.concat(chunks).toString('utf8');
+}
+
+async function readJsonText(s3: S3Client, loc: S3Location, url: string): Promise<SerializedPayload> {
   let text: string;
   try {
     const res = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
-    text = (await res.Body?.transformToString('utf-8')) ?? '';
+    text = await bodyText(res.Body, res.ContentLength);
   } catch (err) {
     const name = errorName(err);
     if (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket') {
@@ -328,7 +365,11 @@ async function readJsonObject(s3: S3Client, loc: S3Location, url: string): Promi
   if (!isJsonObject(parsed)) {
     throw new PayloadReadError(`payload object ${url} is not a JSON object`);
   }
-  return parsed;
+  return new SerializedPayload(parsed, text);
+}
+
+async function readJsonObject(s3: S3Client, loc: S3Location, url: string): Promise<JsonObject> {
+  return (await readJsonText(s3, loc, url)).value;
 }
 
 /**

@@ -3,29 +3,14 @@
  * (context through CDK_CONTEXT_JSON, output through CDK_OUTDIR), and `cdk synth` itself.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLE_NAMES, defaultBundleDir, missingBundles } from '../lib/lambda-bundles';
+import { bundleDir } from './helpers/cdk-bundles';
 
 const ROOT = join(__dirname, '..');
 const CDK_JSON = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { app: string; context: Record<string, unknown> };
 
-/** The real bundles when all are built, else a temp dir with stand-ins for the missing ones. */
-let bundleDirCache: string | undefined;
-function bundleDir(): string {
-  if (bundleDirCache) return bundleDirCache;
-  const real = defaultBundleDir();
-  const missing = missingBundles(real);
-  if (missing.length === 0) return (bundleDirCache = real);
-  const dir = mkdtempSync(join(tmpdir(), 'cirrus-bundles-'));
-  for (const name of BUNDLE_NAMES) {
-    mkdirSync(join(dir, name), { recursive: true });
-    if (missing.includes(name)) writeFileSync(join(dir, name, 'index.js'), 'exports.handler = async () => ({});\n');
-    else cpSync(join(real, name), join(dir, name), { recursive: true });
-  }
-  return (bundleDirCache = dir);
-}
 
 interface Run {
   pid: number;

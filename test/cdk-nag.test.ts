@@ -5,7 +5,7 @@
  * report), not through Annotations, so these tests read `validateScope` and also check that the
  * synth itself fails on an unacknowledged finding.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Validations, type PolicyViolation } from 'aws-cdk-lib';
@@ -16,27 +16,12 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { buildCirrusApp, type CirrusApp } from '../lib/app';
-import { BUNDLE_NAMES, defaultBundleDir, missingBundles } from '../lib/lambda-bundles';
+import { bundleDir } from './helpers/cdk-bundles';
 
 const ROOT = join(__dirname, '..');
 const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
   .context;
 
-/** The real bundles when all are built, else a temp dir with stand-ins for the missing ones. */
-let bundleDirCache: string | undefined;
-function bundleDir(): string {
-  if (bundleDirCache) return bundleDirCache;
-  const real = defaultBundleDir();
-  const missing = missingBundles(real);
-  if (missing.length === 0) return (bundleDirCache = real);
-  const dir = mkdtempSync(join(tmpdir(), 'cirrus-bundles-'));
-  for (const name of BUNDLE_NAMES) {
-    mkdirSync(join(dir, name), { recursive: true });
-    if (missing.includes(name)) writeFileSync(join(dir, name, 'index.js'), 'exports.handler = async () => ({});\n');
-    else cpSync(join(real, name), join(dir, name), { recursive: true });
-  }
-  return (bundleDirCache = dir);
-}
 
 const CONTEXTS: [string, Record<string, unknown>][] = [
   ['default', {}],

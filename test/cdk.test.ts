@@ -2,7 +2,7 @@
  * The CDK app: context validation, fine-grained template assertions (default and custom
  * contexts, imported bucket), IAM least privilege, and a snapshot of the template.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -12,36 +12,19 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { buildCirrusApp, type CirrusApp } from '../lib/app';
 import { PROCESS_TIMEOUT } from '../lib/cirrus-deployment';
 import { readCirrusConfig, CONTEXT_KEYS } from '../lib/config';
-import { BUNDLE_NAMES, LAMBDA_NAMES, MissingBundleError, defaultBundleDir, missingBundles, type LambdaName } from '../lib/lambda-bundles';
+import { BUNDLE_NAMES, LAMBDA_NAMES, MissingBundleError, missingBundles, type LambdaName } from '../lib/lambda-bundles';
 import { flattenCfn } from '../lib/nag';
 import { CirrusPayloadBucket, IMPORTED_BUCKET_WARNING_ID } from '../lib/payload-bucket-construct';
 import { ENV } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
 import { PayloadBucket } from '../shared/payload-bucket';
 import { STATE_DB_SCHEMA } from '../shared/statedb-schema';
+import { bundleDir } from './helpers/cdk-bundles';
 
 const ROOT = join(__dirname, '..');
 const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
   .context;
 
-/**
- * The real bundles (dist/lambdas) when all are built; otherwise a temp dir with the real ones
- * copied and tiny stand-ins for the missing ones (asset hashes are normalised in the snapshot).
- */
-let bundleDirCache: string | undefined;
-function bundleDir(): string {
-  if (bundleDirCache) return bundleDirCache;
-  const real = defaultBundleDir();
-  const missing = missingBundles(real);
-  if (missing.length === 0) return (bundleDirCache = real);
-  const dir = mkdtempSync(join(tmpdir(), 'cirrus-bundles-'));
-  for (const name of BUNDLE_NAMES) {
-    mkdirSync(join(dir, name), { recursive: true });
-    if (missing.includes(name)) writeFileSync(join(dir, name, 'index.js'), 'exports.handler = async () => ({});\n');
-    else cpSync(join(real, name), join(dir, name), { recursive: true });
-  }
-  return (bundleDirCache = dir);
-}
 
 interface Built extends CirrusApp {
   template: Template;

@@ -70,15 +70,25 @@ export function serializeEvent(e: WorkflowEvent, region: string = regionFromEnv(
   return JSON.stringify(body);
 }
 
+const LONE_SURROGATES = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * An attribute value SNS can carry: lone surrogates (from an invalid payload's id or error) have no
+ * UTF-8 form and would make the whole PublishBatch request unsendable, so they become U+FFFD.
+ */
+function attributeText(s: string): string {
+  return s.replace(LONE_SURROGATES, '\ufffd');
+}
+
 /** SNS attributes of an event: `event_type`, and `workflow`/`collections` from the id, `error`. */
 export function eventAttributes(e: WorkflowEvent): Record<string, MessageAttributeValue> {
   const attrs: Record<string, MessageAttributeValue> = { event_type: { DataType: 'String', StringValue: e.event_type } };
   const parts = parsePayloadId(e.payload_id);
   if (parts) {
-    attrs.workflow = { DataType: 'String', StringValue: parts.workflow };
-    attrs.collections = { DataType: 'String', StringValue: parts.collections };
+    attrs.workflow = { DataType: 'String', StringValue: attributeText(parts.workflow) };
+    attrs.collections = { DataType: 'String', StringValue: attributeText(parts.collections) };
   }
-  if (e.error) attrs.error = { DataType: 'String', StringValue: e.error };
+  if (e.error) attrs.error = { DataType: 'String', StringValue: attributeText(e.error) };
   return attrs;
 }
 

@@ -113,6 +113,9 @@ export interface ValidateOptions {
   bucket?: PayloadBucket;
 }
 
+/** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function utf8(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
@@ -180,13 +183,24 @@ function truncate(s: string, n = 200): string {
 
 /**
  * Rejects ids whose StateDB keys exceed DynamoDB's key limits or whose payload-bucket keys exceed
- * S3's 1,024-byte limit: such payloads could never be stored, so they are invalid, not retried.
+ * S3's 1,024-byte limit, ids holding a lone surrogate (no UTF-8 form), and ids whose workflow part
+ * holds `_` (its StateDB key would be another id's): such payloads could never be stored, or not
+ * apart from another, so they are invalid, not retried.
  */
 export function checkKeyLimits(id: string, bucket?: PayloadBucket): void {
+  if (LONE_SURROGATE.test(id)) {
+    throw new NotAProcessPayloadError('id', 'it holds a lone UTF-16 surrogate, which has no UTF-8 form: no S3 or DynamoDB key can hold it');
+  }
   const sep = id.indexOf('/workflow-');
   const rest = id.slice(sep + '/workflow-'.length);
   const slash = rest.indexOf('/');
-  const partition = `${id.slice(0, sep)}_${slash === -1 ? rest : rest.slice(0, slash)}`;
+  const workflow = slash === -1 ? rest : rest.slice(0, slash);
+  if (workflow.includes('_')) {
+    // "_" separates collections from the workflow in the StateDB key: "a_b/workflow-c/…" and
+    // "a/workflow-b_c/…" would share one item.
+    throw new NotAProcessPayloadError('id', `its workflow part ${JSON.stringify(truncate(workflow))} contains "_", which workflow names never do`);
+  }
+  const partition = `${id.slice(0, sep)}_${workflow}`;
   const sort = slash === -1 ? '' : rest.slice(slash + 1);
   if (utf8(partition) > DYNAMODB_MAX_PARTITION_KEY_BYTES) {
     throw new NotAProcessPayloadError('id', `its collections and workflow take ${utf8(partition)} bytes, over DynamoDB's ${DYNAMODB_MAX_PARTITION_KEY_BYTES}-byte partition key limit`);

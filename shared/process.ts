@@ -7,6 +7,7 @@
  * (terminal, not retried), or reported failed (SQS redelivers it).
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import pLimit from 'p-limit';
 import { sfnClient } from './clients';
@@ -87,6 +88,8 @@ interface Candidate {
   index: number;
   messageId?: string;
   payload: ProcessPayload;
+  /** The payload's one JSON serialisation (input.json, the size check and StartExecution share it). */
+  serialized: SerializedPayload;
 }
 
 const moduleLogger = createLogger('process');
@@ -115,7 +118,7 @@ export async function processEvent(event: unknown, deps: ProcessDeps = {}): Prom
     const extracted = await Promise.all(records.map((r, i) => limit(() => extractAndValidate(r, results[i], bucket, events, logger))));
     const candidates: Candidate[] = [];
     extracted.forEach((p, i) => {
-      if (p) candidates.push({ index: i, messageId: results[i].messageId, payload: p });
+      if (p) candidates.push({ index: i, messageId: results[i].messageId, payload: p.payload, serialized: p.serialized });
     });
     if (candidates.length === 0) return { sqs, results };
 
@@ -158,7 +161,7 @@ export async function processEvent(event: unknown, deps: ProcessDeps = {}): Prom
         limit(async () => {
           const log = payloadLogger(logger, c.payload.id, { workflow: workflowOf(c.payload) });
           try {
-            Object.assign(results[c.index], await runPayload(c.payload, states.get(c.payload.id), { bucket, stateDb, sfn, events, baseArn, log }));
+            Object.assign(results[c.index], await runPayload(c.payload, c.serialized, states.get(c.payload.id), { bucket, stateDb, sfn, events, baseArn, log }));
           } catch (err) {
             log.error('failed to start the workflow; the message is reported failed for redelivery', { error: errorMessage(err), error_name: errorName(err) });
             Object.assign(results[c.index], { outcome: 'retry', error: errorMessage(err) });
@@ -178,14 +181,15 @@ async function extractAndValidate(
   bucket: PayloadBucket,
   events: WorkflowEventPublisher,
   logger: Logger,
-): Promise<ProcessPayload | undefined> {
+): Promise<{ payload: ProcessPayload; serialized: SerializedPayload } | undefined> {
   let stage: 'extract' | 'validate' = 'extract';
   let extracted: JsonObject | undefined;
   try {
     extracted = extractRecord(record);
     const payload = isReference(extracted) ? await bucket.resolve(extracted) : extracted;
     stage = 'validate';
-    return validateProcessPayload(payload, { bucket });
+    const valid = validateProcessPayload(payload, { bucket });
+    return { payload: valid, serialized: serializeOrInvalid(valid) };
   } catch (err) {
     const invalid =
       err instanceof RecordExtractError ||
@@ -205,7 +209,15 @@ async function extractAndValidate(
     try {
       url = await bucket.uploadInvalidPayload(stage === 'extract' ? toStorable(record) : (extracted as JsonObject));
     } catch (uploadErr) {
-      logger.error('could not store the invalid record under tmp/invalid', { error: errorMessage(uploadErr) });
+      if (stage === 'validate' && uploadErr instanceof RangeError) {
+        // The payload cannot be serialised again (nested too deeply): keep the raw message instead.
+        url = await bucket.uploadInvalidPayload(toStorable(record)).catch((e: unknown) => {
+          logger.error('could not store the invalid record under tmp/invalid', { error: errorMessage(e) });
+          return undefined;
+        });
+      } else {
+        logger.error('could not store the invalid record under tmp/invalid', { error: errorMessage(uploadErr) });
+      }
     }
     logger.warn(stage === 'extract' ? 'record extraction failed' : 'not a process payload', {
       payload_id: payloadId,
@@ -216,6 +228,20 @@ async function extractAndValidate(
     Object.assign(result, { outcome: url ? 'invalid' : 'retry', error: errorMessage(err), inputPayloadUrl: url });
     if (payloadId !== 'unknown') result.payloadId = payloadId;
     return undefined;
+  }
+}
+
+/**
+ * Serialises a valid payload once. JSON.parse accepts nesting that JSON.stringify cannot write back
+ * (its recursion overflows the stack): such a payload can never be stored or started, so it is
+ * invalid rather than retried.
+ */
+function serializeOrInvalid(payload: ProcessPayload): SerializedPayload {
+  try {
+    return new SerializedPayload(payload);
+  } catch (err) {
+    if (err instanceof RangeError) throw new NotAProcessPayloadError('payload', `cannot be serialised as JSON again: ${err.message} (nested too deeply)`);
+    throw err;
   }
 }
 
@@ -268,7 +294,7 @@ function skip(ctx: RunContext, payloadId: string, item: StateItem | undefined, s
   return { outcome: 'skipped', inputPayloadUrl: urls.input };
 }
 
-async function runPayload(payload: ProcessPayload, item: StateItem | undefined, ctx: RunContext): Promise<Partial<RecordResult>> {
+async function runPayload(payload: ProcessPayload, serialized: SerializedPayload, item: StateItem | undefined, ctx: RunContext): Promise<Partial<RecordResult>> {
   const id = payload.id;
   const replace = processDefinition(payload).replace === true;
   const state = item?.state;
@@ -278,7 +304,8 @@ async function runPayload(payload: ProcessPayload, item: StateItem | undefined, 
   // Claim (conditional: not CLAIMED, not PROCESSING).
   const execArn = plannedExecutionArn(payload, item, ctx.baseArn);
   if (state !== State.CLAIMED) {
-    const claim = await ctx.stateDb.claim(id, execArn);
+    // The random claim id lets a claim retried by the SDK after a lost response recognise itself.
+    const claim = await ctx.stateDb.claim(id, execArn, undefined, randomUUID());
     if (claim.claimed) {
       ctx.events.announce({ event_type: WorkflowEventType.CLAIMED_PROCESSING, payload_id: id, isotimestamp: isoNow() });
     } else {
@@ -292,7 +319,6 @@ async function runPayload(payload: ProcessPayload, item: StateItem | undefined, 
   }
 
   const { stateMachineArn, executionName } = splitExecutionArn(execArn);
-  const serialized = new SerializedPayload(payload);
   const inputUrl = await ctx.bucket.uploadInputPayload(serialized, id, executionName);
 
   const input = await toInlineOrReference(serialized, ctx.bucket);

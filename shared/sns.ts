@@ -61,28 +61,38 @@ function chunks<T>(items: readonly T[], bytes: (item: T) => number): T[][] {
   return out;
 }
 
-/** Publishes messages to a topic in batches of at most 10 entries and 256 KiB; throws when any entry fails. */
+/**
+ * Publishes messages to a topic in batches of at most 10 entries and 256 KiB; throws when any entry
+ * fails. Every batch is sent even after one failed (a message SNS refuses, too large say, must not
+ * hold back the messages after it); the first failure is thrown at the end.
+ */
 export async function publishBatch(sns: SNSClient, topicArn: string, messages: readonly SnsMessage[]): Promise<number> {
   let calls = 0;
+  let failure: unknown;
   for (const batch of chunks(messages, (m) => Buffer.byteLength(m.message) + attributeBytes(m.attributes))) {
     calls++;
-    const res = await sns.send(
-      new PublishBatchCommand({
-        TopicArn: topicArn,
-        PublishBatchRequestEntries: batch.map((m, i) => ({
-          Id: String(i),
-          Message: m.message,
-          MessageAttributes: m.attributes && Object.keys(m.attributes).length > 0 ? m.attributes : undefined,
-        })),
-      }),
-    );
-    if (res.Failed && res.Failed.length > 0) {
-      throw new BatchSendError(
-        `SNS PublishBatch to ${topicArn}: ${res.Failed.length} of ${batch.length} messages failed`,
-        res.Failed.map((f) => ({ id: f.Id ?? '?', code: f.Code, message: f.Message })),
+    try {
+      const res = await sns.send(
+        new PublishBatchCommand({
+          TopicArn: topicArn,
+          PublishBatchRequestEntries: batch.map((m, i) => ({
+            Id: String(i),
+            Message: m.message,
+            MessageAttributes: m.attributes && Object.keys(m.attributes).length > 0 ? m.attributes : undefined,
+          })),
+        }),
       );
+      if (res.Failed && res.Failed.length > 0) {
+        throw new BatchSendError(
+          `SNS PublishBatch to ${topicArn}: ${res.Failed.length} of ${batch.length} messages failed`,
+          res.Failed.map((f) => ({ id: f.Id ?? '?', code: f.Code, message: f.Message })),
+        );
+      }
+    } catch (err) {
+      failure ??= err;
     }
   }
+  if (failure !== undefined) throw failure;
   return calls;
 }
 

@@ -46,6 +46,8 @@ export interface StateDbRecord extends StateKey {
   claimed_at?: string;
   last_error?: string;
   outputs?: string[];
+  /** Random token of the last claim (tells a retried claim of our own from another's). */
+  claim_id?: string;
 }
 
 /** A StateDB item in the form the functions and the CLI use. */
@@ -62,6 +64,8 @@ export interface StateItem {
   claimed_at?: string;
   last_error?: string;
   outputs?: string[];
+  /** Random token of the last claim, when the claimer gave one. */
+  claim_id?: string;
 }
 
 /**
@@ -124,6 +128,7 @@ export function recordToItem(record: StateDbRecord): StateItem {
   if (record.claimed_at !== undefined) item.claimed_at = record.claimed_at;
   if (record.last_error !== undefined) item.last_error = record.last_error;
   if (record.outputs !== undefined) item.outputs = record.outputs;
+  if (record.claim_id !== undefined) item.claim_id = record.claim_id;
   return item;
 }
 
@@ -192,8 +197,12 @@ export class StateDb {
    * Claims a payload: sets CLAIMED and appends the planned execution ARN, unless the payload is
    * CLAIMED or PROCESSING. On a failed condition the current item is returned (from
    * `ReturnValuesOnConditionCheckFailure`, or read back where the backend does not return it).
+   *
+   * `claimId` (a random token, stored as `claim_id`) makes the claim safe to retry: when the SDK
+   * retries a claim whose first response was lost, the retry fails the condition on our own claim;
+   * the token tells it apart from another invocation's claim, and the claim counts as ours.
    */
-  async claim(payloadId: string, executionArn: string, now: string = isoNow()): Promise<ClaimResult> {
+  async claim(payloadId: string, executionArn: string, now: string = isoNow(), claimId?: string): Promise<ClaimResult> {
     try {
       await this.client.send(
         new UpdateCommand({
@@ -201,7 +210,9 @@ export class StateDb {
           Key: payloadIdToKey(payloadId),
           UpdateExpression:
             'SET created = if_not_exists(created, :now), state_updated = :su, updated = :now, claimed_at = :now, ' +
-            'executions = list_append(if_not_exists(executions, :empty), :exes) REMOVE last_error, outputs',
+            'executions = list_append(if_not_exists(executions, :empty), :exes)' +
+            (claimId !== undefined ? ', claim_id = :cid' : '') +
+            ' REMOVE last_error, outputs',
           ConditionExpression: 'NOT (begins_with(state_updated, :proc) OR begins_with(state_updated, :claim))',
           ExpressionAttributeValues: {
             ':now': now,
@@ -210,6 +221,7 @@ export class StateDb {
             ':exes': [executionArn],
             ':proc': State.PROCESSING,
             ':claim': State.CLAIMED,
+            ...(claimId !== undefined ? { ':cid': claimId } : {}),
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -217,7 +229,9 @@ export class StateDb {
       return { claimed: true };
     } catch (err) {
       if (errorName(err) !== 'ConditionalCheckFailedException') throw err;
-      return { claimed: false, current: await this.itemAfterConditionFailure(payloadId, err) };
+      const current = await this.itemAfterConditionFailure(payloadId, err);
+      if (claimId !== undefined && current?.state === State.CLAIMED && current.claim_id === claimId) return { claimed: true };
+      return { claimed: false, current };
     }
   }
 

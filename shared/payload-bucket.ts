@@ -6,7 +6,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Client } from './clients';
 import { ENV, normalizeRootPrefix, parseBucketList, payloadBucketFromEnv, type Env } from './config';
 import { InvalidS3UrlError, NoUrlError, PayloadReadError, ReferenceNotAllowedError, errorName } from './errors';
@@ -256,6 +256,29 @@ export class PayloadBucket {
   /** Stores `p` at `<root>/tmp/oversized/<uuid>.json`; returns the URL. */
   uploadOversizePayload(p: PayloadInput): Promise<string> {
     return this.upload(p, `${this.prefixOversized}/${randomUUID()}.json`);
+  }
+
+  /**
+   * Stores a copy of a payload object of this bucket (for example an execution's `input.json`,
+   * just written) at `<root>/tmp/oversized/<uuid>.json` with a server-side CopyObject, so a large
+   * payload is not sent over the network, nor held in memory, a second time. Returns the URL.
+   */
+  async copyToOversized(sourceUrl: string): Promise<string> {
+    const src = parseUrl(sourceUrl);
+    if (src.bucket !== this.bucketName || !src.key.startsWith(`${this.rootPrefix}/`)) {
+      throw new InvalidS3UrlError(`copy source ${sourceUrl} is not a payload object of s3://${this.bucketName}/${this.rootPrefix}/`);
+    }
+    const key = `${this.prefixOversized}/${randomUUID()}.json`;
+    await this.s3.send(
+      new CopyObjectCommand({
+        Bucket: this.bucketName,
+        Key: key,
+        CopySource: `${this.bucketName}/${src.key.split('/').map(encodeURIComponent).join('/')}`,
+        ContentType: 'application/json',
+        MetadataDirective: 'REPLACE',
+      }),
+    );
+    return this.url(key);
   }
 
   /**

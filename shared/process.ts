@@ -29,7 +29,7 @@ import { createLogger, payloadLogger, type Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
 import { processDefinition, validateProcessPayload, workflowOf, type ProcessPayload } from './payload';
 import { extractRecord, isSqsMessage, normalizeEvent } from './records';
-import { toInlineOrReference } from './size';
+import { MAX_PAYLOAD_LENGTH, toInlineOrReference } from './size';
 import { State, StateDb, isoNow, type StateItem } from './statedb';
 
 /** Default number of payloads of one batch handled at the same time. */
@@ -321,7 +321,7 @@ async function runPayload(payload: ProcessPayload, serialized: SerializedPayload
   const { stateMachineArn, executionName } = splitExecutionArn(execArn);
   const inputUrl = await ctx.bucket.uploadInputPayload(serialized, id, executionName);
 
-  const input = await toInlineOrReference(serialized, ctx.bucket);
+  const input = await toInlineOrReference(serialized, ctx.bucket, MAX_PAYLOAD_LENGTH, { storedAt: inputUrl });
   if (input.url) ctx.log.info('payload over the inline limit; passed as a reference', { size: input.size, url: input.url });
   let started = true;
   try {

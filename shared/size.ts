@@ -65,17 +65,21 @@ export interface InlineOrReference {
 /**
  * Decides how a payload travels: inline when it fits, else uploaded to `tmp/oversized/` and
  * replaced by `{"url": …}`. The payload is serialised once; the same text serves the size check,
- * the upload and the returned inline value.
+ * the upload and the returned inline value. `options.storedAt`: the URL of an object of the payload
+ * bucket that already holds exactly this text; the oversized object is then a server-side copy.
  */
 export async function toInlineOrReference(
   payload: JsonObject | SerializedPayload,
   bucket: PayloadBucket,
   limit = MAX_PAYLOAD_LENGTH,
+  options: { storedAt?: string } = {},
 ): Promise<InlineOrReference> {
   const serialized = payload instanceof SerializedPayload ? payload : new SerializedPayload(payload);
   const size = measureInlineSize(serialized);
   if (size <= limit) return { text: serialized.text, size };
-  const url = await bucket.uploadOversizePayload(serialized);
+  // When the same text is already stored in the bucket (process has just written input.json), the
+  // oversized object is a server-side copy of it.
+  const url = options.storedAt ? await bucket.copyToOversized(options.storedAt) : await bucket.uploadOversizePayload(serialized);
   return { text: JSON.stringify({ url }), size, url };
 }
 

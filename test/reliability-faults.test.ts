@@ -215,9 +215,9 @@ const PROCESS_POINTS: ProcessPoint[] = [
   { point: 'DynamoDB UpdateItem (claim)', service: 'dynamodb', command: 'UpdateItem', match: isClaim, reported: true },
   { point: 'S3 PutObject input.json', service: 's3', command: 'PutObject', match: (i) => keyOf(i).endsWith('/input.json'), reported: true },
   {
-    point: 'S3 PutObject tmp/oversized',
+    point: 'S3 CopyObject input.json → tmp/oversized',
     service: 's3',
-    command: 'PutObject',
+    command: 'CopyObject',
     match: (i) => keyOf(i).includes('/tmp/oversized/'),
     payload: bigPayload,
     reported: true,

@@ -21,14 +21,30 @@ export function isJsonObject(v: unknown): v is JsonObject {
  * `StartExecution` share a single `JSON.stringify` (large payloads are never serialised twice).
  */
 export class SerializedPayload {
-  /** The compact JSON text of `value`. */
-  readonly text: string;
+  private cachedText: string | undefined;
 
   constructor(
     /** The payload object. */
     readonly value: JsonObject,
     text?: string,
+    /**
+     * The UTF-8 bytes of the JSON, when they are at hand already (a payload read from S3). The
+     * text is then decoded only if asked for, so a large payload is held once as bytes and once
+     * as an object, not also as a string.
+     */
+    readonly bytes?: Buffer,
   ) {
-    this.text = text ?? JSON.stringify(value);
+    this.cachedText = text ?? (bytes === undefined ? JSON.stringify(value) : undefined);
+  }
+
+  /** The JSON text of `value` (compact, unless it was read as it is from a stored object). */
+  get text(): string {
+    this.cachedText ??= (this.bytes as Buffer).toString('utf8');
+    return this.cachedText;
+  }
+
+  /** What to store: the UTF-8 bytes when at hand (no further copy), else the text. */
+  get body(): string | Buffer {
+    return this.bytes ?? this.text;
   }
 }

@@ -234,17 +234,17 @@ export class PayloadBucket {
   }
 
   /** Writes JSON text to `key` with `Content-Type: application/json`; returns its URL. */
-  private async putJson(key: string, body: string): Promise<string> {
+  private async putJson(key: string, body: string | Buffer): Promise<string> {
     await this.s3.send(
       new PutObjectCommand({ Bucket: this.bucketName, Key: key, Body: body, ContentType: 'application/json' }),
     );
     return this.url(key);
   }
 
-  /** The JSON text to store for `p`: a reference is replaced by the content it points to. */
-  private async contentText(p: PayloadInput): Promise<string> {
+  /** The JSON to store for `p`: a reference is replaced by the content it points to. */
+  private async contentText(p: PayloadInput): Promise<string | Buffer> {
     if (p instanceof SerializedPayload) {
-      return isReference(p.value) ? JSON.stringify(await this.resolve(p.value)) : p.text;
+      return isReference(p.value) ? JSON.stringify(await this.resolve(p.value)) : p.body;
     }
     return JSON.stringify(await this.resolve(p));
   }
@@ -289,13 +289,13 @@ export class PayloadBucket {
   async uploadInvalidPayload(p: JsonObject | SerializedPayload | string): Promise<string> {
     const key = `${this.prefixInvalid}/${randomUUID()}.json`;
     if (typeof p === 'string') return this.putJson(key, JSON.stringify(p));
-    let text: string;
+    let body: string | Buffer;
     try {
-      text = await this.contentText(p);
+      body = await this.contentText(p);
     } catch {
-      text = p instanceof SerializedPayload ? p.text : JSON.stringify(p);
+      body = p instanceof SerializedPayload ? p.text : JSON.stringify(p);
     }
-    return this.putJson(key, text);
+    return this.putJson(key, body);
   }
 
   /**
@@ -335,15 +335,15 @@ export class PayloadBucket {
 }
 
 /**
- * Reads an object's body as UTF-8 text holding the bytes only once: chunks are copied into one
- * buffer of the object's length (instead of collecting chunks, joining them and decoding, which
- * holds a large payload three times).
+ * Reads an object's body holding its bytes only once: chunks are copied into one buffer of the
+ * object's length (instead of collecting chunks, joining them and decoding). Returns the bytes and
+ * their UTF-8 text; a caller that stores the payload again can send the bytes without a new copy.
  */
-async function bodyText(body: unknown, length: number | undefined): Promise<string> {
-  if (body === undefined || body === null) return '';
+async function readBody(body: unknown, length: number | undefined): Promise<{ text: string; bytes?: Buffer }> {
+  if (body === undefined || body === null) return { text: '' };
   if (typeof (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] !== 'function') {
     const b = body as { transformToString?: (enc: string) => Promise<string> };
-    return b.transformToString ? b.transformToString('utf-8') : '';
+    return { text: b.transformToString ? await b.transformToString('utf-8') : '' };
   }
   const chunks: Uint8Array[] = [];
   let buf = length !== undefined && length > 0 ? Buffer.allocUnsafe(length) : undefined;
@@ -360,14 +360,16 @@ async function bodyText(body: unknown, length: number | undefined): Promise<stri
     }
     off += chunk.length;
   }
-  return buf ? buf.toString('utf8', 0, off) : Buffer.concat(chunks).toString('utf8');
+  const bytes = buf ? buf.subarray(0, off) : Buffer.concat(chunks);
+  return { text: bytes.toString('utf8'), bytes };
 }
 
 async function readJsonText(s3: S3Client, loc: S3Location, url: string): Promise<SerializedPayload> {
   let text: string;
+  let bytes: Buffer | undefined;
   try {
     const res = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
-    text = await bodyText(res.Body, res.ContentLength);
+    ({ text, bytes } = await readBody(res.Body, res.ContentLength));
   } catch (err) {
     const name = errorName(err);
     if (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket') {
@@ -388,7 +390,8 @@ async function readJsonText(s3: S3Client, loc: S3Location, url: string): Promise
   if (!isJsonObject(parsed)) {
     throw new PayloadReadError(`payload object ${url} is not a JSON object`);
   }
-  return new SerializedPayload(parsed, text);
+  // Keep the bytes, not the text: the string is garbage once parsed (decoded again only if needed).
+  return bytes ? new SerializedPayload(parsed, undefined, bytes) : new SerializedPayload(parsed, text);
 }
 
 async function readJsonObject(s3: S3Client, loc: S3Location, url: string): Promise<JsonObject> {

@@ -186,10 +186,15 @@ async function extractAndValidate(
   let extracted: JsonObject | undefined;
   try {
     extracted = extractRecord(record);
-    const payload = isReference(extracted) ? await bucket.resolve(extracted) : extracted;
+    // A referenced payload is read with its text and bytes: when validation leaves it as it is
+    // (it has its id and features), that text is what is measured, stored and started, byte for
+    // byte as received, and a large payload is never serialised again.
+    const read = isReference(extracted) ? await bucket.readSerialized(String(extracted.url)) : undefined;
+    const payload = read ? read.value : extracted;
+    const unchanged = read !== undefined && typeof payload.id === 'string' && Array.isArray(payload.features);
     stage = 'validate';
     const valid = validateProcessPayload(payload, { bucket });
-    return { payload: valid, serialized: serializeOrInvalid(valid) };
+    return { payload: valid, serialized: unchanged ? (read as SerializedPayload) : serializeOrInvalid(valid) };
   } catch (err) {
     const invalid =
       err instanceof RecordExtractError ||

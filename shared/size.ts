@@ -39,10 +39,26 @@ export function escapedJsonStringBytes(text: string): number {
 }
 
 /**
+ * {@link escapedJsonStringBytes} computed on UTF-8 bytes instead of a string: in UTF-8 every byte
+ * below 0x80 is an ASCII character, so quotes, backslashes and control characters are counted
+ * exactly without decoding.
+ */
+export function escapedJsonUtf8Bytes(bytes: Uint8Array): number {
+  let extra = 2;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0x22 || b === 0x5c) extra += 1;
+    else if (b < 0x20) extra += b === 0x08 || b === 0x0c || b === 0x0a || b === 0x0d || b === 0x09 ? 1 : 5;
+  }
+  return bytes.length + extra;
+}
+
+/**
  * The inline size of a payload: its JSON, embedded again as a JSON string (as EventBridge embeds
  * Step Functions input and output), in UTF-8 bytes.
  */
 export function measureInlineSize(payload: JsonObject | SerializedPayload | string): number {
+  if (payload instanceof SerializedPayload && payload.bytes) return escapedJsonUtf8Bytes(payload.bytes);
   const text = typeof payload === 'string' ? payload : payload instanceof SerializedPayload ? payload.text : JSON.stringify(payload);
   return escapedJsonStringBytes(text);
 }

@@ -8,6 +8,7 @@ import { PayloadBucket, parseUrl } from '../shared/payload-bucket';
 import {
   MAX_PAYLOAD_LENGTH,
   escapedJsonStringBytes,
+  escapedJsonUtf8Bytes,
   inlineOrReference,
   isOversized,
   measureInlineSize,
@@ -222,5 +223,29 @@ describe('toInlineOrReference against s3rver (SPEC 5)', () => {
     expect((await toInlineOrReference(p, pb, 3000)).url).toBeUndefined();
     expect((await toInlineOrReference(p, pb, 2999)).url).toBeDefined();
     expect(await local.listKeys(name)).toHaveLength(1);
+  });
+});
+
+describe('measuring UTF-8 bytes read from S3 (no decoded string kept)', () => {
+  it('escapedJsonUtf8Bytes equals the string measure for text with quotes, backslashes, control and multi-byte characters', () => {
+    const samples = [
+      '{"a":"plain"}',
+      '{"q":"say \\"hi\\"","b":"back\\\\slash"}',
+      '{\n  "pretty": "printed\\ttext"\n}',
+      '{"é":"中文 😀 ✓","ctl":"\\u0001\\u001f"}',
+      JSON.stringify({ mixed: 'x"y\\z\n\t\u0000é中😀'.repeat(50) }),
+    ];
+    for (const text of samples) {
+      const expected = Buffer.byteLength(JSON.stringify(text));
+      expect(escapedJsonUtf8Bytes(Buffer.from(text, 'utf8'))).toBe(expected);
+      expect(measureInlineSize(new SerializedPayload(JSON.parse(text) as JsonObject, undefined, Buffer.from(text, 'utf8')))).toBe(expected);
+    }
+  });
+
+  it('a SerializedPayload built from bytes decodes its text only when asked', () => {
+    const text = JSON.stringify({ id: 'c/workflow-w/i', features: [] });
+    const s = new SerializedPayload(JSON.parse(text) as JsonObject, undefined, Buffer.from(text));
+    expect(s.body).toBeInstanceOf(Buffer);
+    expect(s.text).toBe(text);
   });
 });

@@ -22,6 +22,7 @@ export interface ProcessDefinition extends JsonObject {
 /** A validated process payload: a FeatureCollection with a process array and an id. */
 export interface ProcessPayload extends JsonObject {
   id: string;
+  /** STAC items; may be absent when the payload has an id (then it is kept absent, as received). */
   features: JsonObject[];
   process: JsonValue[];
 }
@@ -173,7 +174,6 @@ export function validateProcessPayload(raw: unknown, options: ValidateOptions = 
     throw new NotAProcessPayloadError('id', `must match '<collections>/workflow-<workflow>/<itemids>': ${truncate(id)}`);
   }
   checkKeyLimits(id, options.bucket);
-  if (!('features' in payload)) payload.features = [];
   return payload as ProcessPayload;
 }
 

@@ -191,7 +191,7 @@ async function extractAndValidate(
     // byte as received, and a large payload is never serialised again.
     const read = isReference(extracted) ? await bucket.readSerialized(String(extracted.url)) : undefined;
     const payload = read ? read.value : extracted;
-    const unchanged = read !== undefined && typeof payload.id === 'string' && Array.isArray(payload.features);
+    const unchanged = read !== undefined && typeof payload.id === 'string';
     stage = 'validate';
     const valid = validateProcessPayload(payload, { bucket });
     return { payload: valid, serialized: unchanged ? (read as SerializedPayload) : serializeOrInvalid(valid) };

@@ -141,9 +141,10 @@ describe('id construction (SPEC 4)', () => {
     expect(err.field).toBe('features[1].id');
   });
 
-  it('defaults missing features to [] when an id is given', () => {
+  it('accepts a payload without features when an id is given, and keeps it as received', () => {
     const v = validateProcessPayload({ id: 'c/workflow-wf/i', process: [{ workflow: 'wf' }] });
-    expect(v.features).toEqual([]);
+    expect(v.id).toBe('c/workflow-wf/i');
+    expect('features' in v).toBe(false);
   });
 });
 

@@ -10,8 +10,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { resetClients } from '../shared/clients';
-import { startLocalStack, type LocalStack, type LocalStackEnv, type StepFunctionsStatusChangeEvent } from '../local';
+import { applyStackEnv, startLocalStack, type LocalStack, type LocalStackEnv, type StepFunctionsStatusChangeEvent } from '../local';
 import { repoRoot } from '../local/pipeline';
 import { instrumentSharedClients, type AwsCallInstrumentation } from './middleware';
 import { WORKFLOW } from './payloads';
@@ -85,27 +84,6 @@ export async function runStackHost(): Promise<void> {
   send({ type: 'ready', env: s.env, region: s.region, account: s.account });
 }
 
-/** Sets the stack environment on `process.env` (as `LocalStack.applyEnv` does); returns a restore function. */
-function applyEnv(env: LocalStackEnv): () => void {
-  const previous = new Map<string, string | undefined>();
-  for (const [k, v] of Object.entries(env)) {
-    previous.set(k, process.env[k]);
-    process.env[k] = v;
-  }
-  for (const k of ['AWS_SESSION_TOKEN', 'AWS_PROFILE']) {
-    previous.set(k, process.env[k]);
-    delete process.env[k];
-  }
-  resetClients();
-  return () => {
-    for (const [k, v] of previous) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    resetClients();
-  };
-}
-
 /**
  * Starts the stack host (`<script> --child stack`), applies its environment and instruments the
  * shared clients. The caller must `stop()` it.
@@ -143,7 +121,7 @@ export async function startBenchStack(script: string = process.argv[1]): Promise
     return m.event;
   };
 
-  const restore = applyEnv(ready.env);
+  const restore = applyStackEnv(ready.env);
   const aws = instrumentSharedClients(0);
   return {
     env: ready.env,

@@ -388,24 +388,7 @@ class LocalStackImpl implements LocalStack {
   }
 
   applyEnv(): () => void {
-    const previous = new Map<string, string | undefined>();
-    for (const [k, v] of Object.entries(this.env)) {
-      previous.set(k, process.env[k]);
-      process.env[k] = v;
-    }
-    // A session token or profile from the developer's shell must not mix with the dummy keys.
-    for (const k of ['AWS_SESSION_TOKEN', 'AWS_PROFILE']) {
-      previous.set(k, process.env[k]);
-      delete process.env[k];
-    }
-    resetClients();
-    return () => {
-      for (const [k, v] of previous) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-      resetClients();
-    };
+    return applyStackEnv(this.env);
   }
 
   async registerWorkflow(name: string, definition: object | string, options: RegisterWorkflowOptions = {}): Promise<string> {
@@ -660,4 +643,29 @@ async function createStateTable(endpoint: string, region: string, tableName: str
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * Sets a stack environment on `process.env` and resets the shared SDK clients so they pick it up;
+ * returns a function that restores the previous environment. A session token or profile from the
+ * developer's shell is removed meanwhile: it must not mix with the dummy keys.
+ */
+export function applyStackEnv(env: LocalStackEnv): () => void {
+  const previous = new Map<string, string | undefined>();
+  for (const [k, v] of Object.entries(env)) {
+    previous.set(k, process.env[k]);
+    process.env[k] = v;
+  }
+  for (const k of ['AWS_SESSION_TOKEN', 'AWS_PROFILE']) {
+    previous.set(k, process.env[k]);
+    delete process.env[k];
+  }
+  resetClients();
+  return () => {
+    for (const [k, v] of previous) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    resetClients();
+  };
 }

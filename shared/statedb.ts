@@ -17,7 +17,6 @@ import { ENV, requireEnv, type Env } from './config';
 import { errorName } from './errors';
 import { executionIdFromArn } from './execution';
 import type { PayloadBucket } from './payload-bucket';
-import { PARTITION_KEY, SORT_KEY } from './statedb-schema';
 
 /** Payload states. */
 export enum State {
@@ -302,8 +301,6 @@ export class StateDb {
   }
 }
 
-/** Names of the key attributes, re-exported for callers building queries. */
-export const KEY_ATTRIBUTES = { partition: PARTITION_KEY, sort: SORT_KEY } as const;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -162,7 +162,8 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
     if (typeof inputText !== 'string') throw new MalformedEventError(`execution ${execArn} has no input (neither "detail.input" nor DescribeExecution)`);
 
     const rawInput = parseJsonObject(inputText, 'input');
-    const input = validateProcessPayload(isReference(rawInput) ? await bucket.readPayload(String(rawInput.url)) : rawInput, { setIdIfMissing: false });
+    const inputPayload = isReference(rawInput) ? await bucket.readPayload(String(rawInput.url)) : rawInput;
+    const input = validateProcessPayload(inputPayload, { setIdIfMissing: false });
     const payloadId = input.id;
     result.payloadId = payloadId;
     const log = payloadLogger(logger, payloadId, { execution_arn: execArn, status });
@@ -174,7 +175,10 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
       let output: JsonObject | undefined;
       if (typeof outputText === 'string' && outputText !== 'null' && outputText !== '') {
         const rawOutput = parseJsonObject(outputText, 'output');
-        output = isReference(rawOutput) ? await bucket.readPayload(String(rawOutput.url)) : rawOutput;
+        if (!isReference(rawOutput)) output = rawOutput;
+        // A workflow that passes its oversized input through returns the same reference: read once.
+        else if (isReference(rawInput) && rawOutput.url === rawInput.url) output = inputPayload;
+        else output = await bucket.readPayload(String(rawOutput.url));
       }
       let outputUrl: string | undefined;
       if (output) {

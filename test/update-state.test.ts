@@ -10,7 +10,8 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { handler as processHandler } from '../lambdas/process/index';
 import { handler as stampItemsHandler } from '../lambdas/stamp-items/index';
 import { handler as updateStateHandler } from '../lambdas/update-state/index';
-import { sqsClient } from '../shared/clients';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { s3Client, sqsClient } from '../shared/clients';
 import { MalformedEventError } from '../shared/errors';
 import type { JsonObject } from '../shared/json';
 import type { UpdateStateResult } from '../shared/update-state';
@@ -195,6 +196,23 @@ describe('update-state on the local stack', () => {
     expect(result).toMatchObject({ state: 'SUCCEEDED', payloadId: id, inputPayloadUrl: url(p.executionKey(id, name, 'input.json')) });
     expect(await p.getJson(p.executionKey(id, name, 'output.json'))).toEqual(payload);
     expect(await p.db.getItem(id)).toMatchObject({ state: 'SUCCEEDED' });
+  });
+
+  it('pass-through of an oversized input: the reference both ends share is read once (1 GetObject)', async () => {
+    const itemId = uid('passthru');
+    const payload = makePayload({ features: [makeItem(itemId, 'sentinel-s2-l2a', { pad: padding(125_000) })] });
+    const { id, name, done } = await runWithoutUpdateState(payload);
+    expect(JSON.parse(done.event.detail.output!)).toEqual(JSON.parse(done.event.detail.input!));
+    const send = jest.spyOn(s3Client(), 'send');
+    try {
+      const result = await updateStateHandler(done.event);
+      expect(result).toMatchObject({ state: 'SUCCEEDED', payloadId: id });
+      const gets = send.mock.calls.filter(([command]) => command instanceof GetObjectCommand);
+      expect(gets).toHaveLength(1);
+    } finally {
+      send.mockRestore();
+    }
+    expect(await p.getJson(p.executionKey(id, name, 'output.json'))).toEqual(payload);
   });
 
   it('output missing on SUCCEEDED: SUCCEEDED, no output.json, a warning', async () => {

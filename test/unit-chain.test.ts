@@ -2,16 +2,14 @@
  * Workflow chaining (SPEC section 10): `process[1]`, forks and `chain_filter`, checked against the
  * reference behaviour of cirrus-geo (`ProcessPayload.next_payloads`, jsonpath-ng filters).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { ChainFilterError, compileChainFilter, filterFeatures, nextPayloads } from '../shared/chain';
 import type { JsonObject, JsonValue } from '../shared/json';
+import { readFixture } from './helpers/fixtures';
 
 // The CI clone has `shared/` beside the repository root.
-const FIXTURES = path.resolve(__dirname, '../../shared/fixtures/cirrus');
 
 function testPayload(): JsonObject {
-  return JSON.parse(readFileSync(path.join(FIXTURES, 'test-payload.json'), 'utf8')) as JsonObject;
+  return readFixture('test-payload.json');
 }
 
 /**

@@ -12,15 +12,7 @@ import {
   requireEnv,
 } from '../shared/config';
 import { ConfigurationError, UndefinedPayloadBucketError } from '../shared/errors';
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to throw');
-}
+import { thrown } from './helpers/fixtures';
 
 describe('environment variable names (SPEC 1)', () => {
   it('reads the variables of the spec', () => {

@@ -2,17 +2,14 @@
  * SNS message attributes of published items (SPEC section 10), against the reference fixtures of
  * cirrus-geo (`build_item_sns_attributes`).
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { JsonObject } from '../shared/json';
 import { itemAttributes } from '../shared/item-attributes';
+import { FIXTURES_DIR, readJsonFile } from './helpers/fixtures';
 
 // The CI clone has `shared/` beside the repository root.
-const ITEMS = path.resolve(__dirname, '../../shared/fixtures/cirrus/items');
-
-function readJson(file: string): JsonObject {
-  return JSON.parse(readFileSync(file, 'utf8')) as JsonObject;
-}
+const ITEMS = path.join(FIXTURES_DIR, 'items');
 
 const itemFixtures = readdirSync(ITEMS)
   .filter((f) => f.endsWith('.json'))
@@ -26,8 +23,8 @@ describe('itemAttributes: reference fixtures', () => {
   });
 
   it.each(itemFixtures)('builds the attributes of %s as its .json.expected', (name) => {
-    const item = readJson(path.join(ITEMS, name));
-    const expected = readJson(path.join(ITEMS, `${name}.expected`));
+    const item = readJsonFile(path.join(ITEMS, name)) as JsonObject;
+    const expected = readJsonFile(path.join(ITEMS, `${name}.expected`)) as JsonObject;
     expect(itemAttributes(item)).toEqual(expected);
   });
 });

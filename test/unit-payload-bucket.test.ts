@@ -4,6 +4,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { startS3rver, type LocalS3 } from './helpers/s3rver';
+import { thrown } from './helpers/fixtures';
 import { resetClients } from '../shared/clients';
 import { DEFAULT_ROOT_PREFIX } from '../shared/config';
 import {
@@ -26,15 +27,6 @@ function escapeRegExp(s: string): string {
 }
 
 /** The error `fn` throws (fails the test when it does not throw). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to throw');
-}
-
 /** The error a promise rejects with (fails the test when it resolves). */
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {

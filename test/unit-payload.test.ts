@@ -1,8 +1,6 @@
 /**
  * The process payload model (SPEC section 4): validation, id construction, key limits.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { NotAProcessPayloadError } from '../shared/errors';
 import type { JsonObject } from '../shared/json';
 import {
@@ -17,12 +15,12 @@ import {
   workflowOf,
 } from '../shared/payload';
 import { PayloadBucket } from '../shared/payload-bucket';
+import { readFixture } from './helpers/fixtures';
 
 // The CI clone has `shared/` beside the repository root.
-const FIXTURES = path.resolve(__dirname, '../../shared/fixtures/cirrus');
 
 function fixture(name: string): JsonObject {
-  return JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8')) as JsonObject;
+  return readFixture(name);
 }
 
 function notAProcessPayload(raw: unknown, options?: Parameters<typeof validateProcessPayload>[1]): NotAProcessPayloadError {

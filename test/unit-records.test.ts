@@ -1,31 +1,18 @@
 /**
  * Record extraction (SPEC section 6), against the reference fixtures of cirrus-geo.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { RecordExtractError } from '../shared/errors';
 import { extractEventRecords, extractRecord, isSqsMessage, normalizeEvent } from '../shared/records';
+import { FIXTURES_DIR, readJsonFile, thrown } from './helpers/fixtures';
 
 // The CI clone has `shared/` beside the repository root.
-const FIXTURES = path.resolve(__dirname, '../../shared/fixtures/cirrus');
-const EVENTS = path.join(FIXTURES, 'events');
-
-function readJson(file: string): unknown {
-  return JSON.parse(readFileSync(file, 'utf8'));
-}
+const EVENTS = path.join(FIXTURES_DIR, 'events');
 
 const eventFixtures = readdirSync(EVENTS)
   .filter((f) => f.endsWith('.json'))
   .sort();
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('extractEventRecords: reference fixtures', () => {
   it('finds the reference event fixtures', () => {
@@ -44,13 +31,13 @@ describe('extractEventRecords: reference fixtures', () => {
   });
 
   it.each(eventFixtures)('extracts %s as its .json.expected', (name) => {
-    const event = readJson(path.join(EVENTS, name));
-    const expected = readJson(path.join(EVENTS, `${name}.expected`));
+    const event = readJsonFile(path.join(EVENTS, name));
+    const expected = readJsonFile(path.join(EVENTS, `${name}.expected`));
     expect(extractEventRecords(event)).toEqual(expected);
   });
 
   it('extracts the SNS-through-SQS fixture sqs-event.json to the SNS Message of each body', () => {
-    const event = readJson(path.join(FIXTURES, 'sqs-event.json')) as { Records: { body: string }[] };
+    const event = readJsonFile(path.join(FIXTURES_DIR, 'sqs-event.json')) as { Records: { body: string }[] };
     const records = extractEventRecords(event);
     expect(records).toEqual(event.Records.map((r) => JSON.parse(JSON.parse(r.body).Message)));
     expect(records[0]).toMatchObject({ type: 'FeatureCollection', process: [expect.objectContaining({ workflow: 'publish-sentinel' })] });
@@ -129,7 +116,7 @@ describe('bad records → RecordExtractError (SPEC 6)', () => {
 
 describe('isSqsMessage', () => {
   it('is true for the SQS fixture record', () => {
-    const event = readJson(path.join(EVENTS, 'sqs-single.json')) as { Records: unknown[] };
+    const event = readJsonFile(path.join(EVENTS, 'sqs-single.json')) as { Records: unknown[] };
     expect(isSqsMessage(event.Records[0])).toBe(true);
   });
 
@@ -138,7 +125,7 @@ describe('isSqsMessage', () => {
   });
 
   it('is false for an SNS record', () => {
-    const event = readJson(path.join(EVENTS, 'sns-single.json')) as { Records: unknown[] };
+    const event = readJsonFile(path.join(EVENTS, 'sns-single.json')) as { Records: unknown[] };
     expect(isSqsMessage(event.Records[0])).toBe(false);
   });
 

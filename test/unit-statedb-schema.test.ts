@@ -2,8 +2,6 @@
  * The StateDB table definition (SPEC section 7) against the reference table definition of
  * cirrus-geo's own tests (`statedb-schema.json`).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import {
   PARTITION_KEY,
   SORT_KEY,
@@ -12,14 +10,12 @@ import {
   UPDATED_INDEX,
   createTableInput,
 } from '../shared/statedb-schema';
-
-// The CI clone has `shared/` beside the repository root.
-const FIXTURES = path.resolve(__dirname, '../../shared/fixtures/cirrus');
+import { readFixture } from './helpers/fixtures';
 
 describe('StateDB schema', () => {
   it('createTableInput equals the reference definition (statedb-schema.json) apart from the table name', () => {
-    const reference = JSON.parse(readFileSync(path.join(FIXTURES, 'statedb-schema.json'), 'utf8'));
-    expect(createTableInput(reference.TableName)).toEqual(reference);
+    const reference = readFixture('statedb-schema.json');
+    expect(createTableInput(String(reference.TableName))).toEqual(reference);
   });
 
   it('uses the given table name', () => {

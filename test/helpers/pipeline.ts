@@ -17,6 +17,7 @@ import type { JsonObject } from '../../shared/json';
 import { PayloadBucket } from '../../shared/payload-bucket';
 import { StateDb } from '../../shared/statedb';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local';
+import { FIXTURES_DIR } from './fixtures';
 
 // Powertools stays quiet unless asked (as test/setup-env.js does).
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
@@ -24,7 +25,7 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 /** The repository root. */
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 /** The reference fixtures of cirrus-geo (beside the repository, in `shared/`). */
-export const FIXTURES_DIR = path.resolve(REPO_ROOT, '../shared/fixtures/cirrus');
+export { FIXTURES_DIR };
 /** The example workflow definitions. */
 export const WORKFLOWS_DIR = path.resolve(REPO_ROOT, 'workflows');
 

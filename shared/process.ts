@@ -30,7 +30,7 @@ import { PayloadBucket, isReference } from './payload-bucket';
 import { processDefinition, validateProcessPayload, workflowOf, type ProcessPayload } from './payload';
 import { extractRecord, isSqsMessage, normalizeEvent } from './records';
 import { MAX_PAYLOAD_LENGTH, toInlineOrReference } from './size';
-import { State, StateDb, isoNow, type StateItem } from './statedb';
+import { State, StateDb, isoNow, itemUrls, type StateItem } from './statedb';
 
 /** Default number of payloads of one batch handled at the same time. */
 export const DEFAULT_PROCESS_CONCURRENCY = 10;
@@ -276,27 +276,16 @@ interface RunContext {
   log: Logger;
 }
 
-function lastExecutionUrls(bucket: PayloadBucket, item: StateItem | undefined, payloadId: string): { input?: string; output?: string } {
-  const last = item?.executions.at(-1);
-  if (!last) return {};
-  const id = executionIdFromArn(last);
-  return {
-    input: bucket.getInputPayloadUrl(payloadId, id),
-    output: item?.state === State.SUCCEEDED ? bucket.getOutputPayloadUrl(payloadId, id) : undefined,
-  };
-}
-
 function skip(ctx: RunContext, payloadId: string, item: StateItem | undefined, state: State, why: string): Partial<RecordResult> {
-  const urls = lastExecutionUrls(ctx.bucket, item, payloadId);
+  const urls = item ? itemUrls(item, ctx.bucket) : {};
   ctx.events.announce({
     event_type: skipEventFor(state),
     payload_id: payloadId,
     isotimestamp: isoNow(),
-    input_payload_url: urls.input,
-    output_payload_url: urls.output,
+    ...urls,
   });
   ctx.log.info(`skipped: already ${state} (${why})`);
-  return { outcome: 'skipped', inputPayloadUrl: urls.input };
+  return { outcome: 'skipped', inputPayloadUrl: urls.input_payload_url };
 }
 
 async function runPayload(payload: ProcessPayload, serialized: SerializedPayload, item: StateItem | undefined, ctx: RunContext): Promise<Partial<RecordResult>> {

@@ -73,6 +73,16 @@ export function isReference(record: JsonObject): record is JsonObject & { url: s
   return 'url' in record;
 }
 
+/**
+ * The URL a payload reference stands for: the string itself, or the `url` of a `{"url": …}` record.
+ * @throws NoUrlError when a record has no `url`.
+ */
+function referenceUrl(urlOrRecord: string | JsonObject): string {
+  if (typeof urlOrRecord === 'string') return urlOrRecord;
+  if (!isReference(urlOrRecord)) throw new NoUrlError('record does not have a URL and therefore cannot be retrieved from S3');
+  return String(urlOrRecord.url);
+}
+
 /** UTF-8 byte length of a string. */
 function utf8Bytes(s: string): number {
   return Buffer.byteLength(s, 'utf8');
@@ -197,15 +207,7 @@ export class PayloadBucket {
    * @throws PayloadReadError when the object is missing, unreadable or not a JSON object.
    */
   async readPayload(urlOrRecord: string | JsonObject): Promise<JsonObject> {
-    let url: string;
-    if (typeof urlOrRecord === 'string') {
-      url = urlOrRecord;
-    } else {
-      if (!isReference(urlOrRecord)) {
-        throw new NoUrlError('record does not have a URL and therefore cannot be retrieved from S3');
-      }
-      url = String(urlOrRecord.url);
-    }
+    const url = referenceUrl(urlOrRecord);
     return (await this.readSerialized(url)).value;
   }
 
@@ -403,14 +405,6 @@ async function readJsonObject(s3: S3Client, loc: S3Location, url: string): Promi
  * @throws NoUrlError when `record` has no `url` (callers that pass records through ignore it).
  */
 export async function readPayload(record: string | JsonObject, options: { s3?: S3Client } = {}): Promise<JsonObject> {
-  let url: string;
-  if (typeof record === 'string') {
-    url = record;
-  } else {
-    if (!isReference(record)) {
-      throw new NoUrlError('record does not have a URL and therefore cannot be retrieved from S3');
-    }
-    url = String(record.url);
-  }
+  const url = referenceUrl(record);
   return readJsonObject(options.s3 ?? s3Client(), parseUrl(url), url);
 }

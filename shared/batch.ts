@@ -9,7 +9,7 @@ import { regionFromEnv } from './config';
 import { CirrusError, RecordExtractError, errorMessage } from './errors';
 import { isJsonObject, type JsonObject } from './json';
 import type { Logger } from './logger';
-import { PayloadBucket, isReference } from './payload-bucket';
+import { PayloadBucket } from './payload-bucket';
 import { extractEventRecords } from './records';
 import { inlineOrReference } from './size';
 
@@ -35,7 +35,7 @@ export function outputUrlFor(url: string): string {
 /** pre-batch: stores the (re-hydrated) payload under `tmp/batch/<id>/` and returns `{url, url_out}`. */
 export async function preBatch(event: unknown, bucket: PayloadBucket = PayloadBucket.fromEnv()): Promise<{ url: string; url_out: string }> {
   const record = singleRecord(event);
-  const payload = isReference(record) ? await bucket.readPayload(String(record.url)) : record;
+  const payload = await bucket.resolve(record);
   const url = await bucket.uploadBatchPayload(payload);
   return { url, url_out: outputUrlFor(url) };
 }
@@ -76,7 +76,7 @@ export async function postBatch(
   const bucket = deps.bucket ?? PayloadBucket.fromEnv();
   if (!isJsonObject(event) || !('error' in event)) {
     const record = singleRecord(event);
-    const payload = isReference(record) ? await bucket.readPayload(String(record.url)) : record;
+    const payload = await bucket.resolve(record);
     return inlineOrReference(payload, bucket);
   }
   const error = isJsonObject(event.error) ? event.error : {};

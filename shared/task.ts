@@ -6,7 +6,7 @@
  */
 import { CirrusError } from './errors';
 import { isJsonObject, type JsonObject } from './json';
-import { PayloadBucket, isReference } from './payload-bucket';
+import { PayloadBucket } from './payload-bucket';
 import { MAX_PAYLOAD_LENGTH, inlineOrReference } from './size';
 
 /** A task function: receives the full payload, returns the new payload. */
@@ -42,7 +42,7 @@ export function lambdaTask<C = unknown>(fn: TaskFunction<C>, options: TaskOption
   const bucket = lazyBucket(options);
   return async (event, context) => {
     if (!isJsonObject(event)) throw new TaskInputError('task input must be a JSON object (a payload or {"url": …})');
-    const payload = isReference(event) ? await bucket().readPayload(String(event.url)) : event;
+    const payload = await bucket().resolve(event);
     const result = await fn(payload, context);
     if (!isJsonObject(result)) throw new TaskInputError('task function must return a JSON object (the new payload)');
     return inlineOrReference(result, bucket(), options.limit ?? MAX_PAYLOAD_LENGTH);

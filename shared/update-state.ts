@@ -162,7 +162,7 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
     if (typeof inputText !== 'string') throw new MalformedEventError(`execution ${execArn} has no input (neither "detail.input" nor DescribeExecution)`);
 
     const rawInput = parseJsonObject(inputText, 'input');
-    const inputPayload = isReference(rawInput) ? await bucket.readPayload(String(rawInput.url)) : rawInput;
+    const inputPayload = await bucket.resolve(rawInput);
     const input = validateProcessPayload(inputPayload, { setIdIfMissing: false });
     const payloadId = input.id;
     result.payloadId = payloadId;

@@ -248,14 +248,15 @@ async function readVersioning(config: CliConfig, bucket: PayloadBucket): Promise
 
 /** The lifecycle and versioning checks, from the rules and the versioning status (pure). */
 export function analyseBucketConfiguration(
-  rootPrefix: string,
+  layout: Pick<PayloadBucket, 'prefixExecutions' | 'prefixTmp'>,
   lifecycle: ConfigRead<LifecycleRule[]>,
   versioning: ConfigRead<string | undefined>,
 ): { findings: Finding[]; checks: CheckResult[] } {
   const findings: Finding[] = [];
   const checks: CheckResult[] = [];
-  const executions = `${rootPrefix}/executions/`;
-  const tmp = `${rootPrefix}/tmp/`;
+  // The prefixes come from the payload bucket layout, like the CDK lifecycle rule's.
+  const executions = `${layout.prefixExecutions}/`;
+  const tmp = `${layout.prefixTmp}/`;
 
   if (!lifecycle.ok) {
     findings.push({ severity: lifecycle.severity, check: 'lifecycle.executions', message: lifecycle.reason, details: {} });
@@ -573,7 +574,7 @@ export async function runDoctor(config: CliConfig, options: DoctorOptions = {}):
   const checks: CheckResult[] = [];
 
   const [lifecycle, versioning] = await Promise.all([readLifecycleRules(config, bucket), readVersioning(config, bucket)]);
-  const bucketChecks = analyseBucketConfiguration(bucket.rootPrefix, lifecycle, versioning);
+  const bucketChecks = analyseBucketConfiguration(bucket, lifecycle, versioning);
   findings.push(...bucketChecks.findings);
   checks.push(...bucketChecks.checks);
 

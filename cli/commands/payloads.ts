@@ -13,16 +13,14 @@ import { INPUT_KEY, OUTPUT_KEY, type PayloadBucket } from '../../shared/payload-
 import { State, itemUrls, type StateDb, type StateItem } from '../../shared/statedb';
 import { requireBucket, requireStateDb, type CliConfig } from '../config';
 import { CliError, NoOutputError, PayloadObjectMissingError, UsageError } from '../errors';
-
-/** The payload id form of SPEC section 4. */
-const PAYLOAD_ID = /^(.+)\/workflow-([^/]+)\/(.+)$/;
+import { parsePayloadId } from '../../shared/payload';
 
 /**
  * Checks that `payloadId` has the form `<collections>/workflow-<workflow>/<itemids>`.
  * @throws UsageError otherwise.
  */
 export function validatePayloadId(payloadId: string): string {
-  if (!PAYLOAD_ID.test(payloadId)) {
+  if (!parsePayloadId(payloadId)) {
     throw new UsageError(`invalid payload id ${JSON.stringify(payloadId)}: expected <collections>/workflow-<workflow>/<itemids>`);
   }
   return payloadId;

@@ -54,6 +54,18 @@ export type ExecutionEndedListener = (execution: ExecutionSnapshot) => Promise<v
 // eslint-disable-next-line no-control-regex
 const NAME_RE = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
 
+/** The fields DescribeExecution and ListExecutions share. */
+function executionSummary(r: ExecutionRecord): Record<string, unknown> {
+  return {
+    executionArn: r.executionArn,
+    stateMachineArn: r.stateMachineArn,
+    name: r.name,
+    status: r.status,
+    startDate: r.startDate,
+    ...(r.stopDate ? { stopDate: r.stopDate } : {}),
+  };
+}
+
 function snapshot(r: ExecutionRecord): ExecutionSnapshot {
   return {
     executionArn: r.executionArn,
@@ -355,12 +367,7 @@ export class LocalStepFunctions {
   private describeExecution(b: JsonObject): unknown {
     const r = this.record(reqString(b, 'executionArn'));
     return {
-      executionArn: r.executionArn,
-      stateMachineArn: r.stateMachineArn,
-      name: r.name,
-      status: r.status,
-      startDate: r.startDate,
-      ...(r.stopDate ? { stopDate: r.stopDate } : {}),
+      ...executionSummary(r),
       input: r.input,
       inputDetails: { included: true },
       ...(r.status === 'SUCCEEDED' ? { output: r.output, outputDetails: { included: true } } : {}),
@@ -390,14 +397,7 @@ export class LocalStepFunctions {
       executions: [...this.executions.values()]
         .filter((r) => r.stateMachineArn === arn && (!statusFilter || r.status === statusFilter))
         .sort((a, c) => c.startDate.getTime() - a.startDate.getTime())
-        .map((r) => ({
-          executionArn: r.executionArn,
-          stateMachineArn: r.stateMachineArn,
-          name: r.name,
-          status: r.status,
-          startDate: r.startDate,
-          ...(r.stopDate ? { stopDate: r.stopDate } : {}),
-        })),
+        .map(executionSummary),
     };
   }
 }

@@ -27,6 +27,9 @@ const common = {
   format: 'cjs',
   logLevel: 'warning',
   legalComments: 'none',
+  // Error class names are part of the contract: Step Functions Retry/Catch rules, last_error and
+  // dead-letter triage match on err.name, so minification must not rename classes.
+  keepNames: true,
 };
 
 // Lambda bundles: everything inlined (the AWS SDK too, so the deployed code is exactly what we

@@ -20,6 +20,8 @@ import { measureInlineSize, MAX_PAYLOAD_LENGTH } from '../shared/size';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 // The functions log JSON lines at INFO; the demo shows its own progress lines instead.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+// …and their embedded-metric lines only when asked (POWERTOOLS_METRICS_DISABLED=false).
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 const started = Date.now();
 function step(msg: string): void {

@@ -17,6 +17,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../shared/config';
+import { METRICS_SERVICE_ENV } from '../shared/metric-names';
 import { STATE_DB_SCHEMA, type KeyAttribute } from '../shared/statedb-schema';
 import type { CirrusConfig } from './config';
 import { assertBundles, defaultBundleDir, type LambdaName } from './lambda-bundles';
@@ -197,6 +198,8 @@ export class CirrusDeployment extends Construct {
       [ENV.stateDb]: this.stateDb.tableName,
       [ENV.baseWorkflowArn]: this.baseWorkflowArn,
       [ENV.workflowEventTopicArn]: this.workflowEventTopic.topicArn,
+      // The `service` dimension of the workflow metrics: the deployment.
+      [METRICS_SERVICE_ENV]: prefix,
     };
 
     const specs: FunctionSpec[] = [

@@ -1,15 +1,18 @@
 /**
  * The `post-batch` Lambda: returns an AWS Batch job's output inline or as an oversized reference,
- * or raises the job's own error.
+ * or raises the job's own error. Every log line carries the Lambda context.
  * @module
  */
+import type { Context } from 'aws-lambda';
 import { postBatch } from '../../shared/batch';
+import { startInvocation } from '../../shared/invocation';
 import type { JsonObject } from '../../shared/json';
 import { createLogger } from '../../shared/logger';
 
 const logger = createLogger('post-batch');
 
-/** Lambda entry point. */
-export async function handler(event: unknown): Promise<JsonObject> {
+/** Lambda entry point: the Step Functions state after the Batch job (its `url_out`, or the job's error). */
+export async function handler(event: unknown, context?: Context): Promise<JsonObject> {
+  startInvocation(logger, context);
   return postBatch(event, { logger });
 }

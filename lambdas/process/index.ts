@@ -1,10 +1,15 @@
 /**
  * The `process` Lambda: SQS (or SNS, or a direct invocation) → claim, store input.json, start the
  * workflow. SQS invocations return a partial batch response; any other invocation throws when a
- * record failed.
+ * record failed. Every log line carries the Lambda context; the workflow outcomes are written as
+ * embedded metrics once per invocation.
  * @module
  */
-import type { SQSBatchResponse } from './types';
+import type { Context, SNSEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { WorkflowEventPublisher } from '../../shared/events';
+import { finishInvocation, startInvocation } from '../../shared/invocation';
+import { createLogger } from '../../shared/logger';
+import { WorkflowMetrics } from '../../shared/metrics';
 import { ProcessFailedError, isReportedFailure, processEvent, type RecordResult } from '../../shared/process';
 
 /** The result of a direct (non-SQS) invocation. */
@@ -14,21 +19,30 @@ export interface ProcessResult {
   failed: string[];
 }
 
-/** Lambda entry point. */
-export async function handler(event: unknown): Promise<SQSBatchResponse | ProcessResult> {
-  const { sqs, results } = await processEvent(event);
-  if (sqs) {
+const logger = createLogger('process');
+const metrics = new WorkflowMetrics({ logger });
+
+/** Lambda entry point: an SQS batch, SNS records, or a bare payload (or `{"url": …}` reference). */
+export async function handler(event: SQSEvent | SNSEvent | unknown, context?: Context): Promise<SQSBatchResponse | ProcessResult> {
+  startInvocation(logger, context);
+  const events = WorkflowEventPublisher.fromEnv(logger);
+  try {
+    const { sqs, results } = await processEvent(event, { logger, events });
+    if (sqs) {
+      return {
+        batchItemFailures: results
+          .filter((r) => isReportedFailure(r.outcome) && r.messageId !== undefined)
+          .map((r) => ({ itemIdentifier: r.messageId as string })),
+      };
+    }
+    if (results.some((r) => isReportedFailure(r.outcome))) throw new ProcessFailedError(results);
+    const ids = (pred: (r: RecordResult) => boolean): string[] => results.filter(pred).map((r) => r.payloadId ?? `record ${r.index}`);
     return {
-      batchItemFailures: results
-        .filter((r) => isReportedFailure(r.outcome) && r.messageId !== undefined)
-        .map((r) => ({ itemIdentifier: r.messageId as string })),
+      started: ids((r) => r.outcome === 'started'),
+      skipped: ids((r) => r.outcome === 'skipped' || r.outcome === 'duplicate'),
+      failed: ids((r) => r.outcome === 'failed'),
     };
+  } finally {
+    finishInvocation(metrics, events);
   }
-  if (results.some((r) => isReportedFailure(r.outcome))) throw new ProcessFailedError(results);
-  const ids = (pred: (r: RecordResult) => boolean): string[] => results.filter(pred).map((r) => r.payloadId ?? `record ${r.index}`);
-  return {
-    started: ids((r) => r.outcome === 'started'),
-    skipped: ids((r) => r.outcome === 'skipped' || r.outcome === 'duplicate'),
-    failed: ids((r) => r.outcome === 'failed'),
-  };
 }

@@ -30,6 +30,8 @@ export enum WorkflowEventType {
   ABORTED = 'ABORTED',
   RECORD_EXTRACT_FAILED = 'RECORD_EXTRACT_FAILED',
   NOT_A_PROCESS_PAYLOAD = 'NOT_A_PROCESS_PAYLOAD',
+  /** An output item of a succeeded workflow that SNS refuses (too large, an attribute it does not accept). */
+  PUBLISH_FAILED = 'PUBLISH_FAILED',
 }
 
 /** The skip event for a state found before or during a claim. */

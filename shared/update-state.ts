@@ -21,7 +21,7 @@ import { SerializedPayload, isJsonObject, type JsonObject } from './json';
 import { createLogger, payloadLogger, type Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
 import { validateProcessPayload } from './payload';
-import { publishBatch, sendMessageBatch } from './sns';
+import { publishEach, sendMessageBatch } from './sns';
 import { isOversized } from './size';
 import { State, StateDb, isoNow } from './statedb';
 
@@ -67,6 +67,8 @@ export interface UpdateStateResult {
   outputPayloadUrl?: string;
   error?: string;
   published: number;
+  /** Output items SNS refuses (too large, an attribute it does not accept): reported, never retried. */
+  unpublished: { itemId?: string; reason: string }[];
   chained: number;
   /** Input/output read with DescribeExecution because the event did not include them. */
   describedExecution: boolean;
@@ -135,7 +137,7 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
   const detail = parseStatusChangeEvent(event);
   const status = detail.status;
   const execArn = detail.executionArn;
-  const result: UpdateStateResult = { status, executionArn: execArn, published: 0, chained: 0, describedExecution: false };
+  const result: UpdateStateResult = { status, executionArn: execArn, published: 0, unpublished: [], chained: 0, describedExecution: false };
   if (NOT_FINAL.has(status)) {
     logger.info('execution not finished; nothing to update', { execution_arn: execArn, status });
     return result;
@@ -200,9 +202,28 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
       if (output) {
         const publishTopic = env[ENV.publishTopicArn];
         const features = Array.isArray(output.features) ? output.features.filter(isJsonObject) : [];
+        // Every item SNS accepts is published, and the chained payloads are sent, whatever happens
+        // to one item: an item SNS refuses for its content is reported (event, log) since no retry
+        // could publish it; only a failure a later attempt may fix is thrown, after the chaining.
+        let retryable: unknown;
         if (publishTopic && features.length > 0) {
-          await publishBatch(deps.sns ?? snsClient(), publishTopic, features.map((f) => ({ message: JSON.stringify(f), attributes: itemAttributes(f) })));
-          result.published = features.length;
+          const report = await publishEach(deps.sns ?? snsClient(), publishTopic, features.map((f) => ({ message: JSON.stringify(f), attributes: itemAttributes(f) })));
+          result.published = report.published;
+          retryable = report.retryable;
+          for (const r of report.rejected) {
+            const itemId = typeof features[r.index].id === 'string' ? (features[r.index].id as string) : undefined;
+            const reason = `${r.code}: ${r.reason}`;
+            result.unpublished.push({ itemId, reason });
+            log.error('output item not published: SNS refuses it', { item_id: itemId, item_index: r.index, reason });
+            events.announce({
+              event_type: WorkflowEventType.PUBLISH_FAILED,
+              payload_id: payloadId,
+              isotimestamp: now,
+              output_payload_url: outputUrl,
+              execution_arn: execArn,
+              error: `item ${itemId ?? `#${r.index}`} not published: ${reason}`,
+            });
+          }
         }
         const queueUrl = env[ENV.processQueueUrl];
         if (queueUrl) {
@@ -217,6 +238,10 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
             await sendMessageBatch(deps.sqs ?? sqsClient(), queueUrl, bodies);
             result.chained = bodies.length;
           }
+        }
+        if (retryable !== undefined) {
+          log.error('output items not all published; thrown so that the event is retried', { error: errorMessage(retryable), published: result.published });
+          throw retryable;
         }
       }
       log.info('execution succeeded', { output_payload_url: outputUrl, published: result.published, chained: result.chained });

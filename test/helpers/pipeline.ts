@@ -231,6 +231,8 @@ export interface PipelineStack {
   executionKey(payloadId: string, executionName: string, file: 'input.json' | 'output.json'): string;
   /** Parsed JSON of the object at an `s3://` URL or key of the payload bucket. */
   getJson(urlOrKey: string): Promise<unknown>;
+  /** The text of the object at an `s3://` URL or key of the payload bucket, as stored. */
+  getText(urlOrKey: string): Promise<string>;
   /** Content-Type of an object of the payload bucket. */
   contentType(urlOrKey: string): Promise<string | undefined>;
   /** True when the object exists. */
@@ -280,6 +282,10 @@ export async function startPipelineStack(options: LocalStackOptions = {}): Promi
     async getJson(urlOrKey) {
       const res = await s3.send(new GetObjectCommand(keyOf(urlOrKey)));
       return JSON.parse(await res.Body!.transformToString('utf-8'));
+    },
+    async getText(urlOrKey) {
+      const res = await s3.send(new GetObjectCommand(keyOf(urlOrKey)));
+      return res.Body!.transformToString('utf-8');
     },
     async contentType(urlOrKey) {
       return (await s3.send(new HeadObjectCommand(keyOf(urlOrKey)))).ContentType;

@@ -39,7 +39,8 @@ export const DEFAULT_METRICS_SERVICE = 'cirrus';
  *   `Failed` also when process found the state machine missing);
  * - `Skipped`: ALREADY_SUCCEEDED, ALREADY_PROCESSING, ALREADY_CLAIMED, ALREADY_INVALID;
  * - `Duplicate`: DUPLICATE_ID_ENCOUNTERED (the same id twice in one batch);
- * - `InvalidRecord`: RECORD_EXTRACT_FAILED, NOT_A_PROCESS_PAYLOAD (stored under `tmp/invalid`).
+ * - `InvalidRecord`: RECORD_EXTRACT_FAILED, NOT_A_PROCESS_PAYLOAD (stored under `tmp/invalid`);
+ * - `PublishFailed`: PUBLISH_FAILED (an output item SNS refuses, not published).
  */
 export const METRIC_NAMES = {
   claimed: 'Claimed',
@@ -52,6 +53,7 @@ export const METRIC_NAMES = {
   skipped: 'Skipped',
   duplicate: 'Duplicate',
   invalidRecord: 'InvalidRecord',
+  publishFailed: 'PublishFailed',
 } as const;
 
 /** One of {@link METRIC_NAMES}. */

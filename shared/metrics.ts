@@ -39,6 +39,7 @@ export const EVENT_METRICS: Readonly<Record<WorkflowEventType, MetricName>> = {
   [WorkflowEventType.DUPLICATE_ID_ENCOUNTERED]: METRIC_NAMES.duplicate,
   [WorkflowEventType.RECORD_EXTRACT_FAILED]: METRIC_NAMES.invalidRecord,
   [WorkflowEventType.NOT_A_PROCESS_PAYLOAD]: METRIC_NAMES.invalidRecord,
+  [WorkflowEventType.PUBLISH_FAILED]: METRIC_NAMES.publishFailed,
 };
 
 /** The `workflow` dimension of a payload id: its workflow part, or `unknown`. */

@@ -105,9 +105,19 @@ export function keyToPayloadId(key: StateKey): string {
   return `${collections}/workflow-${workflow}/${key.itemids}`;
 }
 
-/** The state encoded in `state_updated` (`"<STATE>_<iso>"`). */
+/**
+ * Older Cirrus versions wrote `COMPLETED` where the current ones write `SUCCEEDED`. It is read as
+ * SUCCEEDED (so a payload done by them is not processed again) and never written.
+ */
+export const LEGACY_SUCCEEDED = 'COMPLETED';
+
+/**
+ * The state encoded in `state_updated` (`"<STATE>_<iso>"`); a legacy `COMPLETED` reads as
+ * SUCCEEDED, an unknown state as `undefined`.
+ */
 export function stateOf(record: Pick<StateDbRecord, 'state_updated'>): State | undefined {
   const s = record.state_updated?.split('_')[0];
+  if (s === LEGACY_SUCCEEDED) return State.SUCCEEDED;
   return s && STATES.has(s) ? (s as State) : undefined;
 }
 

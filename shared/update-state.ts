@@ -13,14 +13,14 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { nextPayloads } from './chain';
 import { sfnClient, snsClient, sqsClient } from './clients';
 import { ENV, type Env } from './config';
-import { MalformedEventError, errorMessage } from './errors';
+import { MalformedEventError, NotAProcessPayloadError, errorMessage } from './errors';
 import { WorkflowEventPublisher, WorkflowEventType } from './events';
 import { executionIdFromArn } from './execution';
 import { itemAttributes } from './item-attributes';
 import { SerializedPayload, isJsonObject, type JsonObject } from './json';
 import { createLogger, payloadLogger, type Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
-import { validateProcessPayload } from './payload';
+import { parsePayloadId } from './payload';
 import { publishEach, sendMessageBatch } from './sns';
 import { isOversized } from './size';
 import { State, StateDb, isoNow } from './statedb';
@@ -117,6 +117,27 @@ export function parseStatusChangeEvent(event: unknown): StatusChangeDetail {
   return d as unknown as StatusChangeDetail;
 }
 
+/**
+ * The payload id of a finished execution, from its (re-hydrated) input. The input is not
+ * validated again: Cirrus, or an older version of this project, may have started the execution
+ * for a payload today's validation rejects (a workflow name with `_`, a `type` other than
+ * `FeatureCollection`, features that are not objects, ...), and how it ended must still be
+ * recorded, or its item would stay PROCESSING for good. Only an input whose id cannot name a
+ * StateDB item is refused.
+ *
+ * @throws NotAProcessPayloadError when the input has no id of the form `<collections>/workflow-<workflow>/<itemids>`.
+ */
+export function executionPayloadId(input: JsonObject): string {
+  const id = input.id;
+  if (typeof id !== 'string') {
+    throw new NotAProcessPayloadError('id', `the execution input has no string id to record its end under (got ${id === undefined ? 'none' : id === null ? 'null' : typeof id})`);
+  }
+  if (!parsePayloadId(id)) {
+    throw new NotAProcessPayloadError('id', `the execution input's id does not match '<collections>/workflow-<workflow>/<itemids>': ${id.length > 200 ? `${id.slice(0, 200)}…` : id}`);
+  }
+  return id;
+}
+
 const moduleLogger = createLogger('update-state');
 
 function parseJsonObject(text: string, what: string): JsonObject {
@@ -165,8 +186,7 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
 
     const rawInput = parseJsonObject(inputText, 'input');
     const inputPayload = await bucket.resolve(rawInput);
-    const input = validateProcessPayload(inputPayload, { setIdIfMissing: false });
-    const payloadId = input.id;
+    const payloadId = executionPayloadId(inputPayload);
     result.payloadId = payloadId;
     const log = payloadLogger(logger, payloadId, { execution_arn: execArn, status });
     const inputUrl = bucket.getInputPayloadUrl(payloadId, executionName);

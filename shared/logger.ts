@@ -4,13 +4,34 @@
  * @module
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 
 /** The logger type used across the project. */
 export type { Logger };
 
-/** Creates the logger of a function or tool. Level from `POWERTOOLS_LOG_LEVEL` (default INFO). */
+/** Cirrus's (Python `logging`) level names that Powertools spells otherwise. */
+const PYTHON_LEVELS: Record<string, string> = { WARNING: 'WARN', FATAL: 'CRITICAL' };
+const POWERTOOLS_LEVELS = new Set<string>(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT']);
+
+/**
+ * The log level a Cirrus deployment sets with `CIRRUS_LOG_LEVEL` (Python level names: `DEBUG`,
+ * `INFO`, `WARNING`, `ERROR`, `CRITICAL`), as a Powertools level; `undefined` when
+ * `POWERTOOLS_LOG_LEVEL` is set (it wins), when `CIRRUS_LOG_LEVEL` is unset, or when it names no level.
+ */
+export function cirrusLogLevel(env: Record<string, string | undefined> = process.env): LogLevel | undefined {
+  if (env.POWERTOOLS_LOG_LEVEL) return undefined;
+  const raw = env.CIRRUS_LOG_LEVEL?.trim().toUpperCase();
+  if (!raw) return undefined;
+  const level = PYTHON_LEVELS[raw] ?? raw;
+  return POWERTOOLS_LEVELS.has(level) ? (level as LogLevel) : undefined;
+}
+
+/**
+ * Creates the logger of a function or tool. Level from `POWERTOOLS_LOG_LEVEL`, else
+ * `CIRRUS_LOG_LEVEL` (as a Cirrus deployment sets it), default INFO.
+ */
 export function createLogger(serviceName: string): Logger {
-  return new Logger({ serviceName });
+  return new Logger({ serviceName, logLevel: cirrusLogLevel() });
 }
 
 /** A child logger that adds `payload_id` (and any other keys) to every line. */

@@ -82,3 +82,13 @@ export function errorMessage(err: unknown): string {
     return String(err);
   }
 }
+
+/**
+ * The text Python's botocore gives an AWS service error (`str(ClientError)`):
+ * `An error occurred (<Code>) when calling the <Operation> operation: <message>`. Cirrus records
+ * and announces AWS errors in this form, so subscribers filtering workflow events on `error`
+ * see the same text from either implementation.
+ */
+export function awsErrorText(err: unknown, operation: string): string {
+  return `An error occurred (${errorName(err)}) when calling the ${operation} operation: ${errorMessage(err)}`;
+}

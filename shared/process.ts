@@ -19,6 +19,7 @@ import {
   PayloadReadError,
   RecordExtractError,
   ReferenceNotAllowedError,
+  awsErrorText,
   errorMessage,
   errorName,
 } from './errors';
@@ -326,7 +327,7 @@ async function runPayload(payload: ProcessPayload, serialized: SerializedPayload
       started = false;
       ctx.log.info('execution already exists; continuing to PROCESSING', { execution_arn: execArn });
     } else if (name === 'StateMachineDoesNotExist') {
-      const msg = `${name}: ${errorMessage(err)}`;
+      const msg = awsErrorText(err, 'StartExecution');
       await ctx.stateDb.setFailed(id, msg);
       ctx.events.announce({
         event_type: WorkflowEventType.FAILED,

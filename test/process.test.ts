@@ -353,7 +353,7 @@ describe('process on the local stack', () => {
 
     const item = await p.db.getItem(payload.id);
     expect(item?.state).toBe('FAILED');
-    expect(item?.last_error).toMatch(/^StateMachineDoesNotExist: \S/);
+    expect(item?.last_error).toMatch(/^An error occurred \(StateMachineDoesNotExist\) when calling the StartExecution operation: \S/);
     expect(p.executionsOf('nosuchworkflow')).toEqual([]);
     const failed = events().filter((e) => e.event_type === 'FAILED');
     expect(failed).toHaveLength(1);

@@ -1,7 +1,7 @@
 /**
  * Embedded local AWS stack for integration tests, the `npm start` demo and the benchmarks: S3
  * (`s3rver`), DynamoDB (`dynalite`), Step Functions (an AWS JSON 1.0 endpoint running ASL with
- * `aws-local-stepfunctions`), SNS and SQS (minimal in-process endpoints), all on 127.0.0.1 with
+ * `aws-local-stepfunctions`), SNS, SQS and CloudWatch Logs (minimal in-process endpoints), all on 127.0.0.1 with
  * free ports, plus the EventBridge "Step Functions Execution Status Change" events delivered to
  * in-process subscribers.
  *
@@ -41,6 +41,7 @@ import { closeServer, listenLoopback, LOOPBACK, type LoopbackServer } from './ht
 import { LocalStepFunctions, type ExecutionSnapshot } from './sfn';
 import { LocalSns, type RecordedSnsMessage } from './sns';
 import { LocalSqs, type RecordedSqsMessage } from './sqs';
+import { LocalLogs, type RecordedLogEvent } from './logs';
 
 export * from './errors';
 export { STATUS_EVENT_DATA_LIMIT_BYTES, escapedSize, buildStatusChangeEvent } from './events';
@@ -50,12 +51,13 @@ export { lambdaFunctionName, LAMBDA_INVOKE } from './handlers';
 export type { DefinitionSubstitutions } from './asl';
 export type { RecordedSnsMessage } from './sns';
 export type { RecordedSqsMessage } from './sqs';
+export type { RecordedLogEvent } from './logs';
 export type { MessageAttributeValue, MessageAttributes } from './attributes';
 export type { ExecutionSnapshot } from './sfn';
 export { MAX_EXECUTION_DATA_BYTES } from './sfn';
 
 /** The services of the local stack. */
-export type LocalService = 's3' | 'dynamodb' | 'sfn' | 'sns' | 'sqs';
+export type LocalService = 's3' | 'dynamodb' | 'sfn' | 'sns' | 'sqs' | 'logs';
 
 /** Dummy credentials. s3rver only accepts its built-in key pair, so that is the one used. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -102,6 +104,7 @@ export interface LocalStackEnv {
   AWS_ENDPOINT_URL_SFN: string;
   AWS_ENDPOINT_URL_SNS: string;
   AWS_ENDPOINT_URL_SQS: string;
+  AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: string;
   AWS_REGION: string;
   AWS_ACCESS_KEY_ID: string;
   AWS_SECRET_ACCESS_KEY: string;
@@ -173,6 +176,18 @@ export interface LocalSqsView {
   clear(): void;
 }
 
+/** What tests can read from the local CloudWatch Logs endpoint. */
+export interface LocalLogsView {
+  /** Creates a log group (idempotent) and returns its name. */
+  createLogGroup(name: string): string;
+  /** Stream names of a group, in creation order. */
+  streamNames(group: string): string[];
+  /** Every event put to a group, in the order it was put. */
+  events(group: string): RecordedLogEvent[];
+  /** Forgets every stream and event. */
+  clear(): void;
+}
+
 /** What tests can read from the local Step Functions endpoint. */
 export interface LocalSfnView {
   /** One execution, or undefined. */
@@ -197,10 +212,17 @@ export interface LocalStack {
   readonly workflowEventTopicArn: string;
   readonly publishTopicArn: string;
   readonly processQueueUrl: string;
+  /**
+   * The workflow metric log group, `<resourcePrefix>-workflow-event-metrics` (what the CDK stack
+   * creates). Not in {@link LocalStack.env}: set `CIRRUS_WORKFLOW_LOG_GROUP` to it to turn the
+   * metric events on.
+   */
+  readonly workflowLogGroup: string;
   /** Temporary folder holding the S3 data (removed by {@link LocalStack.stop}). */
   readonly dataDir: string;
   readonly sns: LocalSnsView;
   readonly sqs: LocalSqsView;
+  readonly logs: LocalLogsView;
   readonly sfn: LocalSfnView;
   /** Every status-change event emitted so far, oldest first. */
   readonly statusEvents: readonly StepFunctionsStatusChangeEvent[];
@@ -316,6 +338,7 @@ class LocalStackImpl implements LocalStack {
   readonly workflowEventTopicArn: string;
   readonly publishTopicArn: string;
   readonly processQueueUrl: string;
+  readonly workflowLogGroup: string;
   readonly sfn: LocalSfnView;
   private readonly subscribers = new Set<StatusChangeSubscriber>();
   private readonly events: StepFunctionsStatusChangeEvent[] = [];
@@ -339,12 +362,14 @@ class LocalStackImpl implements LocalStack {
     private readonly stepFunctions: LocalStepFunctions,
     readonly sns: LocalSns,
     readonly sqs: LocalSqs,
+    readonly logs: LocalLogs,
     private readonly delivery: { maxAttempts: number; retryDelayMs: number },
   ) {
     this.endpoints = Object.freeze({ ...urls });
     this.workflowEventTopicArn = sns.createTopic(`${resourcePrefix}-workflow-event`);
     this.publishTopicArn = sns.createTopic(`${resourcePrefix}-publish`);
     this.processQueueUrl = sqs.createQueue(`${resourcePrefix}-process`);
+    this.workflowLogGroup = logs.createLogGroup(`${resourcePrefix}-workflow-event-metrics`);
     const sf = stepFunctions;
     this.sfn = {
       execution: (arn) => sf.execution(arn),
@@ -357,6 +382,7 @@ class LocalStackImpl implements LocalStack {
       AWS_ENDPOINT_URL_SFN: urls.sfn,
       AWS_ENDPOINT_URL_SNS: urls.sns,
       AWS_ENDPOINT_URL_SQS: urls.sqs,
+      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: urls.logs,
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
@@ -518,9 +544,9 @@ class LocalStackImpl implements LocalStack {
 }
 
 /**
- * Starts the local stack: S3, DynamoDB, Step Functions, SNS and SQS on 127.0.0.1, with the
- * payload bucket, the StateDB table (schema from `shared/statedb-schema`), the workflow-event
- * and publish topics and the process queue provisioned.
+ * Starts the local stack: S3, DynamoDB, Step Functions, SNS, SQS and CloudWatch Logs on 127.0.0.1,
+ * with the payload bucket, the StateDB table (schema from `shared/statedb-schema`), the
+ * workflow-event and publish topics, the process queue and the workflow metric log group provisioned.
  *
  * @throws LocalStackStartError when a server cannot start or provisioning fails (everything
  * already started is stopped again).
@@ -540,6 +566,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const handlers = new HandlerRegistry(region, account, activity, options);
   const sns = new LocalSns(region, account);
   const sqs = new LocalSqs(region, account);
+  const logs = new LocalLogs(region, account);
   let stack: LocalStackImpl | undefined;
   const stepFunctions = new LocalStepFunctions(
     region,
@@ -577,10 +604,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       listen(http.createServer(stepFunctions.listener()), ports.sfn),
       listen(http.createServer(sns.listener()), ports.sns),
       listen(http.createServer(sqs.listener()), ports.sqs),
+      listen(http.createServer(logs.listener()), ports.logs),
     ] as const;
     // Wait for every server, so that none is still starting when a failure cleans up.
     await Promise.allSettled(starting);
-    const [s3Port, ddb, sfnSrv, snsSrv, sqsSrv] = await Promise.all(starting);
+    const [s3Port, ddb, sfnSrv, snsSrv, sqsSrv, logsSrv] = await Promise.all(starting);
     sqs.setBaseUrl(sqsSrv.url);
     if (!s3.httpServer) throw new Error('s3rver did not expose its HTTP server');
     const urls: Record<LocalService, string> = {
@@ -589,6 +617,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sfn: sfnSrv.url,
       sns: snsSrv.url,
       sqs: sqsSrv.url,
+      logs: logsSrv.url,
     };
     const servers: Record<LocalService, http.Server> = {
       s3: s3.httpServer,
@@ -596,6 +625,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sfn: sfnSrv.server,
       sns: snsSrv.server,
       sqs: sqsSrv.server,
+      logs: logsSrv.server,
     };
 
     await createStateTable(urls.dynamodb, region, stateDbTable);
@@ -615,6 +645,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stepFunctions,
       sns,
       sqs,
+      logs,
       {
         maxAttempts: Math.max(1, options.statusEventDelivery?.maxAttempts ?? 1),
         retryDelayMs: Math.max(0, options.statusEventDelivery?.retryDelayMs ?? 100),

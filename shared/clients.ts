@@ -11,6 +11,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { regionFromEnv } from './config';
 
 /** Options shared by every client this module creates. */
@@ -33,6 +34,7 @@ let ddb: DynamoDBDocumentClient | undefined;
 let sfn: SFNClient | undefined;
 let sns: SNSClient | undefined;
 let sqs: SQSClient | undefined;
+let logs: CloudWatchLogsClient | undefined;
 
 /** The shared S3 client. */
 export function s3Client(): S3Client {
@@ -67,6 +69,12 @@ export function sqsClient(): SQSClient {
   return sqs;
 }
 
+/** The shared CloudWatch Logs client. */
+export function logsClient(): CloudWatchLogsClient {
+  logs ??= new CloudWatchLogsClient(baseOptions());
+  return logs;
+}
+
 /**
  * Forgets every cached client, so the next call builds new ones from the current environment.
  * Tests use it after changing endpoints; Lambda code never needs it.
@@ -77,5 +85,6 @@ export function resetClients(): void {
   sfn?.destroy();
   sns?.destroy();
   sqs?.destroy();
-  s3 = ddb = ddbBase = sfn = sns = sqs = undefined;
+  logs?.destroy();
+  s3 = ddb = ddbBase = sfn = sns = sqs = logs = undefined;
 }

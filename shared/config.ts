@@ -18,6 +18,7 @@ export const ENV = {
   processQueueUrl: 'CIRRUS_PROCESS_QUEUE_URL',
   referenceBuckets: 'CIRRUS_REFERENCE_BUCKETS',
   processConcurrency: 'CIRRUS_PROCESS_CONCURRENCY',
+  workflowLogGroup: 'CIRRUS_WORKFLOW_LOG_GROUP',
 } as const;
 
 /** The environment shape functions read (a subset of `process.env`). */

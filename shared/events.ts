@@ -13,6 +13,7 @@ import type { Logger } from './logger';
 import { parsePayloadId } from './payload';
 import { MAX_BATCH, publishBatch, type SnsMessage } from './sns';
 import { State } from './statedb';
+import { WorkflowMetricLogger } from './workflow-metrics';
 
 /** Workflow event types (the same strings as Cirrus). */
 export enum WorkflowEventType {
@@ -111,11 +112,13 @@ export class WorkflowEventPublisher {
     readonly topicArn: string | undefined,
     private readonly logger?: Logger,
     private readonly sns: () => SNSClient = snsClient,
+    /** Where each event is also written as a workflow metric event (`CIRRUS_WORKFLOW_LOG_GROUP`), if anywhere. */
+    readonly metrics?: WorkflowMetricLogger,
   ) {}
 
-  /** Builds a publisher for `CIRRUS_WORKFLOW_EVENT_TOPIC_ARN`. */
+  /** Builds a publisher for `CIRRUS_WORKFLOW_EVENT_TOPIC_ARN` (and `CIRRUS_WORKFLOW_LOG_GROUP`). */
   static fromEnv(logger?: Logger, env: Env = process.env): WorkflowEventPublisher {
-    return new WorkflowEventPublisher(env[ENV.workflowEventTopicArn] || undefined, logger);
+    return new WorkflowEventPublisher(env[ENV.workflowEventTopicArn] || undefined, logger, snsClient, WorkflowMetricLogger.fromEnv(logger, env));
   }
 
   /** True when a topic is configured. */
@@ -127,6 +130,7 @@ export class WorkflowEventPublisher {
   announce(event: WorkflowEvent): void {
     this.announced.push(event);
     this.logger?.info('workflow event', { event_type: event.event_type, payload_id: event.payload_id, error: event.error });
+    this.metrics?.add(event);
     if (!this.enabled) return;
     this.buffer.push(event);
     if (this.buffer.length >= MAX_BATCH) this.inflight.push(this.send(this.buffer.splice(0, MAX_BATCH)));
@@ -152,6 +156,6 @@ export class WorkflowEventPublisher {
     while (this.buffer.length > 0) this.inflight.push(this.send(this.buffer.splice(0, MAX_BATCH)));
     const pending = this.inflight;
     this.inflight = [];
-    await Promise.all(pending);
+    await Promise.all([...pending, this.metrics?.flush()]);
   }
 }

@@ -1,0 +1,122 @@
+/**
+ * Workflow metric events (`CIRRUS_WORKFLOW_LOG_GROUP`): the message Cirrus v2 writes for each
+ * workflow event, and how they are written to CloudWatch Logs (mocked with aws-sdk-client-mock;
+ * the local-stack run is in `cirrus-interop.test.ts`).
+ */
+import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, ResourceNotFoundException } from '@aws-sdk/client-cloudwatch-logs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { WorkflowEventPublisher, WorkflowEventType, type WorkflowEvent } from '../shared/events';
+import { WorkflowMetricLogger, metricMessage } from '../shared/workflow-metrics';
+
+const ARN = 'arn:aws:states:us-west-2:123456789012:execution:cirrus-cog-archive:492fca12-ae13-5b13-8f98-4873fed8f3d3';
+const TS = '2024-05-01T12:00:00.000000+00:00';
+const GROUP = 'cirrus-workflow-event-metrics';
+
+function event(extra: Partial<WorkflowEvent> = {}): WorkflowEvent {
+  return { event_type: WorkflowEventType.SUCCEEDED, payload_id: 'sentinel-s2-l2a/workflow-cog-archive/S2B_1', isotimestamp: TS, ...extra };
+}
+
+describe('metricMessage: Python json.dumps of {event, workflow, source, execution_arn}', () => {
+  it('splits the payload id into workflow and source (its collections), with the execution ARN', () => {
+    expect(metricMessage(event({ execution_arn: ARN }))).toBe(
+      `{"event": "SUCCEEDED", "workflow": "cog-archive", "source": "sentinel-s2-l2a", "execution_arn": "${ARN}"}`,
+    );
+  });
+
+  it('an event without an execution has "execution_arn": null', () => {
+    expect(metricMessage(event({ event_type: WorkflowEventType.CLAIMED_PROCESSING }))).toBe(
+      '{"event": "CLAIMED_PROCESSING", "workflow": "cog-archive", "source": "sentinel-s2-l2a", "execution_arn": null}',
+    );
+  });
+
+  it('an id that does not parse: workflow "could not parse", source the whole id', () => {
+    expect(metricMessage(event({ event_type: WorkflowEventType.NOT_A_PROCESS_PAYLOAD, payload_id: 'no workflow here' }))).toBe(
+      '{"event": "NOT_A_PROCESS_PAYLOAD", "workflow": "could not parse", "source": "no workflow here", "execution_arn": null}',
+    );
+  });
+
+  it('escapes everything outside printable ASCII as \\uXXXX (lower-case hex, UTF-16 units), as ensure_ascii does', () => {
+    expect(metricMessage(event({ payload_id: 'café\u007f"\n/workflow-w/😀' }))).toBe(
+      '{"event": "SUCCEEDED", "workflow": "w", "source": "caf\\u00e9\\u007f\\"\\n", "execution_arn": null}',
+    );
+    expect(metricMessage(event({ payload_id: '😀' }))).toContain('"source": "\\ud83d\\ude00"');
+  });
+});
+
+describe('WorkflowMetricLogger', () => {
+  const logs = mockClient(CloudWatchLogsClient);
+  const client = new CloudWatchLogsClient({ region: 'us-west-2' });
+
+  beforeEach(() => {
+    logs.reset();
+    logs.on(CreateLogStreamCommand).resolves({});
+    logs.on(PutLogEventsCommand).resolves({});
+  });
+
+  afterAll(() => {
+    logs.restore();
+  });
+
+  it('writes the queued events in one PutLogEvents call, in chronological order, to a workflow-metrics-<uuid4> stream it created', async () => {
+    const m = new WorkflowMetricLogger(`${GROUP}-a`, undefined, () => client);
+    m.add(event({ event_type: WorkflowEventType.CLAIMED_PROCESSING }));
+    m.add(event({ event_type: WorkflowEventType.STARTED_PROCESSING, execution_arn: ARN }));
+    await m.flush();
+
+    const created = logs.commandCalls(CreateLogStreamCommand).map((c) => c.args[0].input);
+    expect(created).toEqual([{ logGroupName: `${GROUP}-a`, logStreamName: expect.stringMatching(/^workflow-metrics-[0-9a-f-]{36}$/) }]);
+    const puts = logs.commandCalls(PutLogEventsCommand).map((c) => c.args[0].input);
+    expect(puts).toHaveLength(1);
+    expect(puts[0].logStreamName).toBe(created[0].logStreamName);
+    const events = puts[0].logEvents ?? [];
+    expect(events.map((e) => JSON.parse(e.message ?? '') as { event: string }).map((e) => e.event)).toEqual(['CLAIMED_PROCESSING', 'STARTED_PROCESSING']);
+    expect(events[1].timestamp).toBeGreaterThanOrEqual(events[0].timestamp ?? Infinity);
+    expect(m.writtenCount).toBe(2);
+  });
+
+  it('reuses its stream across invocations (one per Lambda environment)', async () => {
+    for (let i = 0; i < 3; i++) {
+      const m = new WorkflowMetricLogger(`${GROUP}-b`, undefined, () => client);
+      m.add(event());
+      await m.flush();
+    }
+    expect(logs.commandCalls(CreateLogStreamCommand)).toHaveLength(1);
+    expect(logs.commandCalls(PutLogEventsCommand)).toHaveLength(3);
+  });
+
+  it('starts a new stream when its stream is gone', async () => {
+    const first = new WorkflowMetricLogger(`${GROUP}-c`, undefined, () => client);
+    first.add(event());
+    await first.flush();
+    const oldStream = logs.commandCalls(CreateLogStreamCommand)[0].args[0].input.logStreamName;
+    logs.reset();
+    logs.on(CreateLogStreamCommand).resolves({});
+    logs.on(PutLogEventsCommand).rejectsOnce(new ResourceNotFoundException({ message: 'The specified log stream does not exist.', $metadata: {} })).resolves({});
+    const second = new WorkflowMetricLogger(`${GROUP}-c`, undefined, () => client);
+    second.add(event());
+    await second.flush();
+    const puts = logs.commandCalls(PutLogEventsCommand).map((c) => c.args[0].input.logStreamName);
+    const created = logs.commandCalls(CreateLogStreamCommand).map((c) => c.args[0].input.logStreamName);
+    expect(created).toHaveLength(1);
+    expect(created[0]).not.toBe(oldStream);
+    expect(puts).toEqual([oldStream, created[0]]);
+    expect(second.writtenCount).toBe(1);
+  });
+
+  it('never throws: a missing log group is logged and counted, and the payloads are unaffected', async () => {
+    logs.on(CreateLogStreamCommand).rejects(new ResourceNotFoundException({ message: 'The specified log group does not exist.', $metadata: {} }));
+    const errors: unknown[] = [];
+    const m = new WorkflowMetricLogger(`${GROUP}-d`, { error: (...a: unknown[]) => errors.push(a) } as never, () => client);
+    m.add(event());
+    await expect(m.flush()).resolves.toBeUndefined();
+    expect(m.failedCount).toBe(1);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('is off unless CIRRUS_WORKFLOW_LOG_GROUP is set, and the event publisher feeds it every event it announces', async () => {
+    expect(WorkflowMetricLogger.fromEnv(undefined, {})).toBeUndefined();
+    const publisher = WorkflowEventPublisher.fromEnv(undefined, { CIRRUS_WORKFLOW_LOG_GROUP: GROUP });
+    expect(publisher.metrics?.logGroupName).toBe(GROUP);
+    expect(publisher.enabled).toBe(false);
+  });
+});

@@ -24,6 +24,7 @@ import { assertBundles, defaultBundleDir, type LambdaName } from './lambda-bundl
 import { acknowledgeRule, acknowledgeWildcardResources } from './nag';
 import { CirrusPayloadBucket } from './payload-bucket-construct';
 import { CirrusWorkflow, type CirrusWorkflowProps } from './workflow';
+import { CirrusWorkflowMetrics } from './workflow-metrics';
 
 /** Timeout of the process function; the process queue's visibility timeout is 6x this. */
 export const PROCESS_TIMEOUT = Duration.seconds(60);
@@ -108,6 +109,8 @@ export class CirrusDeployment extends Construct {
   readonly workflowEventTopic: sns.Topic;
   /** Output items of successful workflows (`CIRRUS_PUBLISH_TOPIC_ARN`). */
   readonly publishTopic: sns.Topic;
+  /** Workflow metric log group and Cirrus's metric filters (`CIRRUS_WORKFLOW_LOG_GROUP`). */
+  readonly workflowMetrics: CirrusWorkflowMetrics;
   /** The functions by name. */
   readonly functions: Readonly<Record<LambdaName, lambda.Function>>;
   /** Directory of the function bundles. */
@@ -178,6 +181,7 @@ export class CirrusDeployment extends Construct {
     const snsKey = kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns');
     this.workflowEventTopic = new sns.Topic(this, 'WorkflowEventTopic', { enforceSSL: true, masterKey: snsKey });
     this.publishTopic = new sns.Topic(this, 'PublishTopic', { enforceSSL: true, masterKey: snsKey });
+    this.workflowMetrics = new CirrusWorkflowMetrics(this, 'WorkflowMetrics', { resourcePrefix: prefix });
 
     this.baseWorkflowArn = stack.formatArn({
       service: 'states',
@@ -200,6 +204,7 @@ export class CirrusDeployment extends Construct {
       [ENV.workflowEventTopicArn]: this.workflowEventTopic.topicArn,
       // The `service` dimension of the workflow metrics: the deployment.
       [METRICS_SERVICE_ENV]: prefix,
+      [ENV.workflowLogGroup]: this.workflowMetrics.logGroup.logGroupName,
     };
 
     const specs: FunctionSpec[] = [
@@ -257,6 +262,7 @@ export class CirrusDeployment extends Construct {
     );
     this.grantStateDb(processFn);
     grantPublish(this.workflowEventTopic, processFn);
+    this.workflowMetrics.grantWrite(processFn);
     const startExecutionArn = `${this.baseWorkflowArn}*`;
     processFn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [startExecutionArn] }),
@@ -271,6 +277,7 @@ export class CirrusDeployment extends Construct {
     const updateState = fns['update-state'];
     this.grantStateDb(updateState);
     grantPublish(this.workflowEventTopic, updateState);
+    this.workflowMetrics.grantWrite(updateState);
     grantPublish(this.publishTopic, updateState);
     this.processQueue.grantSendMessages(updateState);
     const executionArn = stack.formatArn({

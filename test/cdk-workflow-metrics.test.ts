@@ -1,0 +1,70 @@
+/**
+ * The CDK stack creates the workflow metric log group and the two metric filters Cirrus v2 ships
+ * (its `cloudformation/core/metrics.yaml`: same names, patterns, dimensions and namespace), and
+ * points `process` and `update-state` at the group with write access to it only.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { buildCirrusApp, type CirrusApp } from '../lib/app';
+import { flattenCfn } from '../lib/nag';
+import { bundleDir } from './helpers/cdk-bundles';
+
+const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+
+function synth(context: Record<string, unknown> = {}): CirrusApp & { template: Template } {
+  const app = new App({ context: { ...CDK_JSON_CONTEXT, ...context } });
+  const built = buildCirrusApp(app, { lambdaBundleDir: bundleDir(), warn: () => undefined });
+  return { ...built, template: Template.fromStack(built.stack) };
+}
+
+describe('workflow metric log group and metric filters', () => {
+  const b = synth({ resourcePrefix: 'geo' });
+  const groupRef = { Ref: Match.stringLikeRegexp('WorkflowMetricsLogGroup') };
+
+  it('creates <resourcePrefix>-workflow-event-metrics, one-day retention, as Cirrus does', () => {
+    b.template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: 'geo-workflow-event-metrics', RetentionInDays: 1, LogGroupClass: 'STANDARD' });
+  });
+
+  it('all_workflows_by_event: every event, by event, in <resourcePrefix>-workflow', () => {
+    b.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: groupRef,
+      FilterPattern: '{$.event = "*"}',
+      MetricTransformations: [{ MetricName: 'all_workflows_by_event', MetricNamespace: 'geo-workflow', MetricValue: '1', Dimensions: [{ Key: 'event', Value: '$.event' }] }],
+    });
+  });
+
+  it('a_workflow_by_event: events with a workflow, by event and workflow', () => {
+    b.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: groupRef,
+      FilterPattern: '{($.event = "*") && ($.workflow = "*")}',
+      MetricTransformations: [
+        {
+          MetricName: 'a_workflow_by_event',
+          MetricNamespace: 'geo-workflow',
+          MetricValue: '1',
+          Dimensions: [
+            { Key: 'event', Value: '$.event' },
+            { Key: 'workflow', Value: '$.workflow' },
+          ],
+        },
+      ],
+    });
+    expect(Object.keys(b.template.findResources('AWS::Logs::MetricFilter'))).toHaveLength(2);
+  });
+
+  it.each(['process', 'update-state'] as const)('%s gets CIRRUS_WORKFLOW_LOG_GROUP and may write streams of that group only', (name) => {
+    const fn = b.stack.cirrus.functions[name];
+    const props = b.template.toJSON().Resources[b.stack.getLogicalId(fn.node.defaultChild as never)].Properties as {
+      Environment: { Variables: Record<string, unknown> };
+    };
+    expect(props.Environment.Variables.CIRRUS_WORKFLOW_LOG_GROUP).toEqual({ Ref: expect.stringMatching(/WorkflowMetricsLogGroup/) });
+    const roleRef = JSON.stringify(b.stack.resolve(fn.role!.roleName));
+    const statements = Object.values(b.template.findResources('AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === roleRef))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const onGroup = statements.filter((s) => flattenCfn(s.Resource as never).includes('WorkflowMetricsLogGroup'));
+    expect(onGroup.flatMap((s) => [s.Action].flat()).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+  });
+});

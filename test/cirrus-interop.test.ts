@@ -1,0 +1,221 @@
+/**
+ * Switching from Cirrus: a deployment that Cirrus v2 ran until now is taken over mid-flight. The
+ * local stack is seeded with StateDB items and payload objects exactly as Cirrus writes them
+ * (`test/fixtures/cirrus-v2/`), and the executions Cirrus started are run to their end; this
+ * project's functions must then carry on as Cirrus would have: record how each execution ended,
+ * treat old `COMPLETED` items as done, keep Cirrus's workflow metric events flowing, and write
+ * Cirrus's error texts.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { handler as processHandler } from '../lambdas/process/index';
+import { handler as updateStateHandler } from '../lambdas/update-state/index';
+import type { StateDbRecord } from '../shared/statedb';
+import { runCirrus } from './helpers/cli-stack';
+import { WORKFLOWS_DIR, sqsEvent, sqsRecord, startPipelineStack, type PipelineStack } from './helpers/pipeline';
+
+const FIXTURES = path.join(__dirname, 'fixtures', 'cirrus-v2');
+const UUID4 = /^workflow-metrics-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** Fails with the error named in `process[0].raise` ({name, message}). */
+function raiser(event: { process: { raise: { name: string; message: string } }[] }): never {
+  const { name, message } = event.process[0].raise;
+  const err = new Error(message);
+  err.name = name;
+  throw err;
+}
+
+let p: PipelineStack;
+
+beforeAll(async () => {
+  p = await startPipelineStack();
+  const minimal = path.join(WORKFLOWS_DIR, 'minimal.asl.json');
+  await p.stack.registerWorkflow('minimal', minimal);
+  await p.stack.registerWorkflow('cog_archive', minimal);
+  await p.stack.registerWorkflow(
+    'raise',
+    { StartAt: 'Raise', States: { Raise: { Type: 'Task', Resource: 'arn:aws:lambda:us-west-2:123456789012:function:raiser', End: true } } },
+    { lambdaHandlers: { raiser } },
+  );
+  await p.stack.registerWorkflow('slow_wait', { StartAt: 'Sleep', States: { Sleep: { Type: 'Wait', Seconds: 60, End: true } } });
+  p.stack.onStatusChange((event) => updateStateHandler(event));
+});
+
+afterAll(async () => {
+  await p?.stop();
+});
+
+function fixtureText(...parts: string[]): string {
+  return readFileSync(path.join(FIXTURES, ...parts), 'utf8');
+}
+
+function fixtureRecord(name: string): StateDbRecord {
+  return JSON.parse(fixtureText(name, 'statedb-item.json')) as StateDbRecord;
+}
+
+/** Writes the StateDB item as Cirrus wrote it. */
+async function seedRecord(record: StateDbRecord): Promise<void> {
+  await p.doc.send(new PutCommand({ TableName: p.stack.stateDbTable, Item: record }));
+}
+
+/** Writes an object of the payload bucket byte for byte. */
+async function seedObject(key: string, text: string): Promise<void> {
+  await p.s3.send(new PutObjectCommand({ Bucket: p.stack.payloadBucket, Key: key, Body: text, ContentType: 'application/json' }));
+}
+
+interface CirrusStarted {
+  payloadId: string;
+  arn: string;
+  name: string;
+  input: string;
+}
+
+/**
+ * Seeds what Cirrus v2's process leaves behind when it starts a payload (its StateDB item,
+ * PROCESSING, and `input.json`) and starts the execution as Cirrus does (StartExecution with the
+ * Cirrus execution name and `json.dumps(payload)` as input).
+ */
+async function cirrusStarted(name: string): Promise<CirrusStarted> {
+  const record = fixtureRecord(name);
+  const input = fixtureText(name, 'input.json');
+  const payloadId = (JSON.parse(input) as { id: string }).id;
+  const arn = record.executions![0];
+  const [, , , , , , stateMachine, execName] = arn.split(':');
+  await seedRecord(record);
+  await seedObject(p.executionKey(payloadId, execName, 'input.json'), input);
+  await p.sfn.send(
+    new StartExecutionCommand({ stateMachineArn: `${p.baseArn}${stateMachine.slice('cirrus-'.length)}`, name: execName, input }),
+  );
+  return { payloadId, arn, name: execName, input };
+}
+
+describe('update-state records the end of executions Cirrus started, whatever today’s validation says of the payload', () => {
+  it('a workflow name with "_": SUCCEEDED with output.json beside Cirrus’s input.json', async () => {
+    const run = await cirrusStarted('underscore-workflow');
+    await p.stack.waitForExecution(run.arn);
+    expect(p.stack.deliveryFailures).toEqual([]);
+
+    const item = await p.db.getItem(run.payloadId);
+    expect(item).toMatchObject({ state: 'SUCCEEDED', executions: [run.arn], created: '2025-06-03T14:02:11.482913+00:00' });
+    // Read back, the partition key splits at its last "_", as Cirrus splits it.
+    expect(item).toMatchObject({ collections: 'sentinel-s2-l2a_cog', workflow: 'archive', items: 'S2B_INTEROP_UNDERSCORE' });
+    const output = await p.getJson(p.executionKey(run.payloadId, run.name, 'output.json'));
+    expect(output).toEqual(JSON.parse(run.input));
+    expect(p.workflowEvents(run.payloadId).map((e) => e.event_type)).toEqual(['SUCCEEDED']);
+  });
+
+  it('a top-level type other than FeatureCollection: FAILED with the workflow’s error', async () => {
+    const run = await cirrusStarted('feature-type');
+    await p.stack.waitForExecution(run.arn);
+    expect(p.stack.deliveryFailures).toEqual([]);
+
+    expect(await p.db.getItem(run.payloadId)).toMatchObject({ state: 'FAILED', last_error: 'WorkflowFailed: process[0].succeed is not true' });
+    expect(p.workflowEvents(run.payloadId).map((e) => [e.event_type, e.error])).toEqual([['FAILED', 'WorkflowFailed: process[0].succeed is not true']]);
+  });
+
+  it('features that are not objects: INVALID for an InvalidInput error', async () => {
+    const run = await cirrusStarted('string-features');
+    await p.stack.waitForExecution(run.arn);
+    expect(p.stack.deliveryFailures).toEqual([]);
+
+    expect(await p.db.getItem(run.payloadId)).toMatchObject({
+      state: 'INVALID',
+      last_error: 'stactask.exceptions.InvalidInput: features[0] is not a STAC Item',
+    });
+  });
+
+  it('a stopped execution: ABORTED', async () => {
+    const run = await cirrusStarted('aborted');
+    await p.sfn.send(new StopExecutionCommand({ executionArn: run.arn }));
+    await p.stack.waitForExecution(run.arn);
+    expect(p.stack.deliveryFailures).toEqual([]);
+
+    expect(await p.db.getItem(run.payloadId)).toMatchObject({ state: 'ABORTED' });
+    expect(p.workflowEvents(run.payloadId).map((e) => e.event_type)).toEqual(['ABORTED']);
+  });
+});
+
+describe('COMPLETED, written by older Cirrus versions, reads as SUCCEEDED', () => {
+  const record = fixtureRecord('completed');
+  const payloadId = 'sentinel-s2-l2a/workflow-minimal/S2B_INTEROP_COMPLETED';
+  const execName = record.executions![0].split(':').at(-1)!;
+
+  beforeAll(async () => {
+    await seedRecord(record);
+  });
+
+  it('process skips it as ALREADY_SUCCEEDED and starts no second execution', async () => {
+    const before = p.executionsOf('minimal').length;
+    const payload = JSON.parse(fixtureText('completed', 'payload.json')) as object;
+    expect(await processHandler(sqsEvent(sqsRecord(payload)))).toEqual({ batchItemFailures: [] });
+
+    expect(p.executionsOf('minimal')).toHaveLength(before);
+    const events = p.workflowEvents(payloadId);
+    expect(events.map((e) => e.event_type)).toEqual(['ALREADY_SUCCEEDED']);
+    expect(events[0].output_payload_url).toBe(`s3://${p.stack.payloadBucket}/${p.executionKey(payloadId, execName, 'output.json')}`);
+    // Read, never written: the item keeps Cirrus's state text.
+    const stored = await p.doc.send(new GetCommand({ TableName: p.stack.stateDbTable, Key: { collections_workflow: record.collections_workflow, itemids: record.itemids } }));
+    expect(stored.Item).toEqual(record);
+  });
+
+  it('the StateDB read layer the CLI and doctor use reports SUCCEEDED', async () => {
+    expect((await p.db.getItem(payloadId))?.state).toBe('SUCCEEDED');
+    expect((await p.db.getItems([payloadId])).get(payloadId)?.state).toBe('SUCCEEDED');
+  });
+
+  it('cirrus get-state prints SUCCEEDED with the output URL of the last execution', async () => {
+    const r = await runCirrus(['get-state', payloadId, '--raw'], { ...p.stack.env });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      state: 'SUCCEEDED',
+      output_payload_url: `s3://${p.stack.payloadBucket}/${p.executionKey(payloadId, execName, 'output.json')}`,
+    });
+  });
+});
+
+describe('workflow metric events in CIRRUS_WORKFLOW_LOG_GROUP, as Cirrus v2 writes them', () => {
+  const expected = fixtureText('metric-events.txt').trimEnd().split('\n');
+
+  beforeAll(() => {
+    process.env.CIRRUS_WORKFLOW_LOG_GROUP = p.stack.workflowLogGroup;
+  });
+
+  afterAll(() => {
+    delete process.env.CIRRUS_WORKFLOW_LOG_GROUP;
+  });
+
+  it('process and update-state write one log event per workflow event, byte for byte Cirrus’s json.dumps', async () => {
+    const payload = JSON.parse(fixtureText('metric-payload.json')) as { id: string };
+    expect(await processHandler(sqsEvent(sqsRecord(payload)))).toEqual({ batchItemFailures: [] });
+    const arn = (await p.db.getItem(payload.id))!.executions[0];
+    await p.stack.waitForExecution(arn);
+    expect(p.stack.deliveryFailures).toEqual([]);
+    // Submitted again: skipped. And a message that is not JSON at all.
+    expect(await processHandler(sqsEvent(sqsRecord(payload)))).toEqual({ batchItemFailures: [] });
+    const bad = sqsRecord('{not json');
+    expect(await processHandler(sqsEvent(bad))).toEqual({ batchItemFailures: [{ itemIdentifier: bad.messageId }] });
+
+    const written = p.stack.logs.events(p.stack.workflowLogGroup);
+    expect(written.map((e) => e.message)).toEqual(expected);
+    for (const e of written) expect(e.logStreamName).toMatch(UUID4);
+    // What Cirrus's metric filters select: $.event, and $.workflow for the per-workflow metric.
+    for (const e of written) expect(JSON.parse(e.message)).toEqual(expect.objectContaining({ event: expect.any(String), workflow: expect.any(String) }));
+  });
+});
+
+describe('workflow event error texts are Cirrus’s', () => {
+  it('a missing state machine: botocore’s "An error occurred (StateMachineDoesNotExist) when calling the StartExecution operation: …"', async () => {
+    const payload = JSON.parse(fixtureText('metric-payload.json')) as { id: string; process: { workflow: string }[] };
+    payload.id = 'landsat-c2-l2/workflow-nosuchworkflow/LC09_INTEROP_ERROR';
+    payload.process[0].workflow = 'nosuchworkflow';
+    expect(await processHandler(sqsEvent(sqsRecord(payload)))).toEqual({ batchItemFailures: [] });
+
+    const text = `An error occurred (StateMachineDoesNotExist) when calling the StartExecution operation: State Machine Does Not Exist: '${p.baseArn}nosuchworkflow'`;
+    expect(await p.db.getItem(payload.id)).toMatchObject({ state: 'FAILED', last_error: text });
+    const failed = p.workflowEvents(payload.id).filter((e) => e.event_type === 'FAILED');
+    expect(failed.map((e) => [e.error, e.attributes.error])).toEqual([[text, text]]);
+  });
+});

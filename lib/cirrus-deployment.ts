@@ -24,7 +24,7 @@ import { assertBundles, defaultBundleDir, type LambdaName } from './lambda-bundl
 import { acknowledgeRule, acknowledgeWildcardResources } from './nag';
 import { CirrusPayloadBucket } from './payload-bucket-construct';
 import { CirrusWorkflow, type CirrusWorkflowProps } from './workflow';
-import { CirrusWorkflowMetrics } from './workflow-metrics';
+import { CirrusWorkflowMetricLog } from './workflow-metric-log';
 
 /** Timeout of the process function; the process queue's visibility timeout is 6x this. */
 export const PROCESS_TIMEOUT = Duration.seconds(60);
@@ -110,7 +110,7 @@ export class CirrusDeployment extends Construct {
   /** Output items of successful workflows (`CIRRUS_PUBLISH_TOPIC_ARN`). */
   readonly publishTopic: sns.Topic;
   /** Workflow metric log group and Cirrus's metric filters (`CIRRUS_WORKFLOW_LOG_GROUP`). */
-  readonly workflowMetrics: CirrusWorkflowMetrics;
+  readonly workflowMetricLog: CirrusWorkflowMetricLog;
   /** The functions by name. */
   readonly functions: Readonly<Record<LambdaName, lambda.Function>>;
   /** Directory of the function bundles. */
@@ -181,7 +181,7 @@ export class CirrusDeployment extends Construct {
     const snsKey = kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns');
     this.workflowEventTopic = new sns.Topic(this, 'WorkflowEventTopic', { enforceSSL: true, masterKey: snsKey });
     this.publishTopic = new sns.Topic(this, 'PublishTopic', { enforceSSL: true, masterKey: snsKey });
-    this.workflowMetrics = new CirrusWorkflowMetrics(this, 'WorkflowMetrics', { resourcePrefix: prefix });
+    this.workflowMetricLog = new CirrusWorkflowMetricLog(this, 'WorkflowMetricLog', { resourcePrefix: prefix });
 
     this.baseWorkflowArn = stack.formatArn({
       service: 'states',
@@ -204,7 +204,7 @@ export class CirrusDeployment extends Construct {
       [ENV.workflowEventTopicArn]: this.workflowEventTopic.topicArn,
       // The `service` dimension of the workflow metrics: the deployment.
       [METRICS_SERVICE_ENV]: prefix,
-      [ENV.workflowLogGroup]: this.workflowMetrics.logGroup.logGroupName,
+      [ENV.workflowLogGroup]: this.workflowMetricLog.logGroup.logGroupName,
     };
 
     const specs: FunctionSpec[] = [
@@ -262,7 +262,7 @@ export class CirrusDeployment extends Construct {
     );
     this.grantStateDb(processFn);
     grantPublish(this.workflowEventTopic, processFn);
-    this.workflowMetrics.grantWrite(processFn);
+    this.workflowMetricLog.grantWrite(processFn);
     const startExecutionArn = `${this.baseWorkflowArn}*`;
     processFn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [startExecutionArn] }),
@@ -277,7 +277,7 @@ export class CirrusDeployment extends Construct {
     const updateState = fns['update-state'];
     this.grantStateDb(updateState);
     grantPublish(this.workflowEventTopic, updateState);
-    this.workflowMetrics.grantWrite(updateState);
+    this.workflowMetricLog.grantWrite(updateState);
     grantPublish(this.publishTopic, updateState);
     this.processQueue.grantSendMessages(updateState);
     const executionArn = stack.formatArn({

@@ -13,7 +13,7 @@ import type { Logger } from './logger';
 import { parsePayloadId } from './payload';
 import { MAX_BATCH, publishBatch, type SnsMessage } from './sns';
 import { State } from './statedb';
-import { WorkflowMetricLogger } from './workflow-metrics';
+import { WorkflowMetricLogger } from './workflow-metric-log';
 
 /** Workflow event types (the same strings as Cirrus). */
 export enum WorkflowEventType {

@@ -21,7 +21,7 @@ function synth(context: Record<string, unknown> = {}): CirrusApp & { template: T
 
 describe('workflow metric log group and metric filters', () => {
   const b = synth({ resourcePrefix: 'geo' });
-  const groupRef = { Ref: Match.stringLikeRegexp('WorkflowMetricsLogGroup') };
+  const groupRef = { Ref: Match.stringLikeRegexp('WorkflowMetricLogLogGroup') };
 
   it('creates <resourcePrefix>-workflow-event-metrics, one-day retention, as Cirrus does', () => {
     b.template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: 'geo-workflow-event-metrics', RetentionInDays: 1, LogGroupClass: 'STANDARD' });
@@ -59,12 +59,12 @@ describe('workflow metric log group and metric filters', () => {
     const props = b.template.toJSON().Resources[b.stack.getLogicalId(fn.node.defaultChild as never)].Properties as {
       Environment: { Variables: Record<string, unknown> };
     };
-    expect(props.Environment.Variables.CIRRUS_WORKFLOW_LOG_GROUP).toEqual({ Ref: expect.stringMatching(/WorkflowMetricsLogGroup/) });
+    expect(props.Environment.Variables.CIRRUS_WORKFLOW_LOG_GROUP).toEqual({ Ref: expect.stringMatching(/WorkflowMetricLogLogGroup/) });
     const roleRef = JSON.stringify(b.stack.resolve(fn.role!.roleName));
     const statements = Object.values(b.template.findResources('AWS::IAM::Policy'))
       .filter((p) => (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === roleRef))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
-    const onGroup = statements.filter((s) => flattenCfn(s.Resource as never).includes('WorkflowMetricsLogGroup'));
+    const onGroup = statements.filter((s) => flattenCfn(s.Resource as never).includes('WorkflowMetricLogLogGroup'));
     expect(onGroup.flatMap((s) => [s.Action].flat()).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
   });
 });

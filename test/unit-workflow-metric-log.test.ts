@@ -6,7 +6,7 @@
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, ResourceNotFoundException } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { WorkflowEventPublisher, WorkflowEventType, type WorkflowEvent } from '../shared/events';
-import { WorkflowMetricLogger, metricMessage } from '../shared/workflow-metrics';
+import { WorkflowMetricLogger, metricMessage } from '../shared/workflow-metric-log';
 
 const ARN = 'arn:aws:states:us-west-2:123456789012:execution:cirrus-cog-archive:492fca12-ae13-5b13-8f98-4873fed8f3d3';
 const TS = '2024-05-01T12:00:00.000000+00:00';

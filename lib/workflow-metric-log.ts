@@ -32,19 +32,19 @@ export function workflowMetricNamespace(resourcePrefix: string): string {
   return `${resourcePrefix}-workflow`;
 }
 
-/** Props of {@link CirrusWorkflowMetrics}. */
-export interface CirrusWorkflowMetricsProps {
+/** Props of {@link CirrusWorkflowMetricLog}. */
+export interface CirrusWorkflowMetricLogProps {
   readonly resourcePrefix: string;
 }
 
 /** The workflow metric log group with Cirrus's two metric filters. */
-export class CirrusWorkflowMetrics extends Construct {
+export class CirrusWorkflowMetricLog extends Construct {
   /** The log group (`CIRRUS_WORKFLOW_LOG_GROUP`). */
   readonly logGroup: logs.LogGroup;
   /** The metric namespace of both filters. */
   readonly namespace: string;
 
-  constructor(scope: Construct, id: string, props: CirrusWorkflowMetricsProps) {
+  constructor(scope: Construct, id: string, props: CirrusWorkflowMetricLogProps) {
     super(scope, id);
     this.namespace = workflowMetricNamespace(props.resourcePrefix);
     // One day, as Cirrus: the filters count each event when it arrives; the events are not read again.

@@ -8,7 +8,8 @@
  * `event` and `workflow`, in namespace `<resourcePrefix>-workflow`) count them, so a deployment
  * that switches between Cirrus and this project keeps one series of workflow metrics.
  *
- * Writing never fails a payload: errors are logged and counted.
+ * (Separate from `metrics.ts`, this project's own embedded metrics: these are Cirrus's.) Writing
+ * never fails a payload: errors are logged and counted.
  * @module
  */
 import { randomUUID } from 'node:crypto';

@@ -13,6 +13,7 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { CloudWatchLogsClient, CreateLogStreamCommand, GetLogEventsCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -163,12 +164,12 @@ describe('local stack', () => {
     expect(e.CIRRUS_WORKFLOW_EVENT_TOPIC_ARN).toBe('arn:aws:sns:us-west-2:123456789012:cirrus-workflow-event');
     expect(e.CIRRUS_PUBLISH_TOPIC_ARN).toBe('arn:aws:sns:us-west-2:123456789012:cirrus-publish');
     expect(e.CIRRUS_PROCESS_QUEUE_URL).toBe(`${stack.endpoints.sqs}/123456789012/cirrus-process`);
-    for (const k of ['S3', 'DYNAMODB', 'SFN', 'SNS', 'SQS'] as const) {
+    for (const k of ['S3', 'DYNAMODB', 'SFN', 'SNS', 'SQS', 'CLOUDWATCH_LOGS'] as const) {
       expect(e[`AWS_ENDPOINT_URL_${k}`]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     }
     expect(e.AWS_ACCESS_KEY_ID).toBeTruthy();
     expect(e.AWS_SECRET_ACCESS_KEY).toBeTruthy();
-    expect(new Set(ports).size).toBe(5);
+    expect(new Set(ports).size).toBe(6);
   });
 
   it('provisions the payload bucket and the StateDB table from the shared schema', async () => {
@@ -485,6 +486,32 @@ describe('local stack', () => {
       'TooManyEntriesInBatchRequestException',
     );
     await expect(sns.send(new PublishCommand({ TopicArn: `${topic}-missing`, Message: 'x' }))).rejects.toHaveProperty('name', 'NotFoundException');
+  });
+
+  it('CloudWatch Logs: the workflow metric log group takes streams and events in order, and refuses what the service refuses', async () => {
+    const logs = new CloudWatchLogsClient({ ...stack.clientConfig('logs'), maxAttempts: 1 });
+    try {
+      const group = stack.workflowLogGroup;
+      expect(group).toBe('cirrus-workflow-event-metrics');
+      await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: 's1' }));
+      await logs.send(new PutLogEventsCommand({ logGroupName: group, logStreamName: 's1', logEvents: [{ timestamp: 1, message: 'a' }, { timestamp: 2, message: 'b' }] }));
+      const got = await logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: 's1' }));
+      expect(got.events?.map((e) => e.message)).toEqual(['a', 'b']);
+      expect(stack.logs.events(group).map((e) => [e.logStreamName, e.message])).toEqual([['s1', 'a'], ['s1', 'b']]);
+      const outOfOrder = await logs
+        .send(new PutLogEventsCommand({ logGroupName: group, logStreamName: 's1', logEvents: [{ timestamp: 2, message: 'c' }, { timestamp: 1, message: 'd' }] }))
+        .catch((e: Error) => e);
+      expect((outOfOrder as Error).name).toBe('InvalidParameterException');
+      const noStream = await logs.send(new PutLogEventsCommand({ logGroupName: group, logStreamName: 'nope', logEvents: [{ timestamp: 1, message: 'x' }] })).catch((e: Error) => e);
+      expect((noStream as Error).name).toBe('ResourceNotFoundException');
+      const noGroup = await logs.send(new CreateLogStreamCommand({ logGroupName: 'nope', logStreamName: 's1' })).catch((e: Error) => e);
+      expect((noGroup as Error).name).toBe('ResourceNotFoundException');
+      const again = await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: 's1' })).catch((e: Error) => e);
+      expect((again as Error).name).toBe('ResourceAlreadyExistsException');
+    } finally {
+      logs.destroy();
+      stack.logs.clear();
+    }
   });
 
   it('records SQS SendMessageBatch messages with attributes; receive, delete and queue attributes work', async () => {

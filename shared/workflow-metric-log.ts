@@ -24,6 +24,28 @@ import { parsePayloadId } from './payload';
 /** Prefix of the log streams metric events are written to (`workflow-metrics-<uuid4>`). */
 export const METRIC_LOG_STREAM_PREFIX = 'workflow-metrics-';
 
+/**
+ * The event types Cirrus v2 announces, and so writes metric events for. Events of this project
+ * only (`PUBLISH_FAILED`) stay out of Cirrus's metrics.
+ */
+// Strings, not the enum: events.ts imports this module, so the enum is not defined yet when it loads.
+export const CIRRUS_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'CLAIMED_PROCESSING',
+  'STARTED_PROCESSING',
+  'ALREADY_INVALID',
+  'ALREADY_PROCESSING',
+  'ALREADY_CLAIMED',
+  'ALREADY_SUCCEEDED',
+  'DUPLICATE_ID_ENCOUNTERED',
+  'FAILED',
+  'TIMED_OUT',
+  'SUCCEEDED',
+  'INVALID',
+  'ABORTED',
+  'RECORD_EXTRACT_FAILED',
+  'NOT_A_PROCESS_PAYLOAD',
+]);
+
 /** The fields of one metric event. */
 export interface WorkflowMetricFields {
   event: string;
@@ -96,8 +118,9 @@ export class WorkflowMetricLogger {
     return group ? new WorkflowMetricLogger(group, logger) : undefined;
   }
 
-  /** Queues the metric event of a workflow event. */
+  /** Queues the metric event of a workflow event (of a type Cirrus has). */
   add(event: WorkflowEvent): void {
+    if (!CIRRUS_EVENT_TYPES.has(event.event_type)) return;
     // PutLogEvents wants the events of one call in chronological order.
     const timestamp = Math.max(Date.now(), this.lastTimestamp);
     this.lastTimestamp = timestamp;

@@ -74,6 +74,13 @@ describe('WorkflowMetricLogger', () => {
     expect(m.writtenCount).toBe(2);
   });
 
+  it('writes nothing for event types Cirrus does not have (PUBLISH_FAILED)', async () => {
+    const m = new WorkflowMetricLogger(`${GROUP}-e`, undefined, () => client);
+    m.add(event({ event_type: WorkflowEventType.PUBLISH_FAILED }));
+    await m.flush();
+    expect(logs.commandCalls(PutLogEventsCommand)).toHaveLength(0);
+  });
+
   it('reuses its stream across invocations (one per Lambda environment)', async () => {
     for (let i = 0; i < 3; i++) {
       const m = new WorkflowMetricLogger(`${GROUP}-b`, undefined, () => client);

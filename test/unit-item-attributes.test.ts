@@ -1,31 +1,23 @@
 /**
- * SNS message attributes of published items (SPEC section 10), against the reference fixtures of
- * cirrus-geo (`build_item_sns_attributes`).
+ * SNS message attributes of published items (the same as Cirrus `build_item_sns_attributes`),
+ * against the items of `test/fixtures/items`.
  */
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
 import type { JsonObject } from '../shared/json';
 import { itemAttributes } from '../shared/item-attributes';
-import { FIXTURES_DIR, readJsonFile } from './helpers/fixtures';
+import { fixtureNames, readFixture } from './helpers/fixtures';
 
-// The CI clone has `shared/` beside the repository root.
-const ITEMS = path.join(FIXTURES_DIR, 'items');
-
-const itemFixtures = readdirSync(ITEMS)
-  .filter((f) => f.endsWith('.json'))
-  .sort();
+const itemFixtures = fixtureNames('items', '.attributes.json');
 
 const BBOX = [-78.85549714480591, -33.5090673116811, -77.66654434530413, -33.171471085391424];
 
-describe('itemAttributes: reference fixtures', () => {
-  it('finds the reference item fixtures', () => {
-    expect(itemFixtures).toEqual(expect.arrayContaining(['item.json', 'item_alt.json', 'item_no_properties.json']));
+describe('itemAttributes: item fixtures', () => {
+  it('finds an item with created = updated, one with a datetime range and updated, one without properties', () => {
+    expect(itemFixtures).toEqual(['landsat-c2-l2', 'naip-no-properties', 'sentinel-2-l2a']);
   });
 
-  it.each(itemFixtures)('builds the attributes of %s as its .json.expected', (name) => {
-    const item = readJsonFile(path.join(ITEMS, name)) as JsonObject;
-    const expected = readJsonFile(path.join(ITEMS, `${name}.expected`)) as JsonObject;
-    expect(itemAttributes(item)).toEqual(expected);
+  it.each(itemFixtures)('builds the attributes of items/%s.json as its .attributes.json', (name) => {
+    const item = readFixture(`items/${name}.json`);
+    expect(itemAttributes(item)).toEqual(readFixture(`items/${name}.attributes.json`) as JsonObject);
   });
 });
 

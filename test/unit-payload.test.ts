@@ -15,13 +15,7 @@ import {
   workflowOf,
 } from '../shared/payload';
 import { PayloadBucket } from '../shared/payload-bucket';
-import { readFixture } from './helpers/fixtures';
-
-// The CI clone has `shared/` beside the repository root.
-
-function fixture(name: string): JsonObject {
-  return readFixture(name);
-}
+import { landsatPayload, readFixture, sentinel2Payload } from './helpers/fixtures';
 
 function notAProcessPayload(raw: unknown, options?: Parameters<typeof validateProcessPayload>[1]): NotAProcessPayloadError {
   try {
@@ -44,40 +38,42 @@ function payload(extra: JsonObject = {}, process0: JsonObject = { workflow: 'wf'
   return { type: 'FeatureCollection', features: [feature('item-1', 'col-a')], process: [process0], ...extra };
 }
 
-describe('reference fixtures', () => {
-  it('validates test-payload.json and keeps its id', () => {
-    const p = fixture('test-payload.json');
+const S2_ID = 'sentinel-2-l2a/workflow-cog-archive/S2A_32TMT_20240721_0_L2A';
+
+describe('payload fixtures', () => {
+  it('validates the Sentinel-2 payload and keeps it unchanged', () => {
+    const p = sentinel2Payload();
     const v = validateProcessPayload(structuredClone(p));
-    expect(v.id).toBe('sentinel-s2-l2a/workflow-cog-archive/S2B_17HQD_20201103_0_L2A');
+    expect(v.id).toBe(S2_ID);
     expect(v).toEqual(p);
     expect(workflowOf(v)).toBe('cog-archive');
     expect(processDefinition(v)).toBe(v.process[0]);
   });
 
-  it('validates basic_payload.json and keeps its id', () => {
-    const v = validateProcessPayload(fixture('basic_payload.json'));
-    expect(v.id).toBe('test/workflow-test-workflow1/test-item');
-    expect(workflowOf(v)).toBe('test-workflow1');
+  it('keeps the id a producer chose, though the features would give another', () => {
+    const v = validateProcessPayload(landsatPayload());
+    expect(v.id).toBe('landsat-c2-l2/workflow-publish-only/LC09_195027_20240803');
+    expect(workflowOf(v)).toBe('publish-only');
   });
 
-  it('builds the id of test-payload.json from its features when the id is missing', () => {
-    const p = fixture('test-payload.json');
+  it('builds the id of the Sentinel-2 payload from its features when the id is missing', () => {
+    const p = sentinel2Payload();
     delete p.id;
-    expect(validateProcessPayload(p).id).toBe('sentinel-s2-l2a/workflow-cog-archive/S2B_17HQD_20201103_0_L2A');
+    expect(validateProcessPayload(p).id).toBe(S2_ID);
   });
 
-  it('builds the id of the payload in sqs-event.json (cirrus test_from_event)', () => {
-    const event = fixture('sqs-event.json') as { Records: { body: string }[] };
-    const p = JSON.parse(JSON.parse(event.Records[0].body).Message) as JsonObject;
+  it('builds the id of a payload delivered by SNS through SQS without one', () => {
+    const event = readFixture('events/sns-through-sqs-multiple.json') as { Records: { body: string }[] };
+    const p = JSON.parse(JSON.parse(event.Records[1].body).Message) as JsonObject;
     expect(p).not.toHaveProperty('id');
-    expect(validateProcessPayload(p).id).toBe('sentinel-s2-l2a-aws/workflow-publish-sentinel/tiles-17-H-QD-2020-11-3-0');
+    expect(validateProcessPayload(p).id).toBe('sentinel-2-l2a/workflow-cog-archive/S2B_31UFU_20240719_0_L2A');
   });
 
-  it('uses process[0].collections of basic_payload.json when given', () => {
-    const p = fixture('basic_payload.json');
+  it('uses process[0].collections of the Landsat payload when given', () => {
+    const p = landsatPayload();
     delete p.id;
     (p.process as JsonObject[])[0].collections = 'my-collections';
-    expect(validateProcessPayload(p).id).toBe('my-collections/workflow-test-workflow1/dummy-item');
+    expect(validateProcessPayload(p).id).toBe('my-collections/workflow-publish-only/LC09_L2SP_195027_20240803_02_T1');
   });
 });
 

@@ -1,46 +1,36 @@
 /**
- * Record extraction (SPEC section 6), against the reference fixtures of cirrus-geo.
+ * Record extraction (SPEC section 6), against the events of `test/fixtures/events`.
  */
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
 import { RecordExtractError } from '../shared/errors';
+import type { JsonObject } from '../shared/json';
 import { extractEventRecords, extractRecord, isSqsMessage, normalizeEvent } from '../shared/records';
-import { FIXTURES_DIR, readJsonFile, thrown } from './helpers/fixtures';
+import { fixtureNames, readFixture, thrown } from './helpers/fixtures';
 
-// The CI clone has `shared/` beside the repository root.
-const EVENTS = path.join(FIXTURES_DIR, 'events');
+const eventFixtures = fixtureNames('events', '.records.json');
 
-const eventFixtures = readdirSync(EVENTS)
-  .filter((f) => f.endsWith('.json'))
-  .sort();
-
-describe('extractEventRecords: reference fixtures', () => {
-  it('finds the reference event fixtures', () => {
-    expect(eventFixtures).toEqual(
-      expect.arrayContaining([
-        'plain-batch-url.json',
-        'plain.json',
-        'sns-multiple.json',
-        'sns-single.json',
-        'sns-sqs-multiple.json',
-        'sns-sqs-single.json',
-        'sqs-multiple.json',
-        'sqs-single.json',
-      ]),
-    );
+describe('extractEventRecords: event fixtures', () => {
+  it('finds SQS, SNS and SNS-through-SQS events (single and multiple), a bare payload and a Batch job', () => {
+    expect(eventFixtures).toEqual([
+      'bare-payload',
+      'batch-job-succeeded',
+      'sns-multiple',
+      'sns-single',
+      'sns-through-sqs-multiple',
+      'sns-through-sqs-single',
+      'sqs-multiple',
+      'sqs-single',
+    ]);
   });
 
-  it.each(eventFixtures)('extracts %s as its .json.expected', (name) => {
-    const event = readJsonFile(path.join(EVENTS, name));
-    const expected = readJsonFile(path.join(EVENTS, `${name}.expected`));
-    expect(extractEventRecords(event)).toEqual(expected);
+  it.each(eventFixtures)('extracts events/%s.json as its .records.json', (name) => {
+    expect(extractEventRecords(readFixture(`events/${name}.json`))).toEqual(readFixture(`events/${name}.records.json`));
   });
 
-  it('extracts the SNS-through-SQS fixture sqs-event.json to the SNS Message of each body', () => {
-    const event = readJsonFile(path.join(FIXTURES_DIR, 'sqs-event.json')) as { Records: { body: string }[] };
+  it('extracts an SNS-through-SQS event to the SNS Message of each body', () => {
+    const event = readFixture('events/sns-through-sqs-multiple.json') as { Records: { body: string }[] };
     const records = extractEventRecords(event);
-    expect(records).toEqual(event.Records.map((r) => JSON.parse(JSON.parse(r.body).Message)));
-    expect(records[0]).toMatchObject({ type: 'FeatureCollection', process: [expect.objectContaining({ workflow: 'publish-sentinel' })] });
+    expect(records).toEqual(event.Records.map((r) => JSON.parse((JSON.parse(r.body) as JsonObject).Message as string) as JsonObject));
+    expect(records[1]).toMatchObject({ type: 'FeatureCollection', process: [expect.objectContaining({ workflow: 'cog-archive' })] });
   });
 });
 
@@ -116,7 +106,7 @@ describe('bad records → RecordExtractError (SPEC 6)', () => {
 
 describe('isSqsMessage', () => {
   it('is true for the SQS fixture record', () => {
-    const event = readJsonFile(path.join(EVENTS, 'sqs-single.json')) as { Records: unknown[] };
+    const event = readFixture('events/sqs-single.json') as { Records: unknown[] };
     expect(isSqsMessage(event.Records[0])).toBe(true);
   });
 
@@ -125,7 +115,7 @@ describe('isSqsMessage', () => {
   });
 
   it('is false for an SNS record', () => {
-    const event = readJsonFile(path.join(EVENTS, 'sns-single.json')) as { Records: unknown[] };
+    const event = readFixture('events/sns-single.json') as { Records: unknown[] };
     expect(isSqsMessage(event.Records[0])).toBe(false);
   });
 

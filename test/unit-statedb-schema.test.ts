@@ -1,6 +1,6 @@
 /**
- * The StateDB table definition (SPEC section 7) against the reference table definition of
- * cirrus-geo's own tests (`statedb-schema.json`).
+ * The StateDB table definition (key schema, GSIs, on-demand billing) against the CreateTable input
+ * written out in `test/fixtures/statedb/create-table.json`.
  */
 import {
   PARTITION_KEY,
@@ -13,8 +13,8 @@ import {
 import { readFixture } from './helpers/fixtures';
 
 describe('StateDB schema', () => {
-  it('createTableInput equals the reference definition (statedb-schema.json) apart from the table name', () => {
-    const reference = readFixture('statedb-schema.json');
+  it('createTableInput equals the definition in statedb/create-table.json apart from the table name', () => {
+    const reference = readFixture('statedb/create-table.json');
     expect(createTableInput(String(reference.TableName))).toEqual(reference);
   });
 

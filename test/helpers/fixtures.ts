@@ -1,22 +1,61 @@
 /**
- * The reference fixtures of cirrus-geo (`shared/fixtures/cirrus`, beside the repository in CI and
- * in a developer's checkout), and small assertion helpers shared by the unit tests.
+ * Test data the repository owns (`test/fixtures/`: STAC items, process payloads, and the events
+ * Lambda receives from SQS, SNS, SNS through SQS, AWS Batch and EventBridge), the location of
+ * the reference system's own vectors (only used by the conformance suite), and small assertion
+ * helpers shared by the unit tests.
+ *
+ * Layout of `test/fixtures/`:
+ * - `items/<name>.json` → `items/<name>.attributes.json`: a STAC item and the SNS message
+ *   attributes published for it.
+ * - `payloads/<name>.json`: process payloads.
+ * - `events/<name>.json` → `events/<name>.records.json`: an event and the records extraction
+ *   yields; `events/sfn-<status>.json`: Step Functions status-change events from EventBridge.
+ * - `statedb/create-table.json`: the StateDB `CreateTable` input.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { JsonObject } from '../../shared/json';
 
-/** `<repo>/../shared/fixtures/cirrus`. */
-export const FIXTURES_DIR = path.resolve(__dirname, '../../../shared/fixtures/cirrus');
+/** `test/fixtures`: the repository's own test data. */
+export const FIXTURES_DIR = path.resolve(__dirname, '../fixtures');
+
+/**
+ * `<repo>/../shared/fixtures/cirrus`: test vectors of the reference system (cirrus-geo), present
+ * beside the repository only in this project's CI. Only the conformance suite reads them.
+ */
+export const REFERENCE_FIXTURES_DIR = path.resolve(__dirname, '../../../shared/fixtures/cirrus');
+
+/** True when the reference vectors are beside the repository. */
+export function referenceFixturesAvailable(): boolean {
+  return existsSync(REFERENCE_FIXTURES_DIR);
+}
 
 /** Parses a JSON file. */
 export function readJsonFile(file: string): unknown {
   return JSON.parse(readFileSync(file, 'utf8'));
 }
 
-/** Parses a fixture, by its path under {@link FIXTURES_DIR}. */
+/** Parses a fixture, by its path under {@link FIXTURES_DIR} (e.g. `payloads/sentinel-2-cog-archive.json`). */
 export function readFixture(name: string): JsonObject {
   return readJsonFile(path.join(FIXTURES_DIR, name)) as JsonObject;
+}
+
+/** The names (without `.json`) of the fixtures in `dir` ending in `suffix`, sorted. */
+export function fixtureNames(dir: string, suffix: string): string[] {
+  return readdirSync(path.join(FIXTURES_DIR, dir))
+    .filter((f) => f.endsWith(suffix))
+    .map((f) => f.slice(0, -suffix.length))
+    .sort();
+}
+
+/** A Sentinel-2 L2A process payload for workflow `cog-archive`, with its `id`. */
+export function sentinel2Payload(): JsonObject {
+  return readFixture('payloads/sentinel-2-cog-archive.json');
+}
+
+/** A Landsat process payload whose producer chose its own `id` (`replace` set, workflow `publish-only`). */
+export function landsatPayload(): JsonObject {
+  return readFixture('payloads/landsat-publish-only.json');
 }
 
 /** The error `fn` throws; fails the test when it does not throw. */

@@ -1,12 +1,11 @@
 /**
  * Shared set-up of the pipeline integration tests (process, update-state, batch helpers): the
  * embedded local stack with clients pointed at it, builders of the events Lambda receives (SQS,
- * SNS, SNS delivered through SQS), payload factories based on the reference fixtures, an
+ * SNS, SNS delivered through SQS), payload factories based on the repository's fixtures, an
  * independent execution-name formula, and an S3 client instrument (in-flight counting, delays and
  * injected failures).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -17,14 +16,14 @@ import type { JsonObject } from '../../shared/json';
 import { PayloadBucket } from '../../shared/payload-bucket';
 import { StateDb } from '../../shared/statedb';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local';
-import { FIXTURES_DIR } from './fixtures';
+import { FIXTURES_DIR, sentinel2Payload } from './fixtures';
 
 // Powertools stays quiet unless asked (as test/setup-env.js does).
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 
 /** The repository root. */
 export const REPO_ROOT = path.resolve(__dirname, '../..');
-/** The reference fixtures of cirrus-geo (beside the repository, in `shared/`). */
+/** The repository's test data (`test/fixtures`). */
 export { FIXTURES_DIR };
 /** The example workflow definitions. */
 export const WORKFLOWS_DIR = path.resolve(REPO_ROOT, 'workflows');
@@ -40,9 +39,9 @@ export function uid(tag = 'item'): string {
   return `${tag}-${process.pid}-${counter}-${randomUUID().slice(0, 8)}`;
 }
 
-/** A fresh deep copy of `test-payload.json` (a Sentinel-2 item for workflow `cog-archive`). */
+/** A fresh copy of the Sentinel-2 payload fixture (one item, workflow `cog-archive`). */
 export function fixturePayload(): JsonObject {
-  return JSON.parse(readFileSync(path.join(FIXTURES_DIR, 'test-payload.json'), 'utf8')) as JsonObject;
+  return sentinel2Payload();
 }
 
 /** Options of {@link makePayload}. */
@@ -68,7 +67,7 @@ export interface PayloadOptions {
 }
 
 /**
- * A process payload derived from the reference `test-payload.json`, with a unique item id so tests
+ * A process payload derived from the Sentinel-2 payload fixture, with a unique item id so tests
  * never share StateDB items: `<collection>/workflow-<workflow>/<itemId>`.
  */
 export function makePayload(options: PayloadOptions = {}): JsonObject & { id: string } {

@@ -23,19 +23,22 @@ import type { CirrusConfig } from './config';
 import { assertBundles, defaultBundleDir, type LambdaName } from './lambda-bundles';
 import { acknowledgeRule, acknowledgeWildcardResources } from './nag';
 import { CirrusPayloadBucket } from './payload-bucket-construct';
+import {
+  PROCESS_BATCH_SIZE,
+  PROCESS_MAX_RECEIVE_COUNT,
+  PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS,
+  PROCESS_TIMEOUT_SECONDS,
+} from './process-limits';
 import { CirrusWorkflow, type CirrusWorkflowProps } from './workflow';
 import { CirrusWorkflowMetricLog } from './workflow-metric-log';
 
+export { PROCESS_BATCH_SIZE, PROCESS_MAX_RECEIVE_COUNT } from './process-limits';
 /** Timeout of the process function; the process queue's visibility timeout is 6x this. */
-export const PROCESS_TIMEOUT = Duration.seconds(60);
+export const PROCESS_TIMEOUT = Duration.seconds(PROCESS_TIMEOUT_SECONDS);
 /** Visibility timeout of the process queue (AWS recommends at least 6x the function timeout). */
-export const PROCESS_QUEUE_VISIBILITY_TIMEOUT = Duration.seconds(PROCESS_TIMEOUT.toSeconds() * 6);
-/** Receives of a process message before it goes to the dead-letter queue. */
-export const PROCESS_MAX_RECEIVE_COUNT = 5;
+export const PROCESS_QUEUE_VISIBILITY_TIMEOUT = Duration.seconds(PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS);
 /** Retention of both dead-letter queues. */
 export const DEAD_LETTER_RETENTION = Duration.days(14);
-/** SQS batch size of the process event source. */
-export const PROCESS_BATCH_SIZE = 10;
 /** Retries of EventBridge deliveries to update-state before the event is dead-lettered. */
 export const UPDATE_STATE_RULE_RETRY_ATTEMPTS = 10;
 /** Age after which EventBridge stops retrying a delivery to update-state. */

@@ -8,6 +8,7 @@
  */
 import { DEFAULT_ROOT_PREFIX, normalizeRootPrefix, parseBucketList } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
+import { START_EXECUTION_QUOTA } from './process-limits';
 
 /** The context keys this app reads. */
 export const CONTEXT_KEYS = {
@@ -26,6 +27,28 @@ export const CONTEXT_KEYS = {
 export const DEFAULT_RESOURCE_PREFIX = 'cirrus';
 /** Default `tmpExpirationDays`. */
 export const DEFAULT_TMP_EXPIRATION_DAYS = 10;
+
+/**
+ * Workflows one `process` invocation starts per second when nothing throttles it: a batch of
+ * `PROCESS_BATCH_SIZE` payloads takes about 250 ms with AWS calls of about 20 ms each
+ * (measured, BENCHMARKS.md "Process latency").
+ */
+export const STARTS_PER_SECOND_PER_INVOCATION = 40;
+
+/**
+ * Headroom over the concurrency that just matches the quota's refill rate: invocations spend
+ * part of their time on records, claims and uploads, and per-invocation speed varies.
+ */
+export const PROCESS_CONCURRENCY_HEADROOM = 1.5;
+
+/**
+ * Default `processMaxConcurrency`, from the `StartExecution` quota: enough invocations to start
+ * workflows at the quota's refill rate with headroom, ceil(1.5 × 300 / 40) = 12, and no more,
+ * since every invocation beyond that only waits for tokens (paying Lambda time) and adds throttles.
+ */
+export const DEFAULT_PROCESS_MAX_CONCURRENCY = Math.ceil(
+  (PROCESS_CONCURRENCY_HEADROOM * START_EXECUTION_QUOTA.refillPerSecond) / STARTS_PER_SECOND_PER_INVOCATION,
+);
 
 /**
  * Longest accepted resource prefix. State machine names are limited to 80 characters and hold
@@ -48,8 +71,11 @@ export interface CirrusConfig {
   readonly payloadBucketName?: string;
   /** Buckets, besides the payload bucket, from which `{"url": …}` references may be read. */
   readonly referenceBuckets: readonly string[];
-  /** Maximum concurrent invocations of `process` by its SQS event source; `undefined` = no limit. */
-  readonly processMaxConcurrency?: number;
+  /**
+   * Maximum concurrent invocations of `process` by its SQS event source (default
+   * {@link DEFAULT_PROCESS_MAX_CONCURRENCY}, chosen from the `StartExecution` quota).
+   */
+  readonly processMaxConcurrency: number;
 }
 
 /** Reads one raw context value (e.g. `(k) => app.node.tryGetContext(k)`). */
@@ -164,10 +190,10 @@ export function readCirrusConfig(read: ContextReader): CirrusConfig {
   };
 }
 
-function validateMaxConcurrency(value: unknown): number | undefined {
+function validateMaxConcurrency(value: unknown): number {
   const key = CONTEXT_KEYS.processMaxConcurrency;
-  const n = validatePositiveInteger(value, key, undefined, 1000);
-  if (n !== undefined && n < 2) fail(key, value, 'the SQS event source accepts 2 to 1000');
+  const n = validatePositiveInteger(value, key, DEFAULT_PROCESS_MAX_CONCURRENCY, 1000) as number;
+  if (n < 2) fail(key, value, 'the SQS event source accepts 2 to 1000');
   return n;
 }
 

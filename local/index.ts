@@ -42,6 +42,8 @@ import { LocalStepFunctions, type ExecutionSnapshot } from './sfn';
 import { LocalSns, type RecordedSnsMessage } from './sns';
 import { LocalSqs, type RecordedSqsMessage } from './sqs';
 import { LocalLogs, type RecordedLogEvent } from './logs';
+import { START_EXECUTION_QUOTA, TokenBucket, type TokenBucketQuota, type TokenBucketStats } from './throttle';
+import { PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from '../lib/process-limits';
 
 export * from './errors';
 export { STATUS_EVENT_DATA_LIMIT_BYTES, escapedSize, buildStatusChangeEvent } from './events';
@@ -55,6 +57,10 @@ export type { RecordedLogEvent } from './logs';
 export type { MessageAttributeValue, MessageAttributes } from './attributes';
 export type { ExecutionSnapshot } from './sfn';
 export { MAX_EXECUTION_DATA_BYTES } from './sfn';
+export { START_EXECUTION_QUOTA, TokenBucket, throttlingError } from './throttle';
+export type { TokenBucketQuota, TokenBucketStats } from './throttle';
+export { SqsEventSource } from './event-source';
+export type { SqsBatchHandler, SqsEventSourceOptions, SqsEventSourceStats } from './event-source';
 
 /** The services of the local stack. */
 export type LocalService = 's3' | 'dynamodb' | 'sfn' | 'sns' | 'sqs' | 'logs';
@@ -95,6 +101,12 @@ export interface LocalStackOptions {
   validateDefinitions?: boolean;
   /** Fixed ports per service (default: a free port each). */
   ports?: Partial<Record<LocalService, number>>;
+  /**
+   * The `StartExecution` token bucket of the Step Functions endpoint (default
+   * {@link START_EXECUTION_QUOTA}, the quota of the largest AWS regions; `false` = unlimited).
+   * Calls beyond it are answered with `ThrottlingException` as AWS does.
+   */
+  startExecutionQuota?: Partial<TokenBucketQuota> | false;
 }
 
 /** The environment that points functions, the CLI and SDK clients at the local stack. */
@@ -196,6 +208,8 @@ export interface LocalSfnView {
   executions(): ExecutionSnapshot[];
   /** ARN of state machine `<resourcePrefix>-<workflow>`. */
   workflowArn(workflow: string): string;
+  /** StartExecution calls and throttles so far (zeros when the quota is off). */
+  startExecutionStats(): TokenBucketStats;
 }
 
 /** A running local stack (see {@link startLocalStack}). */
@@ -364,17 +378,22 @@ class LocalStackImpl implements LocalStack {
     readonly sqs: LocalSqs,
     readonly logs: LocalLogs,
     private readonly delivery: { maxAttempts: number; retryDelayMs: number },
+    startQuota: TokenBucket | undefined,
   ) {
     this.endpoints = Object.freeze({ ...urls });
     this.workflowEventTopicArn = sns.createTopic(`${resourcePrefix}-workflow-event`);
     this.publishTopicArn = sns.createTopic(`${resourcePrefix}-publish`);
-    this.processQueueUrl = sqs.createQueue(`${resourcePrefix}-process`);
+    // As deployed: a message reported failed comes back after the queue's visibility timeout.
+    this.processQueueUrl = sqs.createQueue(`${resourcePrefix}-process`, {
+      VisibilityTimeout: String(PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS),
+    });
     this.workflowLogGroup = logs.createLogGroup(`${resourcePrefix}-workflow-event-metrics`);
     const sf = stepFunctions;
     this.sfn = {
       execution: (arn) => sf.execution(arn),
       executions: () => sf.listAll(),
       workflowArn: (workflow) => sf.stateMachineArn(`${resourcePrefix}-${workflow}`),
+      startExecutionStats: () => startQuota?.stats() ?? { calls: 0, throttled: 0 },
     };
     this.env = {
       AWS_ENDPOINT_URL_S3: urls.s3,
@@ -568,6 +587,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const sqs = new LocalSqs(region, account);
   const logs = new LocalLogs(region, account);
   let stack: LocalStackImpl | undefined;
+  const quota = options.startExecutionQuota;
+  const startQuota =
+    quota === false
+      ? undefined
+      : new TokenBucket({
+          burst: quota?.burst ?? START_EXECUTION_QUOTA.burst,
+          refillPerSecond: quota?.refillPerSecond ?? START_EXECUTION_QUOTA.refillPerSecond,
+        });
   const stepFunctions = new LocalStepFunctions(
     region,
     account,
@@ -575,6 +602,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     (e) => (stack ? stack.executionEnded(e) : Promise.resolve()),
     activity,
     options.validateDefinitions ?? true,
+    startQuota,
   );
 
   try {
@@ -650,6 +678,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         maxAttempts: Math.max(1, options.statusEventDelivery?.maxAttempts ?? 1),
         retryDelayMs: Math.max(0, options.statusEventDelivery?.retryDelayMs ?? 100),
       },
+      startQuota,
     );
     return stack;
   } catch (err) {

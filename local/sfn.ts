@@ -10,6 +10,7 @@ import { AwsServiceError } from './errors';
 import type { ExecutionStatus, TerminalStatus } from './events';
 import type { HandlerRegistry } from './handlers';
 import { awsJsonListener, optString, reqString, utf8Bytes, type JsonObject } from './http';
+import type { TokenBucket } from './throttle';
 
 /** Maximum size of execution input and output (and of state data), as in AWS: 256 KiB. */
 export const MAX_EXECUTION_DATA_BYTES = 262144;
@@ -116,6 +117,8 @@ export class LocalStepFunctions {
     private readonly onEnded: ExecutionEndedListener,
     private readonly activity: { begin(): void; end(): void },
     private readonly validateDefinitions = true,
+    /** The StartExecution quota; undefined = unlimited. */
+    private readonly startQuota?: TokenBucket,
   ) {}
 
   /** The HTTP request listener of the endpoint. */
@@ -251,6 +254,8 @@ export class LocalStepFunctions {
   }
 
   private startExecution(b: JsonObject): unknown {
+    // AWS throttles before it looks at the request: a throttled call changes nothing.
+    this.startQuota?.take();
     const stateMachineArn = reqString(b, 'stateMachineArn');
     const name = optString(b, 'name') ?? randomUUID();
     const input = optString(b, 'input') ?? '{}';

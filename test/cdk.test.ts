@@ -11,7 +11,8 @@ import type { CfnResource } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { buildCirrusApp, type CirrusApp } from '../lib/app';
 import { PROCESS_TIMEOUT } from '../lib/cirrus-deployment';
-import { readCirrusConfig, CONTEXT_KEYS } from '../lib/config';
+import { readCirrusConfig, CONTEXT_KEYS, DEFAULT_PROCESS_MAX_CONCURRENCY } from '../lib/config';
+import { START_EXECUTION_QUOTA } from '../lib/process-limits';
 import { BUNDLE_NAMES, LAMBDA_NAMES, MissingBundleError, missingBundles, type LambdaName } from '../lib/lambda-bundles';
 import { flattenCfn } from '../lib/nag';
 import { CirrusPayloadBucket, IMPORTED_BUCKET_WARNING_ID } from '../lib/payload-bucket-construct';
@@ -96,8 +97,13 @@ describe('context', () => {
       tmpExpirationDays: 10,
       payloadBucketName: undefined,
       referenceBuckets: [],
-      processMaxConcurrency: undefined,
+      processMaxConcurrency: DEFAULT_PROCESS_MAX_CONCURRENCY,
     });
+  });
+
+  test('the default processMaxConcurrency starts workflows at the StartExecution refill rate with 1.5x headroom (40 starts/s per invocation)', () => {
+    expect(DEFAULT_PROCESS_MAX_CONCURRENCY).toBe(Math.ceil((1.5 * START_EXECUTION_QUOTA.refillPerSecond) / 40));
+    expect(DEFAULT_PROCESS_MAX_CONCURRENCY).toBe(12);
   });
 
   test.each([
@@ -362,13 +368,14 @@ describe('default deployment', () => {
     expect(env('pre-batch')[ENV.stateDb]).toBeUndefined();
   });
 
-  test('process: SQS event source, batch 10, ReportBatchItemFailures, no concurrency limit by default', () => {
+  test('process: SQS event source, batch 10, ReportBatchItemFailures, concurrency limited by default', () => {
     const { props } = onlyResource(b.template, 'AWS::Lambda::EventSourceMapping');
     expect(props).toEqual({
       BatchSize: 10,
       EventSourceArn: { 'Fn::GetAtt': [logicalId(b.stack, b.stack.cirrus.processQueue), 'Arn'] },
       FunctionName: { Ref: logicalId(b.stack, b.stack.cirrus.functions.process) },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: DEFAULT_PROCESS_MAX_CONCURRENCY },
     });
   });
 
@@ -626,6 +633,7 @@ describe('custom contexts', () => {
     const b = synth({ processMaxConcurrency: '5' });
     b.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 5 } });
   });
+
 
   test('payloadBucketName imports the bucket: no bucket created, grants on it, warning on synth', () => {
     const b = synth({ payloadBucketName: 'my-existing-bucket', payloadRootPrefix: 'custom', tmpExpirationDays: 4 });

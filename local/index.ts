@@ -43,7 +43,7 @@ import { LocalSns, type RecordedSnsMessage } from './sns';
 import { LocalSqs, type RecordedSqsMessage } from './sqs';
 import { LocalLogs, type RecordedLogEvent } from './logs';
 import { START_EXECUTION_QUOTA, TokenBucket, type TokenBucketQuota, type TokenBucketStats } from './throttle';
-import { PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from '../lib/process-limits';
+import { PROCESS_MAX_RECEIVE_COUNT, PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from '../lib/process-limits';
 
 export * from './errors';
 export { STATUS_EVENT_DATA_LIMIT_BYTES, escapedSize, buildStatusChangeEvent } from './events';
@@ -232,6 +232,13 @@ export interface LocalStack {
    * metric events on.
    */
   readonly workflowLogGroup: string;
+  /**
+   * The process queue's dead-letter queue: a message received {@link PROCESS_MAX_RECEIVE_COUNT}
+   * times without being deleted moves there, as with the deployed stack's redrive policy.
+   */
+  readonly processDeadLetterQueueUrl: string;
+  /** Receives of a process message before it moves to the dead-letter queue (the deployed stack's count). */
+  readonly processMaxReceiveCount: number;
   /** Temporary folder holding the S3 data (removed by {@link LocalStack.stop}). */
   readonly dataDir: string;
   readonly sns: LocalSnsView;
@@ -353,6 +360,8 @@ class LocalStackImpl implements LocalStack {
   readonly publishTopicArn: string;
   readonly processQueueUrl: string;
   readonly workflowLogGroup: string;
+  readonly processDeadLetterQueueUrl: string;
+  readonly processMaxReceiveCount = PROCESS_MAX_RECEIVE_COUNT;
   readonly sfn: LocalSfnView;
   private readonly subscribers = new Set<StatusChangeSubscriber>();
   private readonly events: StepFunctionsStatusChangeEvent[] = [];
@@ -383,11 +392,17 @@ class LocalStackImpl implements LocalStack {
     this.endpoints = Object.freeze({ ...urls });
     this.workflowEventTopicArn = sns.createTopic(`${resourcePrefix}-workflow-event`);
     this.publishTopicArn = sns.createTopic(`${resourcePrefix}-publish`);
-    // As deployed: a message reported failed comes back after the queue's visibility timeout.
+    this.workflowLogGroup = logs.createLogGroup(`${resourcePrefix}-workflow-event-metrics`);
+    // As deployed: a message reported failed comes back after the queue's visibility timeout, and
+    // moves to the dead-letter queue once received maxReceiveCount times.
+    this.processDeadLetterQueueUrl = sqs.createQueue(`${resourcePrefix}-process-dead-letter`, { MessageRetentionPeriod: String(14 * 24 * 3600) });
     this.processQueueUrl = sqs.createQueue(`${resourcePrefix}-process`, {
       VisibilityTimeout: String(PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: `arn:aws:sqs:${region}:${account}:${resourcePrefix}-process-dead-letter`,
+        maxReceiveCount: PROCESS_MAX_RECEIVE_COUNT,
+      }),
     });
-    this.workflowLogGroup = logs.createLogGroup(`${resourcePrefix}-workflow-event-metrics`);
     const sf = stepFunctions;
     this.sfn = {
       execution: (arn) => sf.execution(arn),

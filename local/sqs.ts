@@ -151,6 +151,12 @@ export class LocalSqs {
       history: [],
     };
     this.queues.set(name, q);
+    try {
+      this.redrivePolicy(q);
+    } catch (err) {
+      this.queues.delete(name);
+      throw err;
+    }
     return q.url;
   }
 
@@ -336,8 +342,51 @@ export class LocalSqs {
     for (const w of [...this.waiters]) if (w.queue === q) w.wake();
   }
 
+  /**
+   * The queue's `RedrivePolicy` (`{"deadLetterTargetArn", "maxReceiveCount"}`), or undefined.
+   *
+   * @throws AwsServiceError (InvalidParameterValue) when it is not valid JSON, has no positive
+   * maxReceiveCount, or names a queue that does not exist.
+   */
+  private redrivePolicy(q: Queue): { target: Queue; maxReceiveCount: number } | undefined {
+    const raw = q.attributes.RedrivePolicy;
+    if (raw === undefined || raw === '') return undefined;
+    let policy: { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown };
+    try {
+      policy = JSON.parse(raw) as typeof policy;
+    } catch {
+      throw sqsError('InvalidParameterValue', `Value ${raw} for parameter RedrivePolicy is invalid. Reason: Redrive policy is not a valid JSON map.`);
+    }
+    const max = Number(policy.maxReceiveCount);
+    if (!Number.isInteger(max) || max < 1 || typeof policy.deadLetterTargetArn !== 'string') {
+      throw sqsError('InvalidParameterValue', `Value ${raw} for parameter RedrivePolicy is invalid. Reason: it needs deadLetterTargetArn and a maxReceiveCount of at least 1.`);
+    }
+    return { target: this.resolve(policy.deadLetterTargetArn), maxReceiveCount: max };
+  }
+
+  /**
+   * Moves the visible messages already received `maxReceiveCount` times to the dead-letter queue,
+   * as SQS does when a receive would exceed the count. The message keeps its id, body, attributes
+   * and original send time.
+   */
+  private redrive(q: Queue, now: number): void {
+    const policy = this.redrivePolicy(q);
+    if (!policy) return;
+    for (const m of this.available(q, now)) {
+      if (m.receiveCount < policy.maxReceiveCount) continue;
+      m.deleted = true;
+      const dlq = policy.target;
+      const moved: QueueMessage = { ...m, queueUrl: dlq.url, visibleAt: now, receiveCount: 0, deleted: false, delaySeconds: 0 };
+      delete moved.firstReceiveAt;
+      dlq.live.push(moved);
+      dlq.history.push({ messageId: m.messageId, queueUrl: dlq.url, body: m.body, attributes: m.attributes, messageAttributes: m.messageAttributes, sentAt: m.sentAt });
+      this.wake(dlq);
+    }
+  }
+
   private async receiveMessage(b: JsonObject): Promise<unknown> {
     const q = this.queueOf(b);
+    this.redrive(q, Date.now());
     const max = typeof b.MaxNumberOfMessages === 'number' ? b.MaxNumberOfMessages : 1;
     if (max < 1 || max > 10) {
       throw sqsError('InvalidParameterValue', `Value ${max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.`);
@@ -359,6 +408,7 @@ export class LocalSqs {
       });
     }
     const now = Date.now();
+    this.redrive(q, now);
     const picked = this.available(q, now).slice(0, max);
     const wantAttrs = this.names(b.MessageAttributeNames);
     const wantSys = [...this.names(b.AttributeNames), ...this.names(b.MessageSystemAttributeNames)];

@@ -11,10 +11,14 @@
  * `npm start -- --serve` keeps the stack up instead and prints the environment to use it.
  * @module
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { runCli } from '../cli/program';
-import { startPipeline, type Pipeline } from '../local/pipeline';
+import { repoRoot, startPipeline, type Pipeline } from '../local/pipeline';
+import { DEFAULT_VISIBILITY_TIMEOUT_S } from '../local/sqs';
 import { formatBytes, renderTree } from '../local/tree';
-import { StateDb } from '../shared/statedb';
+import { validateProcessPayload } from '../shared/payload';
+import { payloadIdToKey, StateDb } from '../shared/statedb';
 import { measureInlineSize, MAX_PAYLOAD_LENGTH } from '../shared/size';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -144,38 +148,146 @@ async function demo(p: Pipeline): Promise<number> {
   return ok ? 0 : 1;
 }
 
-async function serve(p: Pipeline): Promise<void> {
+/** A value quoted for a POSIX shell. */
+function shq(v: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, "'\\''")}'`;
+}
+
+/** The example payload shipped with the repository, and its payload id. */
+function examplePayload(): { file: string; id: string } {
+  const file = path.join(repoRoot(), 'examples', 'payload.json');
+  const payload = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  return { file, id: validateProcessPayload(payload).id };
+}
+
+/**
+ * The lines `--serve` prints: the environment (AWS CLI v1 needs `AWS_DEFAULT_REGION` and ignores
+ * `AWS_ENDPOINT_URL_<SERVICE>`, so each AWS CLI command passes `--endpoint-url`; v2 and the SDKs
+ * read both), what runs, and commands that work as printed.
+ */
+function serveInstructions(p: Pipeline): string {
   const { stack } = p;
-  section('Local stack running');
-  process.stdout.write('Export these to drive it with the AWS CLI or the cirrus command:\n\n');
-  for (const [k, v] of Object.entries(stack.env)) process.stdout.write(`export ${k}=${JSON.stringify(v)}\n`);
-  process.stdout.write(
-    `\nWorkflows: ${stack.resourcePrefix}-minimal, ${stack.resourcePrefix}-stamp-items. Messages sent to the process queue\n` +
-      `(${stack.processQueueUrl}) are handed to the process function every second.\n` +
-      'Try: aws sqs send-message --queue-url "$CIRRUS_PROCESS_QUEUE_URL" --message-body file://payload.json\n' +
-      '     npx cirrus get-state <payload_id>\n\nCtrl-C stops the stack.\n',
+  const ep = stack.endpoints;
+  const example = examplePayload();
+  const key = payloadIdToKey(example.id);
+  const ddbKey = JSON.stringify({ collections_workflow: { S: key.collections_workflow }, itemids: { S: key.itemids } });
+  const env: Record<string, string> = { AWS_DEFAULT_REGION: stack.region, ...stack.env };
+  const lines: string[] = [];
+  lines.push('Export these in the shell you drive it from (the AWS CLI v1 reads AWS_DEFAULT_REGION and the keys,');
+  lines.push('and ignores the AWS_ENDPOINT_URL_* lines, so every aws command below passes --endpoint-url;');
+  lines.push('the AWS CLI v2, the SDKs and cirrus read them too):');
+  lines.push('');
+  for (const [k, v] of Object.entries(env)) lines.push(`export ${k}=${shq(v)}`);
+  lines.push('');
+  lines.push(`Workflows registered from workflows/*.asl.json: ${p.workflows.map((w) => stack.sfn.workflowArn(w.name).split(':').pop()).join(', ') || '(none)'}`);
+  for (const n of p.notices) lines.push(`Cannot run here: ${n}`);
+  lines.push('');
+  lines.push(`The process queue is polled every second and its messages handed to the process function:`);
+  lines.push(`  ${stack.processQueueUrl}`);
+  lines.push(
+    `A message process reports failed comes back after the queue's ${DEFAULT_VISIBILITY_TIMEOUT_S} s visibility timeout; after ` +
+      `${stack.processMaxReceiveCount} receives (the deployed stack's maxReceiveCount) it moves to the dead-letter queue:`,
   );
+  lines.push(`  ${stack.processDeadLetterQueueUrl}`);
+  lines.push('');
+  lines.push(`Send the example payload (payload id ${example.id}):`);
+  lines.push(`  aws --endpoint-url ${ep.sqs} sqs send-message --queue-url ${stack.processQueueUrl} --message-body ${shq(`file://${example.file}`)}`);
+  lines.push('Then look at it:');
+  lines.push(`  npx cirrus get-state ${shq(example.id)}`);
+  lines.push(`  npx cirrus get-output-payload ${shq(example.id)}`);
+  lines.push(`  aws --endpoint-url ${ep.dynamodb} dynamodb get-item --table-name ${stack.stateDbTable} --key ${shq(ddbKey)}`);
+  lines.push(`  aws --endpoint-url ${ep.s3} s3 ls s3://${stack.payloadBucket}/${stack.env.CIRRUS_PAYLOAD_ROOT_PREFIX}/ --recursive`);
+  lines.push(`  aws --endpoint-url ${ep.sfn} stepfunctions list-executions --state-machine-arn ${stack.sfn.workflowArn('minimal')}`);
+  lines.push(`  aws --endpoint-url ${ep.sqs} sqs receive-message --queue-url ${stack.processDeadLetterQueueUrl}`);
+  lines.push('');
+  lines.push('Each handled message prints one line below (payload id and outcome, from the workflow-event topic).');
+  lines.push('Ctrl-C stops the stack and removes its data.');
+  return `${lines.join('\n')}\n`;
+}
+
+/** One line per workflow event published since `from` (the interim CLAIMED_PROCESSING left out); returns the new cursor. */
+function reportEvents(p: Pipeline, from: number): number {
+  const messages = p.stack.sns.messages(p.stack.workflowEventTopicArn);
+  for (const m of messages.slice(from)) {
+    let e: { event_type?: string; payload_id?: string; error?: string; execution_arn?: string };
+    try {
+      e = JSON.parse(m.message) as typeof e;
+    } catch {
+      continue;
+    }
+    if (e.event_type === 'CLAIMED_PROCESSING') continue;
+    const detail = e.error ? `: ${e.error}` : e.event_type === 'STARTED_PROCESSING' && e.execution_arn ? ` (execution ${e.execution_arn.split(':').pop()})` : '';
+    step(`payload ${e.payload_id ?? '(no id)'}: ${e.event_type}${detail}`);
+  }
+  return messages.length;
+}
+
+/** Set while `--serve` runs: the first Ctrl-C stops it gracefully. */
+let stopServing: (() => void) | undefined;
+
+async function serve(p: Pipeline): Promise<void> {
+  section('Local stack running');
+  process.stdout.write(serveInstructions(p));
   let stopping = false;
   const stop = new Promise<void>((resolve) => {
-    const onSignal = (): void => {
+    stopServing = () => {
       stopping = true;
       resolve();
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
   });
+  let cursor = reportEvents(p, 0);
+  let deadLettered = 0;
   while (!stopping) {
-    await Promise.race([p.pollOnce().catch((err: Error) => step(`poll failed: ${err.message}`)), stop]);
+    await Promise.race([
+      p
+        .poll()
+        .then((d) => {
+          cursor = reportEvents(p, cursor);
+          for (const f of d.failed) {
+            const left = p.stack.processMaxReceiveCount - f.receiveCount;
+            step(
+              `message ${f.messageId}: reported failed by process (receive ${f.receiveCount} of ${p.stack.processMaxReceiveCount}); ` +
+                (left > 0 ? `redelivered after ${DEFAULT_VISIBILITY_TIMEOUT_S} s` : 'moves to the dead-letter queue on its next receive'),
+            );
+          }
+          const dlq = p.stack.sqs.sent(p.stack.processDeadLetterQueueUrl);
+          for (const m of dlq.slice(deadLettered)) step(`message ${m.messageId}: moved to the dead-letter queue`);
+          deadLettered = dlq.length;
+        })
+        .catch((err: Error) => step(`poll failed: ${err.message}`)),
+      stop,
+    ]);
+    if (!stopping) cursor = reportEvents(p, cursor);
     await Promise.race([new Promise((r) => setTimeout(r, 1000)), stop]);
   }
   step('stopping');
 }
 
+/**
+ * Ctrl-C (or SIGTERM): while serving, the first one stops the stack gracefully; otherwise (the
+ * demo, start-up, a second Ctrl-C) the process exits at once, and the local stack's exit hook
+ * removes its data folder, so nothing is left in the temporary directory.
+ */
+function onSignal(signal: NodeJS.Signals): void {
+  const stopNow = stopServing;
+  stopServing = undefined;
+  if (stopNow) {
+    stopNow();
+    return;
+  }
+  process.stderr.write(`\n${signal}: stopping; the local stack data is removed\n`);
+  process.exit(130);
+}
+
 async function main(): Promise<void> {
   const serveMode = process.argv.includes('--serve');
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   step('starting the local stack (S3, DynamoDB, Step Functions, SNS, SQS on 127.0.0.1)');
   const p = await startPipeline();
-  step(`ready: bucket ${p.stack.payloadBucket}, table ${p.stack.stateDbTable}, workflows ${p.stack.resourcePrefix}-minimal and ${p.stack.resourcePrefix}-stamp-items`);
+  step(`ready: bucket ${p.stack.payloadBucket}, table ${p.stack.stateDbTable}, workflows ${p.workflows.map((w) => `${p.stack.resourcePrefix}-${w.name}`).join(', ')}`);
+  step(`data folder ${p.stack.dataDir} (removed when the demo stops, Ctrl-C included)`);
+  for (const n of p.notices) step(`cannot run here: ${n}`);
   let code = 0;
   try {
     if (serveMode) await serve(p);

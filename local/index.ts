@@ -17,7 +17,7 @@
  * @module
  */
 import http from 'node:http';
-import { promises as fs } from 'node:fs';
+import { promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -572,10 +572,25 @@ class LocalStackImpl implements LocalStack {
       this.sfnClient?.destroy();
       await Promise.allSettled(Object.values(this.servers).map((s) => closeServer(s)));
       await fs.rm(this.dataDir, { recursive: true, force: true });
+      dataDirs.delete(this.dataDir);
     })();
     return this.stopping;
   }
 }
+
+/** Data folders of the stacks not stopped yet, removed when the process exits (for example on Ctrl-C). */
+const dataDirs = new Set<string>();
+
+function removeOnExit(dir: string): void {
+  if (dataDirs.size === 0 && !exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  dataDirs.add(dir);
+}
+let exitHookInstalled = false;
 
 /**
  * Starts the local stack: S3, DynamoDB, Step Functions, SNS, SQS and CloudWatch Logs on 127.0.0.1,
@@ -595,6 +610,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const ports = options.ports ?? {};
 
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cirrus-local-'));
+  removeOnExit(dataDir);
   const started: http.Server[] = [];
   const activity = new Activity();
   const handlers = new HandlerRegistry(region, account, activity, options);
@@ -699,6 +715,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   } catch (err) {
     await Promise.allSettled(started.map((s) => closeServer(s)));
     await fs.rm(dataDir, { recursive: true, force: true });
+    dataDirs.delete(dataDir);
     throw new LocalStackStartError(`the local stack failed to start: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -71,8 +71,11 @@ function sqsError(code: string, message: string): AwsServiceError {
   return new AwsServiceError(code, message, 400, q ? { 'x-amzn-query-error': q } : {});
 }
 
+/** Visibility timeout of a queue created without one (the SQS default), in seconds. */
+export const DEFAULT_VISIBILITY_TIMEOUT_S = 30;
+
 const DEFAULT_ATTRIBUTES: Record<string, string> = {
-  VisibilityTimeout: '30',
+  VisibilityTimeout: String(DEFAULT_VISIBILITY_TIMEOUT_S),
   MaximumMessageSize: '262144',
   MessageRetentionPeriod: '345600',
   DelaySeconds: '0',

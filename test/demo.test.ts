@@ -13,23 +13,20 @@ const demo = path.join(root, 'dist', 'bin', 'demo.js');
 
 describe('npm start (the local demo)', () => {
   let stdout = '';
-  let elapsedMs = 0;
 
   beforeAll(async () => {
     if (!existsSync(demo)) throw new Error(`${demo} is missing: run "npm run build" first (npm test does)`);
-    const t = Date.now();
     const res = await run(process.execPath, [demo], {
       cwd: root,
       env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN' },
       timeout: 60_000,
       maxBuffer: 64 * 1024 * 1024,
     });
-    elapsedMs = Date.now() - t;
     stdout = res.stdout;
   }, 90_000);
 
-  it('exits 0 in under 30 s and says the pipeline behaved', () => {
-    expect(elapsedMs).toBeLessThan(30_000);
+  // No bound on the duration: on a loaded machine it varies with the load, not with the code.
+  it('exits 0 and says the pipeline behaved', () => {
     expect(stdout).toContain('pipeline OK: 3 succeeded, 1 failed on purpose, 1 invalid message reported for redelivery');
     expect(stdout).toMatch(/stopped; nothing left running/);
   });

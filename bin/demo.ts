@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../cli/program';
 import { repoRoot, startPipeline, type Pipeline } from '../local/pipeline';
-import { DEFAULT_VISIBILITY_TIMEOUT_S } from '../local/sqs';
+import { PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from '../lib/process-limits';
 import { formatBytes, renderTree } from '../local/tree';
 import { validateProcessPayload } from '../shared/payload';
 import { payloadIdToKey, StateDb } from '../shared/statedb';
@@ -185,7 +185,7 @@ function serveInstructions(p: Pipeline): string {
   lines.push(`The process queue is polled every second and its messages handed to the process function:`);
   lines.push(`  ${stack.processQueueUrl}`);
   lines.push(
-    `A message process reports failed comes back after the queue's ${DEFAULT_VISIBILITY_TIMEOUT_S} s visibility timeout; after ` +
+    `A message process reports failed comes back after the queue's ${PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS} s visibility timeout; after ` +
       `${stack.processMaxReceiveCount} receives (the deployed stack's maxReceiveCount) it moves to the dead-letter queue:`,
   );
   lines.push(`  ${stack.processDeadLetterQueueUrl}`);
@@ -247,7 +247,7 @@ async function serve(p: Pipeline): Promise<void> {
             const left = p.stack.processMaxReceiveCount - f.receiveCount;
             step(
               `message ${f.messageId}: reported failed by process (receive ${f.receiveCount} of ${p.stack.processMaxReceiveCount}); ` +
-                (left > 0 ? `redelivered after ${DEFAULT_VISIBILITY_TIMEOUT_S} s` : 'moves to the dead-letter queue on its next receive'),
+                (left > 0 ? `redelivered after ${PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS} s` : 'moves to the dead-letter queue on its next receive'),
             );
           }
           const dlq = p.stack.sqs.sent(p.stack.processDeadLetterQueueUrl);

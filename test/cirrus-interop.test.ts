@@ -6,7 +6,7 @@
  * treat old `COMPLETED` items as done, keep Cirrus's workflow metric events flowing, and write
  * Cirrus's error texts.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
@@ -217,5 +217,52 @@ describe('workflow event error texts are Cirrus’s', () => {
     expect(await p.db.getItem(payload.id)).toMatchObject({ state: 'FAILED', last_error: text });
     const failed = p.workflowEvents(payload.id).filter((e) => e.event_type === 'FAILED');
     expect(failed.map((e) => [e.error, e.attributes.error])).toEqual([[text, text]]);
+  });
+});
+
+describe('the built bundles (dist/lambdas, run "npm run build" first) do the same', () => {
+  type Handler = (event: unknown) => Promise<unknown>;
+  function bundle(name: string): Handler {
+    const file = path.resolve(__dirname, '..', 'dist', 'lambdas', name, 'index.js');
+    if (!existsSync(file)) throw new Error(`missing bundle ${file}: run "npm run build" first`);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require(file) as { handler: Handler }).handler;
+  }
+
+  beforeAll(() => {
+    process.env.CIRRUS_WORKFLOW_LOG_GROUP = p.stack.workflowLogGroup;
+  });
+
+  afterAll(() => {
+    delete process.env.CIRRUS_WORKFLOW_LOG_GROUP;
+  });
+
+  it('process and update-state bundles write Cirrus’s metric events, and update-state records a workflow with "_"', async () => {
+    const payload = JSON.parse(fixtureText('metric-payload.json')) as { id: string };
+    payload.id = 'landsat-c2-l2/workflow-minimal/LC09_INTEROP_BUNDLE';
+    const before = p.stack.logs.events(p.stack.workflowLogGroup).length;
+    expect(await bundle('process')(sqsEvent(sqsRecord(payload)))).toEqual({ batchItemFailures: [] });
+    const arn = (await p.db.getItem(payload.id))!.executions[0];
+    const done = await p.stack.waitForExecution(arn);
+    // The same status event, handled by the update-state bundle as well.
+    await bundle('update-state')(done.event);
+    const lines = p.stack.logs
+      .events(p.stack.workflowLogGroup)
+      .slice(before)
+      .map((e) => e.message);
+    const tail = (arn2: string | null): string => `"workflow": "minimal", "source": "landsat-c2-l2", "execution_arn": ${arn2 === null ? 'null' : `"${arn2}"`}}`;
+    expect(lines).toEqual([
+      `{"event": "CLAIMED_PROCESSING", ${tail(null)}`,
+      `{"event": "STARTED_PROCESSING", ${tail(arn)}`,
+      `{"event": "SUCCEEDED", ${tail(arn)}`,
+      `{"event": "SUCCEEDED", ${tail(arn)}`,
+    ]);
+
+    const record = fixtureRecord('underscore-workflow');
+    const input = fixtureText('underscore-workflow', 'input.json');
+    const rerun = { ...structuredClone(done.event), detail: { ...done.event.detail, executionArn: record.executions![0], name: record.executions![0].split(':').at(-1), input, output: input } };
+    await seedRecord(record);
+    await bundle('update-state')(rerun);
+    expect((await p.db.getItem((JSON.parse(input) as { id: string }).id))?.state).toBe('SUCCEEDED');
   });
 });

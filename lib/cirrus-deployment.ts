@@ -21,6 +21,7 @@ import { METRICS_SERVICE_ENV } from '../shared/metric-names';
 import { STATE_DB_SCHEMA, type KeyAttribute } from '../shared/statedb-schema';
 import type { CirrusConfig } from './config';
 import { assertBundles, defaultBundleDir, type LambdaName } from './lambda-bundles';
+import { CirrusMonitoring } from './monitoring';
 import { acknowledgeRule, acknowledgeWildcardResources } from './nag';
 import { CirrusPayloadBucket } from './payload-bucket-construct';
 import {
@@ -126,6 +127,8 @@ export class CirrusDeployment extends Construct {
   readonly baseWorkflowArn: string;
   /** The workflows added with {@link addWorkflow}, by name. */
   readonly workflows = new Map<string, CirrusWorkflow>();
+  /** Alarms, alarm topic and dashboard (see `config.monitoring`). */
+  readonly monitoring: CirrusMonitoring;
 
   constructor(scope: Construct, id: string, props: CirrusDeploymentProps) {
     super(scope, id);
@@ -331,6 +334,17 @@ export class CirrusDeployment extends Construct {
       [batchLogStreams],
       'Batch job log streams are named per job at run time; access is limited to the /aws/batch/job log group.',
     );
+
+    this.monitoring = new CirrusMonitoring(this, 'Monitoring', {
+      resourcePrefix: prefix,
+      processQueue: this.processQueue,
+      processDeadLetterQueue: this.processDeadLetterQueue,
+      updateStateDeadLetterQueue: this.updateStateDeadLetterQueue,
+      processFunction: fns.process,
+      updateStateFunction: fns['update-state'],
+      otherFunctions: { 'pre-batch': fns['pre-batch'], 'post-batch': fns['post-batch'] },
+      config: config.monitoring,
+    });
   }
 
   /**
@@ -344,6 +358,7 @@ export class CirrusDeployment extends Construct {
       payloadBucket: this.payload,
     });
     this.workflows.set(props.name, wf);
+    this.monitoring.addWorkflow(wf);
     return wf;
   }
 

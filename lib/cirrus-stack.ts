@@ -6,23 +6,14 @@
 import { join } from 'node:path';
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { STACK_OUTPUTS } from '../shared/stack-outputs';
 import { CirrusDeployment } from './cirrus-deployment';
 import type { CirrusConfig } from './config';
 import { findProjectRoot } from './lambda-bundles';
 import type { CirrusWorkflow, CirrusWorkflowProps } from './workflow';
 
-/** Keys of the stack outputs (fixed logical ids; the CLI reads them). */
-export const STACK_OUTPUTS = {
-  payloadBucketName: 'PayloadBucketName',
-  payloadRootPrefix: 'PayloadRootPrefix',
-  stateDbTableName: 'StateDbTableName',
-  processQueueUrl: 'ProcessQueueUrl',
-  workflowEventTopicArn: 'WorkflowEventTopicArn',
-  publishTopicArn: 'PublishTopicArn',
-  baseWorkflowArn: 'BaseWorkflowArn',
-  processDeadLetterQueueUrl: 'ProcessDeadLetterQueueUrl',
-  updateStateDeadLetterQueueUrl: 'UpdateStateDeadLetterQueueUrl',
-} as const;
+/** Keys of the stack outputs (fixed logical ids; the CLI reads them): see `shared/stack-outputs.ts`. */
+export { STACK_OUTPUTS };
 
 /** Name of the example workflow. */
 export const MINIMAL_WORKFLOW = 'minimal';
@@ -64,7 +55,8 @@ export interface CirrusStackProps extends StackProps {
 /**
  * The deployable Cirrus stack. Outputs: `PayloadBucketName`, `PayloadRootPrefix`,
  * `StateDbTableName`, `ProcessQueueUrl`, `WorkflowEventTopicArn`, `PublishTopicArn`,
- * `BaseWorkflowArn`, `ProcessDeadLetterQueueUrl`, `UpdateStateDeadLetterQueueUrl`.
+ * `BaseWorkflowArn`, `ProcessDeadLetterQueueUrl`, `UpdateStateDeadLetterQueueUrl`, and, unless
+ * turned off, `AlarmTopicArn` and `DashboardName`.
  */
 export class CirrusStack extends Stack {
   /** The deployment's resources. */
@@ -113,6 +105,9 @@ export class CirrusStack extends Stack {
         'Dead-letter queue of update-state (status-change events)',
       ],
     ];
+    const m = c.monitoring;
+    if (m.alarmTopic) outputs.push([STACK_OUTPUTS.alarmTopicArn, m.alarmTopic.topicArn, 'Topic every alarm notifies (subscribe to it, or set the alarmEmail context)']);
+    if (m.dashboard) outputs.push([STACK_OUTPUTS.dashboardName, m.dashboard.dashboardName, 'CloudWatch dashboard of the deployment']);
     for (const [key, value, description] of outputs) {
       new CfnOutput(this, key, { value, description }).overrideLogicalId(key);
     }

@@ -10,6 +10,17 @@ import { DEFAULT_ROOT_PREFIX, normalizeRootPrefix, parseBucketList } from '../sh
 import { ConfigurationError } from '../shared/errors';
 import { START_EXECUTION_QUOTA } from './process-limits';
 
+/** Default `resourcePrefix`. */
+export const DEFAULT_RESOURCE_PREFIX = 'cirrus';
+/** Default `tmpExpirationDays`. */
+export const DEFAULT_TMP_EXPIRATION_DAYS = 10;
+/** Default `processQueueAgeAlarmSeconds`: ten minutes (a healthy queue is drained in seconds). */
+export const DEFAULT_PROCESS_QUEUE_AGE_ALARM_SECONDS = 600;
+/** Bounds of `processQueueAgeAlarmSeconds`: one minute to the longest SQS retention (14 days). */
+export const PROCESS_QUEUE_AGE_ALARM_SECONDS_RANGE = [60, 1209600] as const;
+/** Default `workflowFailureAlarmThreshold`. */
+export const DEFAULT_WORKFLOW_FAILURE_ALARM_THRESHOLD = 1;
+
 /** The context keys this app reads. */
 export const CONTEXT_KEYS = {
   resourcePrefix: 'resourcePrefix',
@@ -21,12 +32,17 @@ export const CONTEXT_KEYS = {
   stackName: 'stackName',
   lambdaBundleDir: 'lambdaBundleDir',
   nag: 'nag',
+  alarms: 'alarms',
+  alarmEmail: 'alarmEmail',
+  processQueueAgeAlarmSeconds: 'processQueueAgeAlarmSeconds',
+  workflowFailureAlarmThreshold: 'workflowFailureAlarmThreshold',
+  dashboard: 'dashboard',
 } as const;
 
-/** Default `resourcePrefix`. */
-export const DEFAULT_RESOURCE_PREFIX = 'cirrus';
-/** Default `tmpExpirationDays`. */
-export const DEFAULT_TMP_EXPIRATION_DAYS = 10;
+/** One of {@link CONTEXT_KEYS}. */
+export type ContextKey = keyof typeof CONTEXT_KEYS;
+
+
 
 /**
  * Workflows one `process` invocation starts per second when nothing throttles it: a batch of
@@ -76,6 +92,22 @@ export interface CirrusConfig {
    * {@link DEFAULT_PROCESS_MAX_CONCURRENCY}, chosen from the `StartExecution` quota).
    */
   readonly processMaxConcurrency: number;
+  /** Alarms and dashboard. */
+  readonly monitoring: MonitoringConfig;
+}
+
+/** The validated monitoring settings (context keys `alarms`, `alarmEmail`, …, `dashboard`). */
+export interface MonitoringConfig {
+  /** Whether the alarms and the alarm topic are created. */
+  readonly alarms: boolean;
+  /** E-mail address subscribed to the alarm topic; `undefined` = none. */
+  readonly alarmEmail?: string;
+  /** Age of the oldest process-queue message, in seconds, that raises the alarm. */
+  readonly processQueueAgeAlarmSeconds: number;
+  /** Failed + timed-out + throttled executions of one workflow in 5 minutes that raise its alarm. */
+  readonly workflowFailureAlarmThreshold: number;
+  /** Whether the dashboard is created. */
+  readonly dashboard: boolean;
 }
 
 /** Reads one raw context value (e.g. `(k) => app.node.tryGetContext(k)`). */
@@ -187,6 +219,42 @@ export function readCirrusConfig(read: ContextReader): CirrusConfig {
     referenceBuckets,
     // Lambda's SQS event source accepts 2..1000.
     processMaxConcurrency: validateMaxConcurrency(read(CONTEXT_KEYS.processMaxConcurrency)),
+    monitoring: readMonitoringConfig(read),
+  };
+}
+
+// Deliberately simple: one "@", no spaces, a dot in the domain. SNS checks the rest by mailing it.
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Validates an e-mail address for the alarm topic subscription. */
+export function validateEmail(value: unknown, key: string = CONTEXT_KEYS.alarmEmail): string | undefined {
+  if (isUnset(value)) return undefined;
+  const s = stringValue(key, value);
+  if (!EMAIL_RE.test(s)) fail(key, value, 'expected an e-mail address such as ops@example.com');
+  return s;
+}
+
+/** Reads and validates the monitoring context keys. */
+export function readMonitoringConfig(read: ContextReader): MonitoringConfig {
+  const ageKey = CONTEXT_KEYS.processQueueAgeAlarmSeconds;
+  const [minAge, maxAge] = PROCESS_QUEUE_AGE_ALARM_SECONDS_RANGE;
+  const age = validatePositiveInteger(read(ageKey), ageKey, DEFAULT_PROCESS_QUEUE_AGE_ALARM_SECONDS, maxAge) as number;
+  if (age < minAge) fail(ageKey, read(ageKey), `expected ${minAge} to ${maxAge} seconds`);
+  const alarms = readBooleanContext(read, CONTEXT_KEYS.alarms, true);
+  const alarmEmail = validateEmail(read(CONTEXT_KEYS.alarmEmail));
+  if (alarmEmail !== undefined && !alarms) {
+    fail(CONTEXT_KEYS.alarmEmail, alarmEmail, `there is no alarm topic to subscribe to when "${CONTEXT_KEYS.alarms}" is false`);
+  }
+  return {
+    alarms,
+    alarmEmail,
+    processQueueAgeAlarmSeconds: age,
+    workflowFailureAlarmThreshold: validatePositiveInteger(
+      read(CONTEXT_KEYS.workflowFailureAlarmThreshold),
+      CONTEXT_KEYS.workflowFailureAlarmThreshold,
+      DEFAULT_WORKFLOW_FAILURE_ALARM_THRESHOLD,
+    ) as number,
+    dashboard: readBooleanContext(read, CONTEXT_KEYS.dashboard, true),
   };
 }
 
@@ -204,4 +272,46 @@ export function readBooleanContext(read: ContextReader, key: string, fallback: b
   if (v === true || v === 'true') return true;
   if (v === false || v === 'false') return false;
   fail(key, v, 'expected true or false');
+}
+
+/**
+ * What each context key means and its default: the one list the README table and `bin/app.ts`
+ * help are generated from ({@link contextKeysMarkdown}).
+ */
+export const CONTEXT_KEY_DOCS: Readonly<Record<ContextKey, { readonly default: string; readonly meaning: string }>> = {
+  resourcePrefix: { default: '`cirrus`', meaning: 'state machines are `<resourcePrefix>-<workflow>`; letters, digits and `-`' },
+  payloadRootPrefix: { default: '`cirrus`', meaning: 'normalised like `CIRRUS_PAYLOAD_ROOT_PREFIX` (`/custom/` → `custom`)' },
+  tmpExpirationDays: { default: '`10`', meaning: 'lifecycle expiry of `<root>/tmp/` (positive integer)' },
+  payloadBucketName: {
+    default: '(create one)',
+    meaning: 'use this existing bucket; it gets the grants, and synth warns that you must add the `<root>/tmp/` expiry rule yourself',
+  },
+  referenceBuckets: {
+    default: '(none)',
+    meaning: 'comma-separated buckets `{"url"}` references may be read from (read-only grant on exactly those, `CIRRUS_REFERENCE_BUCKETS`)',
+  },
+  processMaxConcurrency: {
+    default: `\`${DEFAULT_PROCESS_MAX_CONCURRENCY}\``,
+    meaning: 'maximum concurrent `process` invocations (SQS event source); the default comes from the `StartExecution` quota, see "Bursts and the StartExecution quota"',
+  },
+  stackName: { default: '`<resourcePrefix>`', meaning: 'the stack name (`cirrus --stack <name>` reads its outputs)' },
+  lambdaBundleDir: { default: '`dist/lambdas`', meaning: 'where the function bundles are' },
+  nag: { default: '`true`', meaning: 'run the cdk-nag AwsSolutions checks during synth; unacknowledged findings fail it' },
+  alarms: { default: '`true`', meaning: 'create the CloudWatch alarms and the alarm topic (`AlarmTopicArn`)' },
+  alarmEmail: { default: '(none)', meaning: 'subscribe this e-mail address to the alarm topic (AWS sends a confirmation mail)' },
+  processQueueAgeAlarmSeconds: {
+    default: `\`${DEFAULT_PROCESS_QUEUE_AGE_ALARM_SECONDS}\``,
+    meaning: 'alarm when the oldest message of the process queue is at least this old (60-1209600 seconds)',
+  },
+  workflowFailureAlarmThreshold: {
+    default: '`1`',
+    meaning: "alarm when a workflow's executions failed, timed out or were throttled at least this often in 5 minutes",
+  },
+  dashboard: { default: '`true`', meaning: 'create the CloudWatch dashboard `<resourcePrefix>`' },
+};
+
+/** The context keys as a Markdown table (README) or as plain help lines. */
+export function contextKeysMarkdown(): string {
+  const rows = (Object.keys(CONTEXT_KEY_DOCS) as ContextKey[]).map((k) => `| \`${CONTEXT_KEYS[k]}\` | ${CONTEXT_KEY_DOCS[k].default} | ${CONTEXT_KEY_DOCS[k].meaning} |`);
+  return ['| key | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }

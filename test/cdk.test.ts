@@ -98,6 +98,7 @@ describe('context', () => {
       payloadBucketName: undefined,
       referenceBuckets: [],
       processMaxConcurrency: DEFAULT_PROCESS_MAX_CONCURRENCY,
+      monitoring: { alarms: true, alarmEmail: undefined, processQueueAgeAlarmSeconds: 600, workflowFailureAlarmThreshold: 1, dashboard: true },
     });
   });
 
@@ -305,9 +306,12 @@ describe('default deployment', () => {
   });
 
   test('topics: workflow-event and publish, encrypted with alias/aws/sns, TLS only', () => {
-    const topics = b.template.findResources('AWS::SNS::Topic');
-    expect(Object.keys(topics)).toHaveLength(2);
-    for (const [id, t] of Object.entries(topics)) {
+    const c = b.stack.cirrus;
+    const all = b.template.findResources('AWS::SNS::Topic');
+    const ids = [c.workflowEventTopic, c.publishTopic].map((t) => logicalId(b.stack, t));
+    expect(Object.keys(all).sort()).toEqual([...ids, logicalId(b.stack, c.monitoring.alarmTopic!)].sort());
+    const topics = Object.entries(all).filter(([id]) => ids.includes(id));
+    for (const [id, t] of topics) {
       expect(flattenCfn(t.Properties.KmsMasterKeyId)).toBe('arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:alias/aws/sns');
       b.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
         Topics: [{ Ref: id }],
@@ -464,6 +468,8 @@ describe('default deployment', () => {
         'StateDbTableName',
         'UpdateStateDeadLetterQueueUrl',
         'WorkflowEventTopicArn',
+        'AlarmTopicArn',
+        'DashboardName',
       ].sort(),
     );
     expect(outputs.PayloadBucketName.Value).toEqual({ Ref: logicalId(b.stack, c.payload.bucket) });
@@ -473,6 +479,8 @@ describe('default deployment', () => {
     expect(outputs.WorkflowEventTopicArn.Value).toEqual({ Ref: logicalId(b.stack, c.workflowEventTopic) });
     expect(outputs.PublishTopicArn.Value).toEqual({ Ref: logicalId(b.stack, c.publishTopic) });
     expect(flattenCfn(outputs.BaseWorkflowArn.Value as never)).toBe(`${PARTITION_REGION_ACCOUNT}:stateMachine:cirrus-`);
+    expect(outputs.AlarmTopicArn.Value).toEqual({ Ref: logicalId(b.stack, c.monitoring.alarmTopic!) });
+    expect(outputs.DashboardName.Value).toEqual({ Ref: logicalId(b.stack, c.monitoring.dashboard!) });
     for (const o of Object.values(outputs)) expect(o.Export).toBeUndefined();
   });
 });

@@ -41,6 +41,7 @@ import { closeServer, listenLoopback, LOOPBACK, type LoopbackServer } from './ht
 import { LocalStepFunctions, type ExecutionSnapshot } from './sfn';
 import { LocalSns, type RecordedSnsMessage } from './sns';
 import { LocalSqs, type RecordedSqsMessage } from './sqs';
+import { enableConditionalPuts } from './s3-conditional';
 import { LocalLogs, type RecordedLogEvent } from './logs';
 import { START_EXECUTION_QUOTA, TokenBucket, type TokenBucketQuota, type TokenBucketStats } from './throttle';
 import { PROCESS_MAX_RECEIVE_COUNT, PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from '../lib/process-limits';
@@ -639,6 +640,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const S3rver = require('s3rver') as S3rverConstructor;
+    enableConditionalPuts();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const dynalite = require('dynalite') as Dynalite;
 

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 import { asl, collectTaskStates, type AslStateMachine, type StateMachineDefinition, type TaskStateInfo } from './asl';
 import { AwsServiceError } from './errors';
 import type { ExecutionStatus, TerminalStatus } from './events';
@@ -325,7 +326,7 @@ export class LocalStepFunctions {
       record.abort = run.abort;
       run.result.then(
         (output) => {
-          const text = JSON.stringify(output ?? null);
+          const text = outputText(output, parsedInput, input);
           if (utf8Bytes(text) > MAX_EXECUTION_DATA_BYTES) {
             this.finish(
               record,
@@ -404,5 +405,20 @@ export class LocalStepFunctions {
         .sort((a, c) => c.startDate.getTime() - a.startDate.getTime())
         .map(executionSummary),
     };
+  }
+}
+
+/**
+ * The output text of an execution. Step Functions keeps the exact text of the numbers a workflow
+ * passes through (`12345678901234567890` and `1.0` stay as they are), where JavaScript would round
+ * them: when the output is the input unchanged, it is the input's text (compact, numbers as written).
+ */
+function outputText(output: unknown, parsedInput: unknown, input: string): string {
+  const text = JSON.stringify(output ?? null);
+  if (text !== JSON.stringify(parsedInput)) return text;
+  try {
+    return losslessStringify(losslessParse(input)) as string;
+  } catch {
+    return text; // a key given twice: JavaScript's reading (the last value wins)
   }
 }

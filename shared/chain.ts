@@ -9,7 +9,8 @@
  * @module
  */
 import { CirrusError } from './errors';
-import { isJsonObject, type JsonObject, type JsonValue } from './json';
+import { isLosslessNumber } from 'lossless-json';
+import { cloneJson, isJsonObject, type JsonObject, type JsonValue } from './json';
 
 /** A `chain_filter` expression could not be parsed. */
 export class ChainFilterError extends CirrusError {}
@@ -158,10 +159,11 @@ function resolve(o: Operand, item: JsonValue): JsonValue | typeof MISSING {
   let cur: JsonValue | typeof MISSING = item;
   for (const seg of o.path) {
     if (typeof seg === 'number' && Array.isArray(cur)) cur = seg < 0 ? cur[cur.length + seg] ?? MISSING : cur[seg] ?? MISSING;
-    else if (typeof seg === 'string' && isJsonObject(cur) && seg in cur) cur = cur[seg];
+    else if (typeof seg === 'string' && isJsonObject(cur) && !isLosslessNumber(cur) && seg in cur) cur = cur[seg];
     else return MISSING;
   }
-  return cur;
+  // A number read without rounding (a payload's exact text) is compared by its value.
+  return isLosslessNumber(cur) ? Number(cur.value) : cur;
 }
 
 function equal(a: JsonValue, b: JsonValue): boolean {
@@ -228,12 +230,12 @@ export function nextPayloads(payload: JsonObject): JsonObject[] {
   if (!Array.isArray(proc) || proc.length <= 1) return [];
   const next = proc[1];
   const defs = Array.isArray(next) ? next : [next];
+  // cloneJson, not structuredClone: numbers read without rounding (lossless numbers) must stay
+  // what they are, which structuredClone would turn into plain objects.
   return defs.map((def) => {
-    const copy = structuredClone(payload);
+    const copy = cloneJson(payload);
     delete copy.id;
-    const p = copy.process as JsonValue[];
-    p.shift();
-    p[0] = structuredClone(def);
+    copy.process = [cloneJson(def), ...(copy.process as JsonValue[]).slice(2)];
     if (isJsonObject(def) && typeof def.chain_filter === 'string' && Array.isArray(copy.features)) {
       copy.features = filterFeatures(copy.features, def.chain_filter);
     }

@@ -4,10 +4,11 @@
  * @module
  */
 import type { MessageAttributeValue } from '@aws-sdk/client-sns';
-import { isJsonObject, type JsonObject, type JsonValue } from './json';
+import { isLosslessNumber } from 'lossless-json';
+import { isJsonObject, numberText, type JsonObject, type JsonValue } from './json';
 
 function str(v: JsonValue): string {
-  return typeof v === 'string' ? v : JSON.stringify(v);
+  return typeof v === 'string' ? v : (numberText(v) ?? JSON.stringify(v));
 }
 
 /** Builds the attributes of one item (at most 10, the SNS-to-SQS limit). */
@@ -26,14 +27,14 @@ export function itemAttributes(item: JsonObject): Record<string, MessageAttribut
     attrs['bbox.ur_lat'] = { DataType: 'Number', StringValue: str(urLat) };
   }
   const p = item.properties;
-  if (!isJsonObject(p)) return attrs;
+  if (!isJsonObject(p) || isLosslessNumber(p)) return attrs;
   const dt = typeof p.datetime === 'string' ? p.datetime : undefined;
   const start = typeof p.start_datetime === 'string' ? p.start_datetime : dt;
   const end = typeof p.end_datetime === 'string' ? p.end_datetime : dt;
   if (start) attrs.start_datetime = { DataType: 'String', StringValue: start };
   if (end) attrs.end_datetime = { DataType: 'String', StringValue: end };
   if (dt) attrs.datetime = { DataType: 'String', StringValue: dt };
-  if (typeof p['eo:cloud_cover'] === 'number') {
+  if (numberText(p['eo:cloud_cover']) !== undefined) {
     attrs.cloud_cover = { DataType: 'Number', StringValue: str(p['eo:cloud_cover']) };
   }
   if ('created' in p && 'updated' in p) {

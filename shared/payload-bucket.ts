@@ -330,6 +330,27 @@ export class PayloadBucket {
     return this.upload(p, `${this.execPayloadPrefix(payloadId, executionId)}/${INPUT_KEY}`);
   }
 
+  /**
+   * Stores the execution's `input.json` only if it does not exist yet (a conditional write,
+   * `If-None-Match: *`), so an execution's recorded input is never replaced by other content.
+   * Returns its URL, and when an `input.json` was there already, that stored payload: the input the
+   * execution runs (or will run), which the caller starts with instead of what it was given.
+   */
+  async createInputPayload(p: SerializedPayload, payloadId: string, executionId: string): Promise<{ url: string; existing?: SerializedPayload }> {
+    const key = `${this.execPayloadPrefix(payloadId, executionId)}/${INPUT_KEY}`;
+    const url = this.url(key);
+    try {
+      await this.s3.send(
+        new PutObjectCommand({ Bucket: this.bucketName, Key: key, Body: p.body, ContentType: 'application/json', IfNoneMatch: '*' }),
+      );
+      return { url };
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (errorName(err) !== 'PreconditionFailed' && status !== 412) throw err;
+      return { url, existing: await readJsonText(this.s3, { bucket: this.bucketName, key }, url) };
+    }
+  }
+
   /** Stores the execution's `output.json`; returns its deterministic URL. */
   uploadOutputPayload(p: PayloadInput, payloadId: string, executionId: string): Promise<string> {
     return this.upload(p, `${this.execPayloadPrefix(payloadId, executionId)}/${OUTPUT_KEY}`);

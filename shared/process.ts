@@ -8,7 +8,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import pLimit from 'p-limit';
 import { sfnClient } from './clients';
 import { ENV, positiveIntFromEnv, requireEnv, type Env } from './config';
@@ -25,11 +25,11 @@ import {
 } from './errors';
 import { WorkflowEventPublisher, WorkflowEventType, skipEventFor } from './events';
 import { executionArn as buildExecutionArn, executionId, executionIdFromArn, splitExecutionArn } from './execution';
-import { SerializedPayload, isJsonObject, type JsonObject } from './json';
+import { MAX_JSON_DEPTH, SerializedPayload, isJsonObject, jsonDepthExceeds, type JsonObject } from './json';
 import { createLogger, payloadLogger, type Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
 import { processDefinition, validateProcessPayload, workflowOf, type ProcessPayload } from './payload';
-import { extractRecord, isSqsMessage, normalizeEvent } from './records';
+import { extractRecordWithText, isSqsMessage, normalizeEvent } from './records';
 import { MAX_PAYLOAD_LENGTH, toInlineOrReference } from './size';
 import { State, StateDb, isoNow, itemUrls, type StateItem } from './statedb';
 
@@ -185,17 +185,27 @@ async function extractAndValidate(
 ): Promise<{ payload: ProcessPayload; serialized: SerializedPayload } | undefined> {
   let stage: 'extract' | 'validate' = 'extract';
   let extracted: JsonObject | undefined;
+  /** The payload (the referenced one for a `{"url"}` record), to name its id when it is invalid. */
+  let idSource: JsonObject | undefined;
   try {
-    extracted = extractRecord(record);
-    // A referenced payload is read with its text and bytes: when validation leaves it as it is
-    // (it has its id and features), that text is what is measured, stored and started, byte for
-    // byte as received, and a large payload is never serialised again.
+    const received = extractRecordWithText(record);
+    extracted = received.value;
+    // The payload's own JSON as it arrived: the SQS body, the SNS message, or the referenced
+    // object's bytes (read with its text, so a large payload is never serialised again).
     const read = isReference(extracted) ? await bucket.readSerialized(String(extracted.url)) : undefined;
     const payload = read ? read.value : extracted;
-    const unchanged = read !== undefined && typeof payload.id === 'string';
+    idSource = payload;
+    const original = read ?? (received.text !== undefined ? new SerializedPayload(extracted, received.text) : undefined);
+    const hasId = payload.id !== undefined;
     stage = 'validate';
     const valid = validateProcessPayload(payload, { bucket });
-    return { payload: valid, serialized: unchanged ? (read as SerializedPayload) : serializeOrInvalid(valid) };
+    // Unchanged by validation (it has its id): stored and started as the very bytes received.
+    // Otherwise written again from the received text with every number kept as it was written.
+    const serialized = original && hasId ? original : original ? withId(original, valid.id) : serializeOrInvalid(valid);
+    if (jsonDepthExceeds(serialized.bytes ?? serialized.text, MAX_JSON_DEPTH)) {
+      throw new NotAProcessPayloadError('payload', `nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, more than can be written back as JSON`);
+    }
+    return { payload: valid, serialized };
   } catch (err) {
     const invalid =
       err instanceof RecordExtractError ||
@@ -209,7 +219,7 @@ async function extractAndValidate(
       Object.assign(result, { outcome: 'retry', error: errorMessage(err) });
       return undefined;
     }
-    const payloadId = stage === 'validate' && extracted && typeof extracted.id === 'string' ? extracted.id : 'unknown';
+    const payloadId = stage === 'validate' && idSource && typeof idSource.id === 'string' ? idSource.id : 'unknown';
     const eventType = stage === 'extract' ? WorkflowEventType.RECORD_EXTRACT_FAILED : WorkflowEventType.NOT_A_PROCESS_PAYLOAD;
     let url: string | undefined;
     try {
@@ -249,6 +259,17 @@ function serializeOrInvalid(payload: ProcessPayload): SerializedPayload {
     if (err instanceof RangeError) throw new NotAProcessPayloadError('payload', `cannot be serialised as JSON again: ${err.message} (nested too deeply)`);
     throw err;
   }
+}
+
+/**
+ * The received payload with the id that validation built added as its last member: spliced into
+ * the received text before its closing brace, so every other byte (numbers such as
+ * `12345678901234567890` and `1.0`, spacing) stays as it was sent.
+ */
+export function withId(original: SerializedPayload, id: string): SerializedPayload {
+  const text = original.text;
+  const end = text.lastIndexOf('}');
+  return new SerializedPayload(original.value, `${text.slice(0, end)},"id":${JSON.stringify(id)}${text.slice(end)}`);
 }
 
 /** A raw message as something JSON can store (it may not be an object at all). */
@@ -314,9 +335,20 @@ async function runPayload(payload: ProcessPayload, serialized: SerializedPayload
   }
 
   const { stateMachineArn, executionName } = splitExecutionArn(execArn);
-  const inputUrl = await ctx.bucket.uploadInputPayload(serialized, id, executionName);
+  // input.json is written only if absent: the first copy stored for an execution name is the one
+  // that execution runs, so a redelivery (or a concurrent delivery) with other content can never
+  // replace the record of what ran. The execution is then started with what input.json holds.
+  const stored = await ctx.bucket.createInputPayload(serialized, id, executionName);
+  const inputUrl = stored.url;
+  const runInput = stored.existing ?? serialized;
+  if (stored.existing && stored.existing.text !== serialized.text) {
+    ctx.log.warn('input.json of this execution already holds other content; the execution runs the stored input, not this message', {
+      execution_arn: execArn,
+      input_payload_url: inputUrl,
+    });
+  }
 
-  const input = await toInlineOrReference(serialized, ctx.bucket, MAX_PAYLOAD_LENGTH, { storedAt: inputUrl });
+  const input = await toInlineOrReference(runInput, ctx.bucket, MAX_PAYLOAD_LENGTH, { storedAt: inputUrl });
   if (input.url) ctx.log.info('payload over the inline limit; passed as a reference', { size: input.size, url: input.url });
   let started = true;
   try {
@@ -326,6 +358,7 @@ async function runPayload(payload: ProcessPayload, serialized: SerializedPayload
     if (name === 'ExecutionAlreadyExists') {
       started = false;
       ctx.log.info('execution already exists; continuing to PROCESSING', { execution_arn: execArn });
+      await keepExecutionInput(ctx, id, execArn, inputUrl, runInput);
     } else if (name === 'StateMachineDoesNotExist') {
       const msg = awsErrorText(err, 'StartExecution');
       await ctx.stateDb.setFailed(id, msg);
@@ -364,6 +397,32 @@ async function runPayload(payload: ProcessPayload, serialized: SerializedPayload
   });
   ctx.log.info(started ? 'workflow started' : 'workflow already started; now PROCESSING', { execution_arn: execArn, input_payload_url: inputUrl });
   return { outcome: 'started', executionArn: execArn, inputPayloadUrl: inputUrl };
+}
+
+/**
+ * An execution that already exists runs the input it was started with: when `input.json` holds
+ * anything else (written by another deployment, or lost), it is restored to that input, re-hydrated
+ * when the execution was started with a reference, so `input.json` always describes what ran.
+ */
+async function keepExecutionInput(ctx: RunContext, payloadId: string, execArn: string, inputUrl: string, stored: SerializedPayload): Promise<void> {
+  const described = await ctx.sfn.send(new DescribeExecutionCommand({ executionArn: execArn }));
+  if (typeof described.input !== 'string' || described.input === stored.text) return;
+  let ran: SerializedPayload;
+  try {
+    const value = JSON.parse(described.input) as unknown;
+    if (!isJsonObject(value)) return;
+    ran = isReference(value) ? await ctx.bucket.readSerialized(String(value.url)) : new SerializedPayload(value, described.input);
+  } catch (err) {
+    ctx.log.warn('cannot read the input of the existing execution; input.json left as it is', { execution_arn: execArn, error: errorMessage(err) });
+    return;
+  }
+  if (ran.text === stored.text) return;
+  if (ran.value.id !== payloadId) {
+    ctx.log.warn('the existing execution runs a payload with another id; input.json left as it is', { execution_arn: execArn });
+    return;
+  }
+  await ctx.bucket.uploadInputPayload(ran, payloadId, splitExecutionArn(execArn).executionName);
+  ctx.log.warn('input.json restored to the input the existing execution runs', { execution_arn: execArn, input_payload_url: inputUrl });
 }
 
 /** Error thrown by a direct (non-SQS) invocation when any record failed. */

@@ -49,23 +49,36 @@ function parseJson(text: unknown, where: string): JsonObject {
  * @throws RecordExtractError when a body or message is not a JSON object.
  */
 export function extractRecord(record: unknown): JsonObject {
+  return extractRecordWithText(record).value;
+}
+
+/**
+ * Like {@link extractRecord}, and also returns the JSON text the object was parsed from (the SQS
+ * body or SNS message), so a payload that validation leaves unchanged is stored and started as the
+ * very bytes received. `text` is undefined for a bare payload and for a Batch `url_out`.
+ */
+export function extractRecordWithText(record: unknown): { value: JsonObject; text?: string } {
   if (!isJsonObject(record)) {
     throw new RecordExtractError(`record is not a JSON object (got ${Array.isArray(record) ? 'array' : typeof record})`);
   }
   let r: JsonObject = record;
+  let text: string | undefined;
   if ('body' in r) {
     r = parseJson(r.body, 'SQS message body');
+    text = record.body as string;
   } else if ('Sns' in r) {
     if (!isJsonObject(r.Sns)) throw new RecordExtractError('SNS record has no Sns object');
     r = r.Sns;
   }
   if ('Message' in r) {
-    r = parseJson(r.Message, 'SNS Message');
+    const message = r.Message;
+    r = parseJson(message, 'SNS Message');
+    text = message as string;
   }
   if (!('url' in r) && isJsonObject(r.Parameters) && 'url_out' in r.Parameters) {
-    r = { url: r.Parameters.url_out };
+    return { value: { url: r.Parameters.url_out } };
   }
-  return r;
+  return { value: r, text };
 }
 
 /** Extracts every record of an event (throws on the first bad one; `process` extracts one by one). */

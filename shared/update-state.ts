@@ -8,6 +8,7 @@
  * @module
  */
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { isLosslessNumber } from 'lossless-json';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { nextPayloads } from './chain';
@@ -17,7 +18,7 @@ import { MalformedEventError, NotAProcessPayloadError, errorMessage } from './er
 import { WorkflowEventPublisher, WorkflowEventType } from './events';
 import { executionIdFromArn } from './execution';
 import { itemAttributes } from './item-attributes';
-import { SerializedPayload, isJsonObject, type JsonObject } from './json';
+import { SerializedPayload, isJsonObject, parseLossless, stringifyLossless, type JsonObject, type JsonValue } from './json';
 import { createLogger, payloadLogger, type Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
 import { parsePayloadId } from './payload';
@@ -140,6 +141,11 @@ export function executionPayloadId(input: JsonObject): string {
 
 const moduleLogger = createLogger('update-state');
 
+/** An output item: a JSON object (a lossless number is an object too, but never an item). */
+function isFeature(v: JsonValue): v is JsonObject {
+  return isJsonObject(v) && !isLosslessNumber(v);
+}
+
 function parseJsonObject(text: string, what: string): JsonObject {
   let v: unknown;
   try {
@@ -185,7 +191,8 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
     if (typeof inputText !== 'string') throw new MalformedEventError(`execution ${execArn} has no input (neither "detail.input" nor DescribeExecution)`);
 
     const rawInput = parseJsonObject(inputText, 'input');
-    const inputPayload = await bucket.resolve(rawInput);
+    const inputRead = isReference(rawInput) ? await bucket.readSerialized(String(rawInput.url)) : undefined;
+    const inputPayload = inputRead ? inputRead.value : rawInput;
     const payloadId = executionPayloadId(inputPayload);
     result.payloadId = payloadId;
     const log = payloadLogger(logger, payloadId, { execution_arn: execArn, status });
@@ -194,17 +201,19 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
     const now = isoNow();
 
     if (status === 'SUCCEEDED') {
-      let output: JsonObject | undefined;
+      // The output exactly as Step Functions returned it (or the referenced object's bytes): stored
+      // as it is in output.json, and read again without rounding only to publish and chain.
+      let output: SerializedPayload | undefined;
       if (typeof outputText === 'string' && outputText !== 'null' && outputText !== '') {
         const rawOutput = parseJsonObject(outputText, 'output');
-        if (!isReference(rawOutput)) output = rawOutput;
+        if (!isReference(rawOutput)) output = new SerializedPayload(rawOutput, outputText);
         // A workflow that passes its oversized input through returns the same reference: read once.
-        else if (isReference(rawInput) && rawOutput.url === rawInput.url) output = inputPayload;
-        else output = await bucket.readPayload(String(rawOutput.url));
+        else if (inputRead && rawOutput.url === rawInput.url) output = inputRead;
+        else output = await bucket.readSerialized(String(rawOutput.url));
       }
       let outputUrl: string | undefined;
       if (output) {
-        outputUrl = await bucket.uploadOutputPayload(new SerializedPayload(output), payloadId, executionName);
+        outputUrl = await bucket.uploadOutputPayload(output, payloadId, executionName);
       } else {
         log.warn('succeeded execution has no output payload; no output.json written');
       }
@@ -221,13 +230,19 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
       });
       if (output) {
         const publishTopic = env[ENV.publishTopicArn];
-        const features = Array.isArray(output.features) ? output.features.filter(isJsonObject) : [];
+        const queueUrl = env[ENV.processQueueUrl];
+        const hasFeatures = Array.isArray(output.value.features) && output.value.features.length > 0;
+        const chains = Array.isArray(output.value.process) && output.value.process.length > 1;
+        // Items and chained payloads are written again: from a lossless reading of the output, so
+        // numbers keep their exact value and text (12345678901234567890, 1.0).
+        const exact = (publishTopic && hasFeatures) || (queueUrl && chains) ? (parseLossless(output.text) as JsonObject) : output.value;
+        const features = Array.isArray(exact.features) ? exact.features.filter(isFeature) : [];
         // Every item SNS accepts is published, and the chained payloads are sent, whatever happens
         // to one item: an item SNS refuses for its content is reported (event, log) since no retry
         // could publish it; only a failure a later attempt may fix is thrown, after the chaining.
         let retryable: unknown;
         if (publishTopic && features.length > 0) {
-          const report = await publishEach(deps.sns ?? snsClient(), publishTopic, features.map((f) => ({ message: JSON.stringify(f), attributes: itemAttributes(f) })));
+          const report = await publishEach(deps.sns ?? snsClient(), publishTopic, features.map((f) => ({ message: stringifyLossless(f), attributes: itemAttributes(f) })));
           result.published = report.published;
           retryable = report.retryable;
           for (const r of report.rejected) {
@@ -245,13 +260,12 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
             });
           }
         }
-        const queueUrl = env[ENV.processQueueUrl];
         if (queueUrl) {
-          const next = nextPayloads(output);
+          const next = nextPayloads(exact);
           if (next.length > 0) {
             const bodies = await Promise.all(
               next.map(async (p) => {
-                const s = new SerializedPayload(p);
+                const s = new SerializedPayload(p, stringifyLossless(p));
                 return isOversized(s) ? JSON.stringify({ url: await bucket.uploadOversizePayload(s) }) : s.text;
               }),
             );

@@ -5,11 +5,27 @@
  * to three times, as an EventBridge target would be) → published items and chained payloads.
  */
 import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { handler as processHandler } from '../lambdas/process/index';
 import { handler as updateStateHandler } from '../lambdas/update-state/index';
 import type { JsonObject } from '../shared/json';
+import { payloadIdToKey } from '../shared/statedb';
 import type { UpdateStateResult } from '../shared/update-state';
-import { WORKFLOWS_DIR, makeItem, makePayload, padding, sqsEvent, sqsRecord, startPipelineStack, uid, type PipelineStack } from './helpers/pipeline';
+import {
+  WORKFLOWS_DIR,
+  expectedExecutionName,
+  makeItem,
+  makePayload,
+  padding,
+  snsThroughSqsRecord,
+  sqsEvent,
+  sqsRecord,
+  startPipelineStack,
+  uid,
+  type PipelineStack,
+} from './helpers/pipeline';
 
 let p: PipelineStack;
 const results = new Map<string, UpdateStateResult>();
@@ -17,6 +33,7 @@ const results = new Map<string, UpdateStateResult>();
 beforeAll(async () => {
   p = await startPipelineStack({ statusEventDelivery: { maxAttempts: 3, retryDelayMs: 10 } });
   await p.stack.registerWorkflow('minimal', path.join(WORKFLOWS_DIR, 'minimal.asl.json'));
+  await p.stack.registerWorkflow('wait', { StartAt: 'Sleep', States: { Sleep: { Type: 'Wait', Seconds: 60, End: true } } });
   p.stack.onStatusChange(async (event) => {
     results.set(event.detail.executionArn, (await updateStateHandler(event)) as UpdateStateResult);
   });
@@ -87,5 +104,160 @@ describe('update-state publishes every item it can and always sends the chained 
     expect(publishedItems(good.id as string, bad.id as string).map((m) => (JSON.parse(m) as JsonObject).id)).toEqual([good.id]);
     expect(await chainedBodies(good.id as string)).toHaveLength(1);
     expect(p.workflowEvents(payload.id).map((e) => e.event_type)).toContain('PUBLISH_FAILED');
+  });
+});
+
+/**
+ * A payload as JSON text (pretty-printed, as a person or another language would write it) whose
+ * first item holds a 20-digit integer, `1.0` as its cloud cover and in its bbox, and `-0`: numbers
+ * JavaScript's JSON would round or rewrite.
+ */
+function exactNumbersText(options: { withoutId?: boolean; next?: JsonObject[] } = {}): { text: string; id: string; itemId: string } {
+  const itemId = uid('exact');
+  const item: JsonObject = { ...makeItem(itemId), bbox: [-105.5, 39.25, -104.75, 40.125] };
+  (item.properties as JsonObject)['eo:cloud_cover'] = 7;
+  (item.properties as JsonObject)['test:big'] = 1;
+  (item.properties as JsonObject)['test:zero'] = 2;
+  const payload = makePayload({ features: [item], withoutId: options.withoutId, next: options.next ?? [{ workflow: 'next-wf' }] });
+  const id = `sentinel-s2-l2a/workflow-minimal/${itemId}`;
+  const text = JSON.stringify(payload, null, 2)
+    .replace('"eo:cloud_cover": 7', '"eo:cloud_cover": 1.0')
+    .replace('"test:big": 1', '"test:big": 12345678901234567890')
+    .replace('"test:zero": 2', '"test:zero": -0')
+    .replace('-105.5,', '-105.50,');
+  return { text, id, itemId };
+}
+
+const EXACT = ['"test:big":12345678901234567890', '"eo:cloud_cover":1.0', '"test:zero":-0', '-105.50'];
+
+describe('numbers keep their exact value and text from the message to the chained payload', () => {
+  it('a 20-digit integer and 1.0: input.json and the execution input are the SQS body byte for byte; output.json, the published item and the chained payload keep them', async () => {
+    const { text, id, itemId } = exactNumbersText();
+    const { arn, name, result, failures } = await runBody(text, id);
+    expect(failures).toEqual([]);
+    expect(result).toMatchObject({ state: 'SUCCEEDED', published: 1, chained: 1 });
+
+    expect(await p.getText(p.executionKey(id, name, 'input.json'))).toBe(text);
+    expect((await p.describe(arn)).input).toBe(text);
+    const output = await p.getText(p.executionKey(id, name, 'output.json'));
+    expect(output).toBe((await p.describe(arn)).output);
+    for (const s of EXACT) expect(output).toContain(s);
+
+    const [published] = publishedItems(itemId);
+    for (const s of EXACT) expect(published).toContain(s);
+    expect(p.stack.sns.messages(p.stack.publishTopicArn).find((m) => m.message === published)!.attributes).toMatchObject({ cloud_cover: '1.0', 'bbox.ll_lon': '-105.50' });
+
+    const [chained] = await chainedBodies(itemId);
+    for (const s of EXACT) expect(chained).toContain(s);
+    expect(JSON.parse(chained)).not.toHaveProperty('id');
+  });
+
+  it('a payload without id: input.json is the body with the built id added as its last member, every other byte as sent', async () => {
+    const { text, id } = exactNumbersText({ withoutId: true });
+    const { arn, name, failures } = await runBody(text, id);
+    expect(failures).toEqual([]);
+    const stored = await p.getText(p.executionKey(id, name, 'input.json'));
+    expect(stored).toBe(`${text.slice(0, -1)},"id":${JSON.stringify(id)}}`);
+    expect((await p.describe(arn)).input).toBe(stored);
+  });
+
+  it('a payload sent through SNS: input.json is the SNS message byte for byte', async () => {
+    const { text, id } = exactNumbersText();
+    expect(await processHandler(sqsEvent(snsThroughSqsRecord(text)))).toEqual({ batchItemFailures: [] });
+    const arn = (await p.db.getItem(id))!.executions.at(-1)!;
+    await p.stack.waitForExecution(arn);
+    expect(await p.getText(p.executionKey(id, arn.split(':').at(-1)!, 'input.json'))).toBe(text);
+  });
+});
+
+describe('a payload nested too deeply is invalid however it arrives', () => {
+  function deepPayloadText(levels: number): { text: string; id: string } {
+    const payload = makePayload();
+    const text = JSON.stringify(payload);
+    return { text: `${text.slice(0, -1)},"deep":${'['.repeat(levels)}${']'.repeat(levels)}}`, id: payload.id };
+  }
+
+  it('a {"url"} payload nested 200,000 levels deep: NOT_A_PROCESS_PAYLOAD, stored under tmp/invalid, never started', async () => {
+    const { text, id } = deepPayloadText(200_000);
+    const key = `cirrus/ref/${uid('deep')}.json`;
+    await p.s3.send(new PutObjectCommand({ Bucket: p.stack.payloadBucket, Key: key, Body: text }));
+    const response = (await processHandler(sqsEvent(sqsRecord({ url: `s3://${p.stack.payloadBucket}/${key}` }, 'deep-url')))) as { batchItemFailures: unknown[] };
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'deep-url' }]);
+    expect(await p.db.getItem(id)).toBeUndefined();
+    const [event] = p.workflowEvents(id);
+    expect(event).toMatchObject({ event_type: 'NOT_A_PROCESS_PAYLOAD', error: expect.stringContaining('deeper than 1000 levels') });
+    expect(event.input_payload_url).toMatch(/\/tmp\/invalid\//);
+  });
+
+  it('an inline payload nested 1,001 levels (which JavaScript could still write back) is invalid too', async () => {
+    const { text, id } = deepPayloadText(1001);
+    const response = (await processHandler(sqsEvent(sqsRecord(text, 'deep-inline')))) as { batchItemFailures: unknown[] };
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'deep-inline' }]);
+    expect(await p.db.getItem(id)).toBeUndefined();
+  });
+
+  it('a payload nested 990 levels is valid', async () => {
+    const { text, id } = deepPayloadText(990);
+    const { failures, result } = await runBody(text, id);
+    expect(failures).toEqual([]);
+    expect(result).toMatchObject({ state: 'SUCCEEDED' });
+  });
+});
+
+describe("an execution's input.json is never replaced by other content", () => {
+  /** Forces the StateDB item back to CLAIMED (as if process had stopped between claim and PROCESSING). */
+  async function forceClaimed(payloadId: string): Promise<void> {
+    await p.doc.send(
+      new UpdateCommand({
+        TableName: p.stack.stateDbTable,
+        Key: payloadIdToKey(payloadId),
+        UpdateExpression: 'SET state_updated = :s',
+        ExpressionAttributeValues: { ':s': `CLAIMED_${new Date().toISOString()}` },
+      }),
+    );
+  }
+
+  it('the local S3 honours If-None-Match: * (create only), as AWS S3 does', async () => {
+    const key = `cirrus/tmp/${uid('cond')}.json`;
+    const put = (body: string): Promise<unknown> => p.s3.send(new PutObjectCommand({ Bucket: p.stack.payloadBucket, Key: key, Body: body, IfNoneMatch: '*' }));
+    await put('{"first":true}');
+    await expect(put('{"second":true}')).rejects.toMatchObject({ name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+    expect(await p.getText(key)).toBe('{"first":true}');
+  });
+
+  it('resuming a CLAIMED payload whose execution runs X with a message holding Y: input.json and the execution keep X', async () => {
+    const x = makePayload({ workflow: 'wait' });
+    const y = { ...x, features: [{ ...(x.features as JsonObject[])[0], properties: { changed: 'y' } }] };
+    expect(await processHandler(sqsEvent(sqsRecord(JSON.stringify(x))))).toEqual({ batchItemFailures: [] });
+    const arn = (await p.db.getItem(x.id))!.executions.at(-1)!;
+    await forceClaimed(x.id);
+    try {
+      expect(await processHandler(sqsEvent(sqsRecord(JSON.stringify(y))))).toEqual({ batchItemFailures: [] });
+      expect((await p.db.getItem(x.id))!.executions).toEqual([arn]);
+      expect(await p.getText(p.executionKey(x.id, arn.split(':').at(-1)!, 'input.json'))).toBe(JSON.stringify(x));
+      expect((await p.describe(arn)).input).toBe(JSON.stringify(x));
+    } finally {
+      await p.sfn.send(new StopExecutionCommand({ executionArn: arn }));
+      await p.stack.waitForExecution(arn);
+    }
+  });
+
+  it('ExecutionAlreadyExists: input.json is restored to the input the existing execution runs', async () => {
+    const ran = makePayload({ workflow: 'wait' });
+    const name = expectedExecutionName(ran.id);
+    const arn = p.executionArn('wait', name);
+    // Another deployment started the execution with `ran`, and input.json holds something else.
+    await p.db.claim(ran.id, arn);
+    await p.putJson(p.executionKey(ran.id, name, 'input.json'), { ...ran, stale: true });
+    await p.sfn.send(new StartExecutionCommand({ stateMachineArn: p.baseArn + 'wait', name, input: JSON.stringify(ran) }));
+    try {
+      const redelivered = { ...ran, other: 'content' };
+      expect(await processHandler(sqsEvent(sqsRecord(JSON.stringify(redelivered))))).toEqual({ batchItemFailures: [] });
+      expect(await p.getText(p.executionKey(ran.id, name, 'input.json'))).toBe(JSON.stringify(ran));
+      expect((await p.db.getItem(ran.id))!.state).toBe('PROCESSING');
+    } finally {
+      await p.sfn.send(new StopExecutionCommand({ executionArn: arn }));
+      await p.stack.waitForExecution(arn);
+    }
   });
 });

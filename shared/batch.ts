@@ -7,9 +7,9 @@
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { regionFromEnv } from './config';
 import { CirrusError, RecordExtractError, errorMessage } from './errors';
-import { isJsonObject, type JsonObject } from './json';
+import { hasInexactNumber, isJsonObject, type JsonObject } from './json';
 import type { Logger } from './logger';
-import { PayloadBucket } from './payload-bucket';
+import { PayloadBucket, isReference } from './payload-bucket';
 import { extractEventRecords } from './records';
 import { inlineOrReference } from './size';
 
@@ -76,8 +76,13 @@ export async function postBatch(
   const bucket = deps.bucket ?? PayloadBucket.fromEnv();
   if (!isJsonObject(event) || !('error' in event)) {
     const record = singleRecord(event);
-    const payload = await bucket.resolve(record);
-    return inlineOrReference(payload, bucket);
+    if (!isReference(record)) return inlineOrReference(record, bucket);
+    const read = await bucket.readSerialized(String(record.url));
+    // An output holding numbers JavaScript would rewrite (a Python task's 20-digit integer, 1.0)
+    // is passed on as a reference to the object the job wrote: returned inline, the Lambda runtime
+    // would serialise it again and round them.
+    if (hasInexactNumber(read.text)) return { url: String(record.url) };
+    return inlineOrReference(read.value, bucket);
   }
   const error = isJsonObject(event.error) ? event.error : {};
   if (typeof error.Cause !== 'string') {

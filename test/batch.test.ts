@@ -5,6 +5,7 @@
  */
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { handler as postBatchHandler } from '../lambdas/post-batch/index';
 import { handler as preBatchHandler } from '../lambdas/pre-batch/index';
 import { BatchJobError, cloudWatchLogReader, postBatch, type LogReader } from '../shared/batch';
@@ -108,6 +109,18 @@ describe('batch task round trip: pre-batch → batchTask → post-batch', () => 
 
     const out = await postBatchHandler(succeededJob(pre));
     expect(out).toEqual(stamp()(payload));
+  });
+
+  it('returns a reference to the job output when it holds numbers JavaScript would round (a 20-digit integer, 1.0)', async () => {
+    const payload = makePayload();
+    const pre = await preBatchHandler(payload);
+    // What a Python task writes: json.dumps keeps 12345678901234567890 and 1.0 as they are.
+    const text = JSON.stringify(payload).replace('"properties":{', '"properties":{"test:big":12345678901234567890,"test:one":1.0,');
+    await p.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: pre.url_out.slice(`s3://${BUCKET}/`.length), Body: text }));
+
+    const out = await postBatchHandler(succeededJob(pre));
+    expect(out).toEqual({ url: pre.url_out });
+    expect(await p.getText(pre.url_out)).toBe(text);
   });
 
   it('returns a tmp/oversized reference when the output is over the inline limit', async () => {

@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: runs the five benchmarks on the embedded local stack, prints a table and writes
- * `bench/results.json`. Not part of `npm test`.
+ * the results to `bench/results.local.json` (ignored by git); `--write` writes the tracked
+ * `bench/results.json` instead, for a deliberate update of the published figures. Not part of
+ * `npm test`.
  *
  * ```text
- * node dist/bench/run.js [--only 1,2,3,4,5]
+ * node dist/bench/run.js [--only 1,2,3,4,5] [--write]
  * ```
  *
  * The same script serves as its own child processes (`--child stack|large|size-heap`), so each
@@ -101,7 +103,7 @@ async function main(): Promise<void> {
   const targets = complete ? report.checkTargets(results) : [];
   console.log(complete ? report.renderReport(results, targets, env) : JSON.stringify(results, null, 1));
   if (complete) {
-    const file = path.join(root, 'bench', 'results.json');
+    const file = path.join(root, 'bench', args.includes('--write') ? 'results.json' : 'results.local.json');
     report.writeResults(file, env, results, targets);
     log(`wrote ${path.relative(process.cwd(), file)} (${env.durationSeconds} s)`);
   }

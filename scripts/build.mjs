@@ -1,7 +1,7 @@
 // Builds one self-contained CommonJS bundle per Lambda function (dist/lambdas/<name>/index.js),
 // plus the CLI, the local demo and the benchmarks (dist/bin, dist/bench), with esbuild.
 import { build } from 'esbuild';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
@@ -72,6 +72,8 @@ await Promise.all(
     }),
   ),
 );
+// esbuild writes files 0644: the `cirrus` bin must be executable for `npx cirrus` and installs.
+if (existsSync(join(dist, 'bin', 'cirrus.js'))) chmodSync(join(dist, 'bin', 'cirrus.js'), 0o755);
 
 // The public library (package.json "exports"): CommonJS bundle plus declarations from tsc.
 await build({

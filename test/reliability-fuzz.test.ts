@@ -672,7 +672,7 @@ describe('bad input, property-based', () => {
     );
     expect(stats.records).toBeGreaterThanOrEqual(RUNS * MIN_BATCH);
     expect(lost).toBe(0);
-  }, 90_000); // the fuzz budget
+  }, 600_000); // a guard against hangs, not a speed check: 130 batches took over 90 s on a loaded 2-core machine
 });
 
 describe('references (CIRRUS_REFERENCE_BUCKETS)', () => {

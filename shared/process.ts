@@ -8,7 +8,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import pLimit from 'p-limit';
 import { sfnClient } from './clients';
 import { ENV, positiveIntFromEnv, requireEnv, type Env } from './config';
@@ -32,6 +32,7 @@ import { processDefinition, validateProcessPayload, workflowOf, type ProcessPayl
 import { extractRecordWithText, isSqsMessage, normalizeEvent } from './records';
 import { MAX_PAYLOAD_LENGTH, toInlineOrReference } from './size';
 import { State, StateDb, isoNow, itemUrls, type StateItem } from './statedb';
+import { startExecutionWithinTime } from './start-execution';
 
 /** Default number of payloads of one batch handled at the same time. */
 export const DEFAULT_PROCESS_CONCURRENCY = 10;
@@ -71,6 +72,11 @@ export interface ProcessDeps {
   concurrency?: number;
   logger?: Logger;
   env?: Env;
+  /**
+   * Milliseconds the invocation has left (Lambda `context.getRemainingTimeInMillis`): a throttled
+   * StartExecution is retried within it. Without it only the SDK's own retries are made.
+   */
+  remainingMs?: () => number;
 }
 
 /** The whole result of one invocation. */
@@ -162,7 +168,7 @@ export async function processEvent(event: unknown, deps: ProcessDeps = {}): Prom
         limit(async () => {
           const log = payloadLogger(logger, c.payload.id, { workflow: workflowOf(c.payload) });
           try {
-            Object.assign(results[c.index], await runPayload(c.payload, c.serialized, states.get(c.payload.id), { bucket, stateDb, sfn, events, baseArn, log }));
+            Object.assign(results[c.index], await runPayload(c.payload, c.serialized, states.get(c.payload.id), { bucket, stateDb, sfn, events, baseArn, log, remainingMs: deps.remainingMs }));
           } catch (err) {
             log.error('failed to start the workflow; the message is reported failed for redelivery', { error: errorMessage(err), error_name: errorName(err) });
             Object.assign(results[c.index], { outcome: 'retry', error: errorMessage(err) });
@@ -296,6 +302,7 @@ interface RunContext {
   events: WorkflowEventPublisher;
   baseArn: string;
   log: Logger;
+  remainingMs?: () => number;
 }
 
 function skip(ctx: RunContext, payloadId: string, item: StateItem | undefined, state: State, why: string): Partial<RecordResult> {
@@ -352,7 +359,12 @@ async function runPayload(payload: ProcessPayload, serialized: SerializedPayload
   if (input.url) ctx.log.info('payload over the inline limit; passed as a reference', { size: input.size, url: input.url });
   let started = true;
   try {
-    await ctx.sfn.send(new StartExecutionCommand({ stateMachineArn, name: executionName, input: input.text }));
+    // Throttling is retried while the invocation has time; when it is spent the error below
+    // reports the message, and the payload stays CLAIMED so redelivery reuses this execution name.
+    await startExecutionWithinTime(ctx.sfn, { stateMachineArn, name: executionName, input: input.text }, {
+      remainingMs: ctx.remainingMs,
+      onThrottled: (attempt, delayMs) => ctx.log.debug('StartExecution throttled; backing off', { attempt, delay_ms: delayMs }),
+    });
   } catch (err) {
     const name = errorName(err);
     if (name === 'ExecutionAlreadyExists') {

@@ -27,7 +27,9 @@ export async function handler(event: SQSEvent | SNSEvent | unknown, context?: Co
   startInvocation(logger, context);
   const events = WorkflowEventPublisher.fromEnv(logger);
   try {
-    const { sqs, results } = await processEvent(event, { logger, events });
+    // The remaining time bounds the retries of a throttled StartExecution.
+    const remainingMs = context ? () => context.getRemainingTimeInMillis() : undefined;
+    const { sqs, results } = await processEvent(event, { logger, events, remainingMs });
     if (sqs) {
       return {
         batchItemFailures: results

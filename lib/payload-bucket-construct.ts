@@ -164,29 +164,24 @@ export class CirrusPayloadBucket extends Construct {
    * Grants `s3:GetObject` on `<bucket>/<root>/*` and, in a separate statement, on every object of
    * the reference buckets (`{"url": …}` references may point there).
    */
-  grantPayloadRead(grantee: iam.IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.payloadObjectsArn] }),
-    );
+  grantPayloadRead(grantee: iam.IGrantable): iam.Grant {
+    let grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.payloadObjectsArn] });
     const refs = this.referenceObjectsArns;
-    if (refs.length > 0) {
-      grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: refs }));
-    }
+    if (refs.length > 0) grant = grant.combine(iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: refs }));
     this.acknowledgeGrantWildcards(grantee);
+    return grant;
   }
 
   /** Grants `s3:PutObject` on `<bucket>/<root>/*` (payload writes only under the root prefix). */
-  grantPayloadWrite(grantee: iam.IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.payloadObjectsArn] }),
-    );
+  grantPayloadWrite(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:PutObject'], resourceArns: [this.payloadObjectsArn] });
     this.acknowledgeGrantWildcards(grantee);
+    return grant;
   }
 
   /** Grants read and write of payload objects under the root prefix. */
-  grantPayloadReadWrite(grantee: iam.IGrantable): void {
-    this.grantPayloadRead(grantee);
-    this.grantPayloadWrite(grantee);
+  grantPayloadReadWrite(grantee: iam.IGrantable): iam.Grant {
+    return this.grantPayloadRead(grantee).combine(this.grantPayloadWrite(grantee));
   }
 
   /**

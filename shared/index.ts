@@ -35,6 +35,8 @@ export {
   validateProcessPayload,
   buildPayloadId,
   parsePayloadId,
+  checkPayloadId,
+  InvalidPayloadIdError,
   PAYLOAD_ID_REGEX,
   type ProcessPayload,
   type ProcessDefinition,

@@ -11,6 +11,7 @@ import { s3Client } from './clients';
 import { ENV, normalizeRootPrefix, parseBucketList, payloadBucketFromEnv, type Env } from './config';
 import { InvalidS3UrlError, NoUrlError, PayloadReadError, ReferenceNotAllowedError, errorName } from './errors';
 import { isJsonObject, SerializedPayload, type JsonObject } from './json';
+import { checkPayloadId } from './payload-id';
 
 /** Name of the execution input object. */
 export const INPUT_KEY = 'input.json';
@@ -161,8 +162,13 @@ export class PayloadBucket {
     return formatUrl(this.bucketName, key);
   }
 
-  /** `<root>/executions/<payloadId>/<executionId>` (pure). */
+  /**
+   * `<root>/executions/<payloadId>/<executionId>` (pure).
+   *
+   * @throws InvalidPayloadIdError when the id breaks the id rule (its keys could leave the prefix).
+   */
   execPayloadPrefix(payloadId: string, executionId: string): string {
+    checkPayloadId(payloadId);
     return `${this.prefixExecutions}/${payloadId}/${executionId}`;
   }
 
@@ -310,6 +316,7 @@ export class PayloadBucket {
     if (typeof id !== 'string' || id.length === 0) {
       throw new TypeError('a batch payload needs a string "id"');
     }
+    checkPayloadId(id);
     return this.putJson(`${this.prefixBatch}/${id}/${randomUUID()}.json`, JSON.stringify(p));
   }
 

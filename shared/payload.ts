@@ -6,8 +6,9 @@ import { NotAProcessPayloadError } from './errors';
 import { isJsonObject, type JsonObject, type JsonValue } from './json';
 import type { PayloadBucket } from './payload-bucket';
 
-/** `<collections>/workflow-<workflow>/<itemids>`; greedy like Cirrus's `PAYLOAD_ID_REGEX`. */
-export const PAYLOAD_ID_REGEX = /^(.+)\/workflow-([^/]+)\/(.+)$/s;
+import { checkPayloadId } from './payload-id';
+
+export { checkPayloadId, InvalidPayloadIdError, parsePayloadId, PAYLOAD_ID_REGEX, type PayloadIdParts } from './payload-id';
 
 /** DynamoDB's limit on a partition key value, in UTF-8 bytes. */
 export const DYNAMODB_MAX_PARTITION_KEY_BYTES = 2048;
@@ -25,13 +26,6 @@ export interface ProcessPayload extends JsonObject {
   /** STAC items; may be absent when the payload has an id (then it is kept absent, as received). */
   features: JsonObject[];
   process: JsonValue[];
-}
-
-/** The parts of a payload id. */
-export interface PayloadIdParts {
-  collections: string;
-  workflow: string;
-  itemids: string;
 }
 
 /**
@@ -53,13 +47,6 @@ export function compareCodePoints(a: string, b: string): number {
     const cy = y.value.codePointAt(0) as number;
     if (cx !== cy) return cx - cy;
   }
-}
-
-/** Splits a payload id into collections, workflow and item ids (regex as Cirrus). */
-export function parsePayloadId(id: string): PayloadIdParts | undefined {
-  const m = PAYLOAD_ID_REGEX.exec(id);
-  if (!m) return undefined;
-  return { collections: m[1], workflow: m[2], itemids: m[3] };
 }
 
 /** The workflow of a payload (`process[0].workflow`); assumes a validated payload. */
@@ -114,9 +101,6 @@ export interface ValidateOptions {
   bucket?: PayloadBucket;
 }
 
-/** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 function utf8(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
@@ -169,16 +153,8 @@ export function validateProcessPayload(raw: unknown, options: ValidateOptions = 
   if (typeof id !== 'string') {
     throw new NotAProcessPayloadError('id', `must be a string, got ${id === null ? 'null' : typeof id}`);
   }
-  const parts = parsePayloadId(id);
-  if (!parts) {
-    throw new NotAProcessPayloadError('id', `must match '<collections>/workflow-<workflow>/<itemids>': ${truncate(id)}`);
-  }
   checkKeyLimits(id, options.bucket);
   return payload as ProcessPayload;
-}
-
-function truncate(s: string, n = 200): string {
-  return s.length > n ? `${s.slice(0, n)}… (${s.length} characters)` : s;
 }
 
 /**
@@ -188,20 +164,8 @@ function truncate(s: string, n = 200): string {
  * apart from another, so they are invalid, not retried.
  */
 export function checkKeyLimits(id: string, bucket?: PayloadBucket): void {
-  if (LONE_SURROGATE.test(id)) {
-    throw new NotAProcessPayloadError('id', 'it holds a lone UTF-16 surrogate, which has no UTF-8 form: no S3 or DynamoDB key can hold it');
-  }
-  const sep = id.indexOf('/workflow-');
-  const rest = id.slice(sep + '/workflow-'.length);
-  const slash = rest.indexOf('/');
-  const workflow = slash === -1 ? rest : rest.slice(0, slash);
-  if (workflow.includes('_')) {
-    // "_" separates collections from the workflow in the StateDB key: "a_b/workflow-c/…" and
-    // "a/workflow-b_c/…" would share one item.
-    throw new NotAProcessPayloadError('id', `its workflow part ${JSON.stringify(truncate(workflow))} contains "_", which workflow names never do`);
-  }
-  const partition = `${id.slice(0, sep)}_${workflow}`;
-  const sort = slash === -1 ? '' : rest.slice(slash + 1);
+  const { collections, workflow, itemids: sort } = checkPayloadId(id);
+  const partition = `${collections}_${workflow}`;
   if (utf8(partition) > DYNAMODB_MAX_PARTITION_KEY_BYTES) {
     throw new NotAProcessPayloadError('id', `its collections and workflow take ${utf8(partition)} bytes, over DynamoDB's ${DYNAMODB_MAX_PARTITION_KEY_BYTES}-byte partition key limit`);
   }

@@ -17,6 +17,7 @@ import { ENV, requireEnv, type Env } from './config';
 import { errorName } from './errors';
 import { executionIdFromArn } from './execution';
 import type { PayloadBucket } from './payload-bucket';
+import { checkPayloadId } from './payload-id';
 
 /** Payload states. */
 export enum State {
@@ -88,15 +89,15 @@ export function splitCollectionsWorkflow(cw: string): { collections: string; wor
   return { collections: cw.slice(0, i), workflow: cw.slice(i + 1) };
 }
 
-/** The DynamoDB key of a payload id (split on the first `/workflow-`, as Cirrus does). */
+/**
+ * The DynamoDB key of a payload id, split by the one id rule (as Cirrus's `payload_id_to_key`
+ * splits every id that rule accepts).
+ *
+ * @throws InvalidPayloadIdError when the id breaks the id rule.
+ */
 export function payloadIdToKey(payloadId: string): StateKey {
-  const i = payloadId.indexOf('/workflow-');
-  if (i === -1) throw new TypeError(`not a payload id: ${payloadId}`);
-  const collections = payloadId.slice(0, i);
-  const rest = payloadId.slice(i + '/workflow-'.length);
-  const j = rest.indexOf('/');
-  const workflow = j === -1 ? rest : rest.slice(0, j);
-  return { collections_workflow: joinCollectionsWorkflow(collections, workflow), itemids: j === -1 ? '' : rest.slice(j + 1) };
+  const { collections, workflow, itemids } = checkPayloadId(payloadId);
+  return { collections_workflow: joinCollectionsWorkflow(collections, workflow), itemids };
 }
 
 /** The payload id of a DynamoDB key. */

@@ -21,7 +21,7 @@ import { itemAttributes } from './item-attributes';
 import { SerializedPayload, isJsonObject, parseLossless, stringifyLossless, type JsonObject, type JsonValue } from './json';
 import { createLogger, payloadLogger, type Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
-import { parsePayloadId } from './payload';
+import { checkPayloadId } from './payload-id';
 import { publishEach, sendMessageBatch } from './sns';
 import { isOversized } from './size';
 import { State, StateDb, isoNow } from './statedb';
@@ -133,9 +133,7 @@ export function executionPayloadId(input: JsonObject): string {
   if (typeof id !== 'string') {
     throw new NotAProcessPayloadError('id', `the execution input has no string id to record its end under (got ${id === undefined ? 'none' : id === null ? 'null' : typeof id})`);
   }
-  if (!parsePayloadId(id)) {
-    throw new NotAProcessPayloadError('id', `the execution input's id does not match '<collections>/workflow-<workflow>/<itemids>': ${id.length > 200 ? `${id.slice(0, 200)}…` : id}`);
-  }
+  checkPayloadId(id);
   return id;
 }
 

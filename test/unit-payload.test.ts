@@ -22,7 +22,7 @@ function notAProcessPayload(raw: unknown, options?: Parameters<typeof validatePr
     validateProcessPayload(raw, options);
   } catch (err) {
     expect(err).toBeInstanceOf(NotAProcessPayloadError);
-    expect((err as Error).name).toBe('NotAProcessPayloadError');
+    expect((err as Error).name).toMatch(/^(NotAProcessPayloadError|InvalidPayloadIdError)$/);
     return err as NotAProcessPayloadError;
   }
   throw new Error('expected validateProcessPayload to throw');

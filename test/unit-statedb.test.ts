@@ -2,6 +2,7 @@
  * The StateDB (SPEC section 7): key mapping, states, and the conditional updates against a real
  * DynamoDB wire protocol (dynalite).
  */
+import { InvalidPayloadIdError } from '../shared/payload-id';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -63,7 +64,7 @@ describe('key mapping (SPEC 7)', () => {
   });
 
   it('rejects a string that is not a payload id', () => {
-    expect(() => payloadIdToKey('not-a-payload-id')).toThrow(TypeError);
+    expect(() => payloadIdToKey('not-a-payload-id')).toThrow(InvalidPayloadIdError);
   });
 });
 

@@ -53,3 +53,11 @@ describe('ids whose keys could leave their prefix are invalid', () => {
     expect(() => checkPayloadId('C/workflow-b_c/x1')).toThrow(/contains "_"/);
   });
 });
+
+describe('the built library', () => {
+  it('refuses a traversal id as the sources do', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const lib = require('../dist/lib/index.js') as { validateProcessPayload: typeof validateProcessPayload };
+    expect(() => lib.validateProcessPayload(payloadWithId('../../escaped/workflow-minimal/i1'))).toThrow(/"\.\." path segment/);
+  });
+});

@@ -9,6 +9,8 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENV, normalizeRootPrefix, type Env } from '../shared/config';
 import { ConfigurationError, errorMessage, errorName } from '../shared/errors';
@@ -21,6 +23,10 @@ export const STACK_OUTPUT_BUCKET = 'PayloadBucketName';
 export const STACK_OUTPUT_ROOT_PREFIX = 'PayloadRootPrefix';
 /** CloudFormation output holding the StateDB table name. */
 export const STACK_OUTPUT_TABLE = 'StateDbTableName';
+/** CloudFormation output holding the process queue URL (optional: only the sending commands need it). */
+export const STACK_OUTPUT_QUEUE = 'ProcessQueueUrl';
+/** Region used when neither a flag, the environment nor the AWS profile names one (Cirrus's default). */
+export const DEFAULT_REGION = 'us-west-2';
 
 /** The global options every command accepts. */
 export interface GlobalOptions {
@@ -32,6 +38,8 @@ export interface GlobalOptions {
   table?: string;
   /** CloudFormation stack whose outputs configure the bucket, prefix and table. */
   stack?: string;
+  /** Process queue URL (overrides `CIRRUS_PROCESS_QUEUE_URL`). */
+  queueUrl?: string;
   /** AWS region (overrides `AWS_REGION` / `AWS_DEFAULT_REGION`). */
   region?: string;
   /** Compact JSON output. */
@@ -51,6 +59,10 @@ export interface ClientOverrides {
   dynamo?: DynamoDBDocumentClient;
   /** CloudFormation client for `--stack`. */
   cloudFormation?: CloudFormationClient;
+  /** Step Functions client (get-execution). */
+  sfn?: SFNClient;
+  /** SQS client (process, run-workflow, rerun). */
+  sqs?: SQSClient;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
@@ -70,6 +82,8 @@ export class CliClients {
   private bucketConfigClient: S3Client | undefined;
   private dynamoClient: DynamoDBDocumentClient | undefined;
   private cfnClient: CloudFormationClient | undefined;
+  private sfnClient: SFNClient | undefined;
+  private sqsClient: SQSClient | undefined;
 
   constructor(
     private readonly env: Env = process.env,
@@ -129,6 +143,20 @@ export class CliClients {
     return this.cfnClient;
   }
 
+  /** Step Functions client (DescribeExecution, GetExecutionHistory). */
+  get sfn(): SFNClient {
+    if (this.overrides.sfn) return this.overrides.sfn;
+    this.sfnClient ??= this.track(new SFNClient(this.base('SFN')));
+    return this.sfnClient;
+  }
+
+  /** SQS client for the process queue. */
+  get sqs(): SQSClient {
+    if (this.overrides.sqs) return this.overrides.sqs;
+    this.sqsClient ??= this.track(new SQSClient(this.base('SQS')));
+    return this.sqsClient;
+  }
+
   /** Releases the clients this object created (never the overrides). */
   destroy(): void {
     for (const c of this.created) c.destroy();
@@ -136,6 +164,8 @@ export class CliClients {
     this.s3Client = this.bucketConfigClient = undefined;
     this.dynamoClient = undefined;
     this.cfnClient = undefined;
+    this.sfnClient = undefined;
+    this.sqsClient = undefined;
   }
 }
 
@@ -147,6 +177,8 @@ export interface CliConfig {
   readonly rootPrefix: string;
   /** StateDB table name, when configured. */
   readonly tableName: string | undefined;
+  /** The process queue URL, when configured. */
+  readonly queueUrl?: string;
   /** The stack the values came from, if `--stack` was used. */
   readonly stackName?: string;
   /** AWS clients. */
@@ -158,6 +190,7 @@ export interface ConfigValues {
   bucketName?: string;
   rootPrefix?: string;
   tableName?: string;
+  queueUrl?: string;
   stackName?: string;
 }
 
@@ -170,6 +203,7 @@ export function createConfig(values: ConfigValues, clients: CliClients = new Cli
     bucketName: nonEmpty(values.bucketName),
     rootPrefix: normalizeRootPrefix(nonEmpty(values.rootPrefix)),
     tableName: nonEmpty(values.tableName),
+    ...(nonEmpty(values.queueUrl) ? { queueUrl: nonEmpty(values.queueUrl) } : {}),
     ...(values.stackName ? { stackName: values.stackName } : {}),
     clients,
   };
@@ -198,41 +232,73 @@ export async function readStackOutputs(client: CloudFormationClient, stackName: 
 }
 
 /**
+ * The region of a run: `--region`, then `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the AWS
+ * profile's region (`~/.aws/config`, as the SDK reads it), else `us-west-2`, Cirrus's default
+ * (the same default the execution names and console URLs use).
+ */
+export async function resolveRegion(flag: string | undefined, env: Env): Promise<string> {
+  const explicit = nonEmpty(flag) ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
+  if (explicit) return explicit;
+  const probe = new SQSClient({});
+  try {
+    return nonEmpty(await probe.config.region()) ?? DEFAULT_REGION;
+  } catch {
+    return DEFAULT_REGION;
+  } finally {
+    probe.destroy();
+  }
+}
+
+type Values = { bucketName?: string; rootPrefix?: string; tableName?: string; queueUrl?: string };
+
+/** The values of a stack's outputs, flags first; every output but the queue URL must exist. */
+async function valuesFromStack(clients: CliClients, stackName: string, flags: Values): Promise<Values> {
+  const outputs = await readStackOutputs(clients.cloudFormation, stackName);
+  const wanted: [string, string | undefined][] = [
+    [STACK_OUTPUT_BUCKET, flags.bucketName],
+    [STACK_OUTPUT_ROOT_PREFIX, flags.rootPrefix],
+    [STACK_OUTPUT_TABLE, flags.tableName],
+  ];
+  const missing = wanted.filter(([key, flag]) => flag === undefined && !outputs.has(key)).map(([key]) => key);
+  if (missing.length > 0) {
+    throw new ConfigurationError(
+      `stack "${stackName}" has no output${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: is it a cirrus stack? ` +
+        '(pass --bucket, --root-prefix or --table to supply the values yourself)',
+    );
+  }
+  return {
+    bucketName: flags.bucketName ?? outputs.get(STACK_OUTPUT_BUCKET),
+    rootPrefix: flags.rootPrefix ?? outputs.get(STACK_OUTPUT_ROOT_PREFIX),
+    tableName: flags.tableName ?? outputs.get(STACK_OUTPUT_TABLE),
+    queueUrl: flags.queueUrl ?? outputs.get(STACK_OUTPUT_QUEUE),
+  };
+}
+
+/**
  * Resolves the configuration of a run: flags, then `--stack` outputs, then the environment.
- * With `--stack`, every output not overridden by a flag must exist.
+ * With `--stack`, every output not overridden by a flag must exist (the queue URL only when a
+ * command sends payloads).
  * @throws ConfigurationError for a missing stack, missing outputs or a malformed root prefix.
  */
 export async function resolveConfig(options: GlobalOptions, env: Env = process.env, overrides: ClientOverrides = {}): Promise<CliConfig> {
-  const region = nonEmpty(options.region) ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
-  const clients = new CliClients(env, region, overrides);
-  let bucketName = nonEmpty(options.bucket);
-  let rootPrefix = nonEmpty(options.rootPrefix);
-  let tableName = nonEmpty(options.table);
+  const clients = new CliClients(env, await resolveRegion(options.region, env), overrides);
+  const flags: Values = {
+    bucketName: nonEmpty(options.bucket),
+    rootPrefix: nonEmpty(options.rootPrefix),
+    tableName: nonEmpty(options.table),
+    queueUrl: nonEmpty(options.queueUrl),
+  };
   const stackName = nonEmpty(options.stack);
   try {
-    if (stackName) {
-      const outputs = await readStackOutputs(clients.cloudFormation, stackName);
-      const wanted: [string, string | undefined][] = [
-        [STACK_OUTPUT_BUCKET, bucketName],
-        [STACK_OUTPUT_ROOT_PREFIX, rootPrefix],
-        [STACK_OUTPUT_TABLE, tableName],
-      ];
-      const missing = wanted.filter(([key, flag]) => flag === undefined && !outputs.has(key)).map(([key]) => key);
-      if (missing.length > 0) {
-        throw new ConfigurationError(
-          `stack "${stackName}" has no output${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: is it a cirrus stack? ` +
-            '(pass --bucket, --root-prefix or --table to supply the values yourself)',
-        );
-      }
-      bucketName ??= outputs.get(STACK_OUTPUT_BUCKET);
-      rootPrefix ??= outputs.get(STACK_OUTPUT_ROOT_PREFIX);
-      tableName ??= outputs.get(STACK_OUTPUT_TABLE);
-    } else {
-      bucketName ??= nonEmpty(env[ENV.payloadBucket]);
-      rootPrefix ??= nonEmpty(env[ENV.rootPrefix]);
-      tableName ??= nonEmpty(env[ENV.stateDb]);
-    }
-    return createConfig({ bucketName, rootPrefix, tableName, stackName }, clients);
+    const values = stackName
+      ? await valuesFromStack(clients, stackName, flags)
+      : {
+          bucketName: flags.bucketName ?? nonEmpty(env[ENV.payloadBucket]),
+          rootPrefix: flags.rootPrefix ?? nonEmpty(env[ENV.rootPrefix]),
+          tableName: flags.tableName ?? nonEmpty(env[ENV.stateDb]),
+          queueUrl: flags.queueUrl ?? nonEmpty(env[ENV.processQueueUrl]),
+        };
+    return createConfig({ ...values, stackName }, clients);
   } catch (err) {
     clients.destroy();
     throw err;
@@ -267,4 +333,19 @@ export function requireStateDb(config: CliConfig): StateDb {
     );
   }
   return new StateDb(config.tableName, config.clients.dynamo);
+}
+
+/**
+ * The process queue URL of a configuration.
+ * @throws ConfigurationError naming the variable, the flag and the stack output when none is configured.
+ */
+export function requireQueueUrl(config: CliConfig): string {
+  if (!config.queueUrl) {
+    throw new ConfigurationError(
+      config.stackName
+        ? `no process queue configured: stack "${config.stackName}" has no ${STACK_OUTPUT_QUEUE} output; pass --queue-url`
+        : `no process queue configured: set ${ENV.processQueueUrl} or pass --queue-url (or --stack <name>)`,
+    );
+  }
+  return config.queueUrl;
 }

@@ -6,20 +6,31 @@ import {
   CirrusError,
   ConfigurationError,
   ExecutionNotFoundError,
+  NotAProcessPayloadError,
   PayloadNotFoundError,
   UndefinedPayloadBucketError,
   errorMessage,
   errorName,
 } from '../shared/errors';
 
-/** Exit codes of the `cirrus` command. */
+/** Exit codes of the `cirrus` command: one table, documented in `--help` and the README. */
 export const EXIT = {
   /** Success (doctor: healthy). */
   ok: 0,
-  /** Not found / wrong state / missing object / AWS failure (doctor: warnings). */
-  failure: 1,
-  /** Configuration or usage error (doctor: errors found). */
+  /** Not found: unknown payload or execution, no execution yet, no output, missing object (doctor: warnings). */
+  notFound: 1,
+  /** Configuration or usage error, or a bucket, table, stack or queue that does not exist (doctor: errors). */
   usage: 2,
+  /** A service cannot be reached (connection refused, unknown host, timeout) or refuses access. */
+  unreachable: 3,
+  /** The workflow ended FAILED or ABORTED (run-workflow), or some payloads could not be sent (process, rerun). */
+  failed: 4,
+  /** A payload is invalid (payload validate, process, run-workflow; run-workflow: recorded INVALID). */
+  invalid: 5,
+  /** run-workflow gave up waiting (--timeout) before the payload reached a final state. */
+  timedOut: 6,
+  /** Any other failure (an unexpected AWS error). */
+  failure: 7,
 } as const;
 
 /** An error the CLI reports as one line, with a chosen exit code. */
@@ -41,8 +52,15 @@ export class UsageError extends CliError {
   }
 }
 
+/** Something the command looked for is not there: exit code 1. */
+export class NotFoundError extends CliError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, EXIT.notFound, options);
+  }
+}
+
 /** `get-output-payload` on an item whose run has not succeeded: exit code 1. */
-export class NoOutputError extends CliError {
+export class NoOutputError extends NotFoundError {
   constructor(
     /** The payload id. */
     readonly payloadId: string,
@@ -54,7 +72,7 @@ export class NoOutputError extends CliError {
 }
 
 /** An execution's `input.json` / `output.json` is not in the bucket: exit code 1. */
-export class PayloadObjectMissingError extends CliError {
+export class PayloadObjectMissingError extends NotFoundError {
   constructor(
     /** `input.json` or `output.json`. */
     readonly objectName: string,
@@ -64,21 +82,65 @@ export class PayloadObjectMissingError extends CliError {
     readonly url: string,
     options?: { cause?: unknown },
   ) {
-    super(`${objectName} for execution ${executionId} is missing from ${url}: it may have expired or been deleted`, EXIT.failure, options);
+    super(`${objectName} for execution ${executionId} is missing from ${url}: it may have expired or been deleted`, options);
   }
+}
+
+/** A service could not be reached or refused access: exit code 3. */
+export class ServiceUnreachableError extends CliError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, EXIT.unreachable, options);
+  }
+}
+
+/** Node.js network error codes meaning "the endpoint cannot be reached". */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+/** AWS error names meaning "the service refuses these credentials or this action". */
+const ACCESS_ERRORS = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'Forbidden',
+  'UnrecognizedClientException',
+  'InvalidAccessKeyId',
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidSignatureException',
+]);
+/** Error names the AWS SDK uses when it has no credentials or no region. */
+const SDK_CONFIG_ERRORS = new Set(['CredentialsProviderError', 'ProviderError']);
+
+function networkCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+  }
+  const name = errorName(err);
+  return name === 'TimeoutError' || name === 'RequestTimeout' ? 'ETIMEDOUT' : undefined;
+}
+
+/** True for a failure to reach an endpoint (connection refused, unknown host, timeout). */
+export function isUnreachable(err: unknown): boolean {
+  return networkCode(err) !== undefined;
+}
+
+/** True when the service answered but refused access (HTTP 403, rejected credentials). */
+export function isAccessRefused(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return ACCESS_ERRORS.has(errorName(err)) || status === 403;
 }
 
 /** Exit code for anything thrown by a command. */
 export function exitCodeFor(err: unknown): number {
   if (err instanceof CliError) return err.exitCode;
   if (err instanceof ConfigurationError || err instanceof UndefinedPayloadBucketError) return EXIT.usage;
-  if (err instanceof PayloadNotFoundError || err instanceof ExecutionNotFoundError) return EXIT.failure;
+  if (err instanceof PayloadNotFoundError || err instanceof ExecutionNotFoundError) return EXIT.notFound;
+  if (err instanceof NotAProcessPayloadError) return EXIT.invalid;
   if (isSdkConfigurationFailure(err)) return EXIT.usage;
+  if (isUnreachable(err) || isAccessRefused(err)) return EXIT.unreachable;
   return EXIT.failure;
 }
-
-/** Error names the AWS SDK uses when it has no credentials or no region. */
-const SDK_CONFIG_ERRORS = new Set(['CredentialsProviderError', 'ProviderError']);
 
 /**
  * Turns anything thrown into the CLI's one-line message (without the `cirrus: ` prefix), giving
@@ -88,12 +150,11 @@ export function describeError(err: unknown): string {
   const name = errorName(err);
   const message = errorMessage(err).split('\n')[0].trim();
   if (err instanceof CirrusError) return message;
-  if (/region is missing/i.test(message)) {
-    return 'no AWS region configured: set AWS_REGION or pass --region';
-  }
-  if (SDK_CONFIG_ERRORS.has(name) || /could not load credentials/i.test(message)) {
-    return `no AWS credentials: ${message}`;
-  }
+  if (/region is missing/i.test(message)) return 'no AWS region configured: set AWS_REGION or pass --region';
+  if (SDK_CONFIG_ERRORS.has(name) || /could not load credentials/i.test(message)) return `no AWS credentials: ${message}`;
+  const code = networkCode(err);
+  if (code) return `service unreachable (${code}): ${message || name}; check the endpoint, the network and that the stack is up`;
+  if (isAccessRefused(err)) return `access refused (${name}): ${message || 'HTTP 403'}; check the credentials and their permissions`;
   if (name === 'Error' || name === 'TypeError' || !name) return message || String(err);
   return message && message !== name ? `${name}: ${message}` : name;
 }

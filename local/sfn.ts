@@ -10,6 +10,7 @@ import { asl, collectTaskStates, type AslStateMachine, type StateMachineDefiniti
 import { AwsServiceError } from './errors';
 import type { ExecutionStatus, TerminalStatus } from './events';
 import type { HandlerRegistry } from './handlers';
+import { toHistory, type InterpreterEvent } from './history';
 import { awsJsonListener, optString, reqString, utf8Bytes, type JsonObject } from './http';
 import type { TokenBucket } from './throttle';
 
@@ -48,6 +49,9 @@ interface ExecutionRecord extends ExecutionSnapshot {
   markSettled: () => void;
   /** True when the stack shut the execution down: no event is emitted. */
   silent: boolean;
+  /** The interpreter's event log so far (GetExecutionHistory). */
+  events: InterpreterEvent[];
+  roleArn: string;
 }
 
 /** Called once per ended execution; the returned promise is the delivery of its status event. */
@@ -133,6 +137,7 @@ export class LocalStepFunctions {
       DescribeExecution: (b) => this.describeExecution(b),
       StopExecution: (b) => this.stopExecution(b),
       ListExecutions: (b) => this.listExecutions(b),
+      GetExecutionHistory: (b) => this.getExecutionHistory(b),
     });
   }
 
@@ -301,6 +306,8 @@ export class LocalStepFunctions {
       settled,
       markSettled,
       silent: false,
+      events: [],
+      roleArn: machine.roleArn,
     };
     this.executions.set(executionArn, record);
     this.activity.begin();
@@ -324,6 +331,9 @@ export class LocalStepFunctions {
         },
       });
       record.abort = run.abort;
+      void (async () => {
+        for await (const e of run.eventLogs) record.events.push(e as InterpreterEvent);
+      })().catch(() => undefined);
       run.result.then(
         (output) => {
           const text = outputText(output, parsedInput, input);
@@ -406,6 +416,30 @@ export class LocalStepFunctions {
         .map(executionSummary),
     };
   }
+
+  /** GetExecutionHistory: the events so far, `reverseOrder`, `maxResults` / `nextToken` pages. */
+  private getExecutionHistory(b: JsonObject): unknown {
+    const r = this.record(reqString(b, 'executionArn'));
+    const all = toHistory(r.events, r.roleArn);
+    if (b.reverseOrder === true) all.reverse();
+    const start = Number(optString(b, 'nextToken') ?? 0);
+    const max = typeof b.maxResults === 'number' && b.maxResults > 0 ? b.maxResults : 1000;
+    const page = all.slice(start, start + max);
+    const next = start + max < all.length ? { nextToken: String(start + max) } : {};
+    return { events: b.includeExecutionData === false ? page.map(withoutData) : page, ...next };
+  }
+}
+
+/** An event without its input and output (`includeExecutionData: false`). */
+function withoutData(e: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (v && typeof v === 'object' && !(v instanceof Date)) {
+      const { input: _i, output: _o, ...rest } = v as Record<string, unknown>;
+      out[k] = rest;
+    } else out[k] = v;
+  }
+  return out;
 }
 
 /**

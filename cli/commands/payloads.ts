@@ -5,35 +5,43 @@
  * @module
  */
 import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
-import { ENV } from '../../shared/config';
-import { ConfigurationError, ExecutionNotFoundError, PayloadNotFoundError, PayloadReadError, errorName } from '../../shared/errors';
+import { ConfigurationError, ExecutionNotFoundError, PayloadNotFoundError, PayloadReadError, errorMessage, errorName } from '../../shared/errors';
 import { executionIdFromArn } from '../../shared/execution';
 import type { JsonObject } from '../../shared/json';
 import { INPUT_KEY, OUTPUT_KEY, type PayloadBucket } from '../../shared/payload-bucket';
 import { State, itemUrls, type StateDb, type StateItem } from '../../shared/statedb';
 import { requireBucket, requireStateDb, type CliConfig } from '../config';
-import { CliError, NoOutputError, PayloadObjectMissingError, UsageError } from '../errors';
-import { parsePayloadId } from '../../shared/payload';
+import { NoOutputError, NotFoundError, PayloadObjectMissingError, UsageError } from '../errors';
+import { checkKeyLimits, parsePayloadId } from '../../shared/payload';
+import { missingBucketMessage, missingTableMessage } from '../resources';
 
 /**
- * Checks that `payloadId` has the form `<collections>/workflow-<workflow>/<itemids>`.
+ * Checks a payload id with the rule `process` applies: the form
+ * `<collections>/workflow-<workflow>/<itemids>`, and no part that could address another item
+ * (a `_` in the workflow part, whose StateDB key would be another id's) or no key at all.
  * @throws UsageError otherwise.
  */
 export function validatePayloadId(payloadId: string): string {
   if (!parsePayloadId(payloadId)) {
     throw new UsageError(`invalid payload id ${JSON.stringify(payloadId)}: expected <collections>/workflow-<workflow>/<itemids>`);
   }
+  try {
+    checkKeyLimits(payloadId);
+  } catch (err) {
+    const reason = errorMessage(err).replace(/^not a process payload: id: /, '');
+    throw new UsageError(`invalid payload id ${JSON.stringify(payloadId)}: ${reason}`, { cause: err });
+  }
   return payloadId;
 }
 
 /** Translates AWS "does not exist" failures of the configured resources into configuration errors. */
-function translateResourceError(err: unknown, config: CliConfig): unknown {
+export function translateResourceError(err: unknown, config: CliConfig): unknown {
   const name = errorName(err);
   if (name === 'ResourceNotFoundException') {
-    return new ConfigurationError(`StateDB table "${config.tableName}" does not exist (${ENV.stateDb} / --table)`, { cause: err });
+    return new ConfigurationError(missingTableMessage(String(config.tableName)), { cause: err });
   }
   if (name === 'NoSuchBucket') {
-    return new ConfigurationError(`payload bucket "${config.bucketName}" does not exist (${ENV.payloadBucket} / --bucket)`, { cause: err });
+    return new ConfigurationError(missingBucketMessage(String(config.bucketName)), { cause: err });
   }
   return err;
 }
@@ -66,10 +74,30 @@ function lastExecutionId(item: StateItem): string {
 }
 
 /**
+ * The execution id an `--execution` value names: an execution ARN or an execution id (any
+ * attempt, recorded or not); without one, the item's last execution.
+ * @throws UsageError for an ARN of another state machine type or a malformed id.
+ */
+export function selectExecutionId(item: StateItem, execution: string | undefined): string {
+  if (execution === undefined) return lastExecutionId(item);
+  const id = execution.startsWith('arn:') ? executionIdFromArn(execution) : execution;
+  if (!/^[^\s/:]{1,80}$/.test(id) || (execution.startsWith('arn:') && !execution.includes(':execution:'))) {
+    throw new UsageError(`invalid --execution value ${JSON.stringify(execution)}: expected an execution id or an execution ARN`);
+  }
+  return id;
+}
+
+/** Options of the get-payload commands. */
+export interface ExecutionOption {
+  /** An execution id or ARN (any attempt); default the last execution. */
+  execution?: string;
+}
+
+/**
  * Reads an execution's `input.json` or `output.json`.
  * @throws PayloadObjectMissingError when the object is not in the bucket.
  */
-async function readExecutionObject(
+export async function readExecutionObject(
   config: CliConfig,
   bucket: PayloadBucket,
   objectName: typeof INPUT_KEY | typeof OUTPUT_KEY,
@@ -92,21 +120,22 @@ async function readExecutionObject(
  * The `input.json` of a payload's last execution.
  * @throws PayloadNotFoundError, ExecutionNotFoundError, PayloadObjectMissingError, ConfigurationError
  */
-export async function getInputPayload(config: CliConfig, payloadId: string): Promise<JsonObject> {
+export async function getInputPayload(config: CliConfig, payloadId: string, options: ExecutionOption = {}): Promise<JsonObject> {
   const bucket = requireBucket(config);
   const item = await lookupItem(config, payloadId);
-  return readExecutionObject(config, bucket, INPUT_KEY, payloadId, lastExecutionId(item));
+  return readExecutionObject(config, bucket, INPUT_KEY, payloadId, selectExecutionId(item, options.execution));
 }
 
 /**
- * The `output.json` of a payload's last execution; only a SUCCEEDED payload has one.
+ * The `output.json` of a payload's last execution (only a SUCCEEDED payload has one), or of the
+ * execution `options.execution` names (whose output.json must exist).
  * @throws PayloadNotFoundError, ExecutionNotFoundError, NoOutputError, PayloadObjectMissingError, ConfigurationError
  */
-export async function getOutputPayload(config: CliConfig, payloadId: string): Promise<JsonObject> {
+export async function getOutputPayload(config: CliConfig, payloadId: string, options: ExecutionOption = {}): Promise<JsonObject> {
   const bucket = requireBucket(config);
   const item = await lookupItem(config, payloadId);
-  const executionId = lastExecutionId(item);
-  if (item.state !== State.SUCCEEDED) throw new NoOutputError(payloadId, item.state ?? 'UNKNOWN');
+  const executionId = selectExecutionId(item, options.execution);
+  if (options.execution === undefined && item.state !== State.SUCCEEDED) throw new NoOutputError(payloadId, item.state ?? 'UNKNOWN');
   return readExecutionObject(config, bucket, OUTPUT_KEY, payloadId, executionId);
 }
 
@@ -137,7 +166,12 @@ export interface PayloadStateReport {
  */
 export async function getState(config: CliConfig, payloadId: string): Promise<PayloadStateReport> {
   const item = await lookupItem(config, payloadId);
-  const urls = config.bucketName ? itemUrls(item, requireBucket(config)) : {};
+  return stateReport(item, config.bucketName ? requireBucket(config) : undefined);
+}
+
+/** The report of one StateDB item (`get-state`, one NDJSON line of `query`). */
+export function stateReport(item: StateItem, bucket: PayloadBucket | undefined): PayloadStateReport {
+  const urls = bucket ? itemUrls(item, bucket) : {};
   return {
     payload_id: item.payload_id,
     collections: item.collections,
@@ -261,7 +295,7 @@ export async function listExecutions(config: CliConfig, payloadId: string): Prom
   if (entries.size === 0) {
     if (config.tableName && !item) throw new PayloadNotFoundError(payloadId);
     if (item) throw new ExecutionNotFoundError(payloadId);
-    throw new CliError(`no executions of payload ${payloadId} under ${bucket.url(prefix)}`);
+    throw new NotFoundError(`no executions of payload ${payloadId} under ${bucket.url(prefix)}`);
   }
   const last = item?.executions.at(-1);
   const lastId = last ? executionIdFromArn(last) : undefined;

@@ -31,10 +31,11 @@ export class Capture {
 }
 
 /** Runs `cirrus <argv>` in-process. */
-export async function runCirrus(argv: string[], env: Env, clients?: ClientOverrides): Promise<CliRun> {
+export async function runCirrus(argv: string[], env: Env, clients?: ClientOverrides, stdin?: AsyncIterable<string | Buffer>): Promise<CliRun> {
   const stdout = new Capture();
   const stderr = new Capture();
-  const io: CliIo = { stdout, stderr, env, ...(clients ? { clients } : {}) };
+  // Standard input: empty unless given, never the test runner's own.
+  const io: CliIo = { stdout, stderr, env, stdin: stdin ?? (async function* () {})(), ...(clients ? { clients } : {}) };
   const code = await runCli(argv, io);
   return { code, stdout: stdout.text, stderr: stderr.text };
 }

@@ -1,0 +1,103 @@
+/**
+ * `cirrus payload get-id|validate|template`: offline helpers (no AWS call) built on the same
+ * validation and id rules as the process function.
+ * @module
+ */
+import { NotAProcessPayloadError, errorMessage } from '../../shared/errors';
+import { isJsonObject, type JsonObject, type JsonValue } from '../../shared/json';
+import { validateProcessPayload } from '../../shared/payload';
+import { UsageError } from '../errors';
+import type { InputDocument } from '../input';
+
+/** One problem of a payload, with the path of the field. */
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/** What `payload validate` prints per payload. */
+export interface ValidationReport {
+  index: number;
+  payload_id: string | null;
+  valid: boolean;
+  problems: Problem[];
+}
+
+function featureProblems(features: JsonValue, needIds: boolean): Problem[] {
+  if (!Array.isArray(features)) return [{ path: 'features', message: 'must be an array of STAC items' }];
+  const out: Problem[] = [];
+  features.forEach((f, i) => {
+    if (!isJsonObject(f)) out.push({ path: `features[${i}]`, message: 'must be a JSON object (a STAC item)' });
+    else if (needIds && (typeof f.id !== 'string' || f.id === '')) out.push({ path: `features[${i}].id`, message: 'every feature needs a non-empty string id to build the payload id' });
+  });
+  return out;
+}
+
+function processProblems(process: JsonValue | undefined): Problem[] {
+  if (process === undefined) return [{ path: 'process', message: "payload must contain a 'process' array of process definitions" }];
+  if (!Array.isArray(process) || process.length === 0) return [{ path: 'process', message: 'must be an array with at least one process definition' }];
+  const pd = process[0];
+  if (!isJsonObject(pd)) return [{ path: 'process[0]', message: 'the current process definition must be a JSON object' }];
+  if (typeof pd.workflow !== 'string' || pd.workflow === '') return [{ path: 'process[0].workflow', message: 'must be a non-empty string naming the workflow' }];
+  return [];
+}
+
+/** The problems each field has on its own (validation stops at the first; this lists them all). */
+function structuralProblems(p: JsonObject): Problem[] {
+  const out: Problem[] = [];
+  if ('type' in p && p.type !== 'FeatureCollection') out.push({ path: 'type', message: `must be "FeatureCollection", got ${JSON.stringify(p.type)}` });
+  if ('features' in p) out.push(...featureProblems(p.features, !('id' in p)));
+  out.push(...processProblems(p.process));
+  if ('id' in p && typeof p.id !== 'string') out.push({ path: 'id', message: `must be a string, got ${p.id === null ? 'null' : typeof p.id}` });
+  return out;
+}
+
+/** Every problem of one document, the shared validator having the last word. */
+export function validateDocument(doc: InputDocument): ValidationReport {
+  if (doc.error !== undefined) return { index: doc.index, payload_id: null, valid: false, problems: [{ path: '$', message: doc.error }] };
+  if (!isJsonObject(doc.value)) {
+    return { index: doc.index, payload_id: null, valid: false, problems: [{ path: '$', message: `expected a JSON object, got ${Array.isArray(doc.value) ? 'an array' : typeof doc.value}` }] };
+  }
+  const problems = structuralProblems(doc.value);
+  let id: string | null = null;
+  try {
+    id = validateProcessPayload(structuredClone(doc.value)).id;
+  } catch (err) {
+    const path = err instanceof NotAProcessPayloadError ? err.field : '$';
+    const message = errorMessage(err).replace(/^not a process payload: [^:]+: /, '');
+    if (!problems.some((p) => p.path === path)) problems.push({ path, message });
+  }
+  return { index: doc.index, payload_id: problems.length === 0 ? id : null, valid: problems.length === 0, problems };
+}
+
+/** Options of `payload template`. */
+export interface TemplateOptions {
+  workflow: string;
+  /** Collection ids (one: every item's `collection`; several: `process[0].collections`). */
+  collections: string[];
+  itemIds: string[];
+  replace?: boolean;
+}
+
+/** A STAC item stub with an id and a collection. */
+function itemStub(id: string, collection: string | undefined): JsonObject {
+  return { type: 'Feature', stac_version: '1.0.0', id, ...(collection ? { collection } : {}), geometry: null, properties: {}, links: [], assets: {} };
+}
+
+/**
+ * A process payload for item ids, collections and a workflow, with its id computed and checked
+ * by the process rules.
+ * @throws UsageError when the result would not be a valid payload.
+ */
+export function payloadTemplate(o: TemplateOptions): JsonObject {
+  if (o.itemIds.length === 0) throw new UsageError('give at least one item id: the payload id is built from them');
+  const single = o.collections.length === 1 ? o.collections[0] : undefined;
+  const processDef: JsonObject = { workflow: o.workflow, ...(o.collections.length > 1 ? { collections: o.collections } : {}), ...(o.replace ? { replace: true } : {}) };
+  const payload: JsonObject = { type: 'FeatureCollection', features: o.itemIds.map((id) => itemStub(id, single)), process: [processDef] };
+  try {
+    const { id, ...rest } = validateProcessPayload(payload);
+    return { id, ...rest };
+  } catch (err) {
+    throw new UsageError(`cannot build a valid payload: ${errorMessage(err).replace(/^not a process payload: /, '')}`, { cause: err });
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The read commands of the `cirrus` program: get-input-payload, get-output-payload, get-state,
+ * list-executions, get-execution and doctor.
+ * @module
+ */
+import type { Command } from 'commander';
+import { ENV } from '../../shared/config';
+import { DEFAULT_MAX_ITEMS, DEFAULT_SAMPLE, MIN_TMP_EXPIRY_DAYS, formatDoctorReport, runDoctor } from '../doctor';
+import { formatJson, exampleHelp, type CommandContext } from '../context';
+import type { CliConfig } from '../config';
+import { parseDuration } from '../duration';
+import { UsageError } from '../errors';
+import { CONFIG_HELP, CONFIG_SECTION, PAYLOAD_ID_HELP } from '../help';
+import { assertResourcesExist, type Needs } from '../resources';
+import { getExecution } from './execution';
+import { getInputPayload, getOutputPayload, getState, listExecutions, type ExecutionOption } from './payloads';
+
+const EXAMPLE_ID = 'sentinel-2-l2a/workflow-cog-archive/S2B_10TFK_20210713_0_L2A';
+
+/** A command reading one payload. */
+interface PayloadCommandSpec {
+  name: string;
+  summary: string;
+  details: string;
+  needs: Needs;
+  /** Accepts `--execution <id|arn>`. */
+  execution?: boolean;
+  run: (cfg: CliConfig, payloadId: string, options: ExecutionOption) => Promise<unknown>;
+}
+
+function payloadCommand(program: Command, ctx: CommandContext, spec: PayloadCommandSpec): void {
+  const cmd = program
+    .command(spec.name)
+    .summary(spec.summary)
+    .description(`${spec.summary}\n\n${spec.details}`)
+    .argument('<payload_id>', PAYLOAD_ID_HELP);
+  if (spec.execution) cmd.option('--execution <id|arn>', 'an earlier attempt: execution id or ARN (default: the last execution)');
+  const examples = [`cirrus ${spec.name} ${EXAMPLE_ID} --raw`];
+  if (spec.execution) examples.push(`cirrus ${spec.name} ${EXAMPLE_ID} --execution 492fca12-ae13-5b13-8f98-4873fed8f3d3`);
+  cmd.addHelpText('after', `${exampleHelp(...examples)}${CONFIG_HELP}`).action(async (payloadId: string, opts: ExecutionOption, c: Command) => {
+    const { config: cfg, options } = await ctx.config(c);
+    await assertResourcesExist(cfg, spec.needs);
+    ctx.out.write(formatJson(await spec.run(cfg, payloadId, opts), options.raw));
+  });
+}
+
+const SPECS: PayloadCommandSpec[] = [
+  {
+    name: 'get-input-payload',
+    summary: "Print the input payload (input.json) of a payload's last execution, or of --execution.",
+    details:
+      'Looks the payload up in the StateDB, takes its last recorded execution (or the one --execution names) and reads ' +
+      '<root>/executions/<payload_id>/<execution_id>/input.json from the payload bucket. ' +
+      'Fails when the payload is unknown, has no execution yet, or the object is missing. ' +
+      `Needs the bucket (${ENV.payloadBucket}) and the table (${ENV.stateDb}).`,
+    needs: { bucket: true, table: true },
+    execution: true,
+    run: getInputPayload,
+  },
+  {
+    name: 'get-output-payload',
+    summary: "Print the output payload (output.json) of a payload's last execution, or of --execution.",
+    details:
+      'Looks the payload up in the StateDB, takes its last recorded execution (or the one --execution names) and reads ' +
+      '<root>/executions/<payload_id>/<execution_id>/output.json from the payload bucket. ' +
+      'output.json is only written when the run succeeds: without --execution any other state is an error, as are an ' +
+      'unknown payload, no execution yet, or a missing object. ' +
+      `Needs the bucket (${ENV.payloadBucket}) and the table (${ENV.stateDb}).`,
+    needs: { bucket: true, table: true },
+    execution: true,
+    run: getOutputPayload,
+  },
+  {
+    name: 'get-state',
+    summary: 'Print the StateDB record of a payload.',
+    details:
+      'Prints payload_id, collections, workflow, items, state, created, updated, executions (ARNs, ' +
+      'oldest first), last_error, outputs, claimed_at and the input/output payload URLs of the last ' +
+      `execution (null when absent). Needs the table (${ENV.stateDb}); the URLs also need the bucket.`,
+    needs: { bucket: true, table: true },
+    run: getState,
+  },
+  {
+    name: 'list-executions',
+    summary: 'List the executions of a payload found in the payload bucket.',
+    details:
+      'Lists <root>/executions/<payload_id>/ and prints, oldest first, each execution id with its ' +
+      'input.json and output.json (URL, last modified, size; null when missing). When the table is ' +
+      'configured, executions recorded in the StateDB are included too and the last one is marked ' +
+      `(last_execution). Needs the bucket (${ENV.payloadBucket}); the table is optional.`,
+    needs: { bucket: true, table: true },
+    run: listExecutions,
+  },
+];
+
+function getExecutionCommand(program: Command, ctx: CommandContext): void {
+  program
+    .command('get-execution')
+    .summary('Show how an execution of a payload went, from Step Functions.')
+    .description(
+      'Show how an execution of a payload went (default: its last): status, start and stop times, error and cause, ' +
+        'the state that failed (from the execution history) and the AWS console URL. --events adds the history. ' +
+        `Needs the table (${ENV.stateDb}) and Step Functions (states:DescribeExecution, states:GetExecutionHistory).`,
+    )
+    .argument('<payload_id>', PAYLOAD_ID_HELP)
+    .option('--execution <id|arn>', 'an earlier attempt: execution id or ARN (default: the last execution)')
+    .option('--events', 'include the execution history (events, oldest first)')
+    .addHelpText('after', `${exampleHelp(`cirrus get-execution ${EXAMPLE_ID}`, `cirrus get-execution ${EXAMPLE_ID} --events --raw | jq '.events[].type'`)}${CONFIG_HELP}`)
+    .action(async (payloadId: string, opts: { execution?: string; events?: boolean }, c: Command) => {
+      const { config: cfg, options } = await ctx.config(c);
+      ctx.out.write(formatJson(await getExecution(cfg, payloadId, opts), options.raw));
+    });
+}
+
+function parseCount(text: string, flag: string, min: number): number {
+  const t = text.trim();
+  const n = Number(t);
+  if (!/^\d+$/.test(t) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`invalid ${flag} value ${JSON.stringify(text)}: expected ${min === 0 ? 'a non-negative' : 'a positive'} integer`);
+  }
+  return n;
+}
+
+/** Options of `cirrus doctor` as commander parses them. */
+interface DoctorCliOptions {
+  staleAfter: string;
+  maxItems: string;
+  sample: string;
+  json?: boolean;
+}
+
+function doctorCommand(program: Command, ctx: CommandContext): void {
+  program
+    .command('doctor')
+    .summary('Check the deployment for silent ways of losing payload history.')
+    .description(
+      'Check the deployment for silent ways of losing payload history: bucket lifecycle rules that ' +
+        'expire execution history or never clean <root>/tmp/, versioning, StateDB items stuck in ' +
+        'CLAIMED or PROCESSING, and recent SUCCEEDED items whose payload objects are gone.',
+    )
+    .option('--stale-after <duration>', 'report CLAIMED/PROCESSING items older than this (30m, 6h, 2d)', '6h')
+    .option('--max-items <n>', 'read at most this many StateDB items', String(DEFAULT_MAX_ITEMS))
+    .option('--sample <n>', 'check this many of the most recent SUCCEEDED items in the bucket (0: none)', String(DEFAULT_SAMPLE))
+    .option('--json', 'print the report as JSON ({findings, summary}) for automation')
+    .addHelpText('after', `${DOCTOR_HELP}${exampleHelp('cirrus doctor --stack my-cirrus --stale-after 2h', 'cirrus doctor --json --raw | jq .summary')}${CONFIG_SECTION}`)
+    .action(async (opts: DoctorCliOptions, c: Command) => {
+      const doctorOptions = {
+        staleAfterMs: parseDuration(opts.staleAfter, '--stale-after'),
+        maxItems: parseCount(opts.maxItems, '--max-items', 1),
+        sample: parseCount(opts.sample, '--sample', 0),
+      };
+      const { config: cfg, options } = await ctx.config(c);
+      // A bucket or table that does not exist is a configuration error, never "lost history".
+      await assertResourcesExist(cfg, { bucket: true, table: true });
+      const report = await runDoctor(cfg, doctorOptions);
+      ctx.out.write(opts.json ? formatJson({ findings: report.findings, summary: report.summary }, options.raw) : formatDoctorReport(report));
+      ctx.setExitCode(report.summary.exit_code);
+    });
+}
+
+/** Adds the read commands to `program`. */
+export function registerReadCommands(program: Command, ctx: CommandContext): void {
+  for (const spec of SPECS) payloadCommand(program, ctx, spec);
+  getExecutionCommand(program, ctx);
+  doctorCommand(program, ctx);
+}
+
+const DOCTOR_HELP = `
+Checks:
+  ${'lifecycle.executions'.padEnd(21)}error when an enabled lifecycle rule that expires or transitions objects
+  ${''.padEnd(21)}can match keys under <root>/executions/: a rule with no filter, a prefix of
+  ${''.padEnd(21)}<root>/executions/ (such as the root or ""), a prefix inside it, or a tag or
+  ${''.padEnd(21)}size filter (any object can carry tags). Losing input.json/output.json
+  ${''.padEnd(21)}breaks get-input-payload/get-output-payload. Rules acting only on
+  ${''.padEnd(21)}noncurrent versions are reported as info.
+  ${'lifecycle.tmp'.padEnd(21)}warning when no enabled rule expires every object under <root>/tmp/
+  ${''.padEnd(21)}(oversized, batch and invalid payloads then grow without bound), or when a
+  ${''.padEnd(21)}rule expires any of it in under ${MIN_TMP_EXPIRY_DAYS} days (in-flight retries need them).
+  ${'versioning'.padEnd(21)}info: the bucket's versioning status; in a versioned bucket, expired
+  ${''.padEnd(21)}objects stay as noncurrent versions unless a NoncurrentVersionExpiration
+  ${''.padEnd(21)}rule removes them.
+  ${'statedb.stale'.padEnd(21)}warning per item in CLAIMED or PROCESSING for longer than --stale-after
+  ${''.padEnd(21)}(a crash or a lost status event), with payload id, state, age and last
+  ${''.padEnd(21)}execution. Read with a paginated StateDB scan.
+  ${'statedb.scan'.padEnd(21)}warning when --max-items stopped the scan before the end of the table.
+  ${'payloads.missing'.padEnd(21)}error per item among the --sample most recent SUCCEEDED items whose
+  ${''.padEnd(21)}input.json or output.json is missing from the bucket.
+
+Output: a report with one line per finding ([ERROR], [WARN], [info]) and [ok] per passing
+check; --json prints {"findings": [{severity, check, message, details}], "summary": {...}}.
+
+Exit codes:
+  0  healthy (no findings, or info only)
+  1  warnings found
+  2  errors found, or a configuration or usage error (one line on stderr)
+
+Needs both the payload bucket and the StateDB table. AWS permissions used:
+s3:GetLifecycleConfiguration, s3:GetBucketVersioning, s3:GetObject (HeadObject),
+dynamodb:Scan; the existence checks use s3:ListBucket (HeadBucket) and
+dynamodb:DescribeTable (refused checks are skipped).`;

@@ -117,7 +117,9 @@ function networkCode(err: unknown): string | undefined {
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
   }
   const name = errorName(err);
-  return name === 'TimeoutError' || name === 'RequestTimeout' ? 'ETIMEDOUT' : undefined;
+  if (name === 'TimeoutError' || name === 'RequestTimeout') return 'ETIMEDOUT';
+  // Some wrappers keep only the text of the network error ("… connect ECONNREFUSED 127.0.0.1:9").
+  return /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)\b/.exec(errorMessage(err))?.[1];
 }
 
 /** True for a failure to reach an endpoint (connection refused, unknown host, timeout). */

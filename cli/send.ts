@@ -50,8 +50,11 @@ export interface SendResult {
 export function preparePayload(doc: InputDocument, bucket?: PayloadBucket): PreparedPayload | PayloadProblem {
   if (doc.error !== undefined) return { index: doc.index, message: doc.error };
   try {
-    const payload = validateProcessPayload(doc.value, bucket ? { bucket } : {});
-    return { index: doc.index, payloadId: payload.id, text: toJsonText(payload) };
+    // Validate a plain copy (lossless numbers are objects); send the lossless value, id added.
+    const payload = validateProcessPayload(JSON.parse(toJsonText(doc.value)), bucket ? { bucket } : {});
+    const value = doc.value as Record<string, unknown>;
+    if (value.id === undefined) value.id = payload.id;
+    return { index: doc.index, payloadId: payload.id, text: toJsonText(value) };
   } catch (err) {
     return { index: doc.index, message: errorMessage(err) };
   }

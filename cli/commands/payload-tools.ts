@@ -7,7 +7,7 @@ import { NotAProcessPayloadError, errorMessage } from '../../shared/errors';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../shared/json';
 import { validateProcessPayload } from '../../shared/payload';
 import { UsageError } from '../errors';
-import type { InputDocument } from '../input';
+import { toJsonText, type InputDocument } from '../input';
 
 /** One problem of a payload, with the path of the field. */
 export interface Problem {
@@ -53,21 +53,30 @@ function structuralProblems(p: JsonObject): Problem[] {
 }
 
 /** Every problem of one document, the shared validator having the last word. */
+function sharedProblem(value: unknown): Problem | undefined {
+  try {
+    validateProcessPayload(value);
+    return undefined;
+  } catch (err) {
+    const path = err instanceof NotAProcessPayloadError ? err.field : '$';
+    return { path, message: errorMessage(err).replace(/^not a process payload: [^:]+: /, '') };
+  }
+}
+
 export function validateDocument(doc: InputDocument): ValidationReport {
   if (doc.error !== undefined) return { index: doc.index, payload_id: null, valid: false, problems: [{ path: '$', message: doc.error }] };
   if (!isJsonObject(doc.value)) {
     return { index: doc.index, payload_id: null, valid: false, problems: [{ path: '$', message: `expected a JSON object, got ${Array.isArray(doc.value) ? 'an array' : typeof doc.value}` }] };
   }
-  const problems = structuralProblems(doc.value);
-  let id: string | null = null;
-  try {
-    id = validateProcessPayload(structuredClone(doc.value)).id;
-  } catch (err) {
-    const path = err instanceof NotAProcessPayloadError ? err.field : '$';
-    const message = errorMessage(err).replace(/^not a process payload: [^:]+: /, '');
-    if (!problems.some((p) => p.path === path)) problems.push({ path, message });
-  }
-  return { index: doc.index, payload_id: problems.length === 0 ? id : null, valid: problems.length === 0, problems };
+  const plain = JSON.parse(toJsonText(doc.value)) as JsonObject;
+  const problems = structuralProblems(plain);
+  // The shared validator has the last word: on the process definition alone (so its rules are
+  // reported even when another field fails first), then on the whole payload.
+  const processOnly = sharedProblem({ process: plain.process ?? null, id: 'none/workflow-none/none' });
+  const whole = sharedProblem(structuredClone(plain));
+  for (const p of [processOnly, whole]) if (p && !problems.some((q) => q.path === p.path)) problems.push(p);
+  const valid = problems.length === 0;
+  return { index: doc.index, payload_id: valid ? validateProcessPayload(plain).id : null, valid, problems };
 }
 
 /** Options of `payload template`. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { State, isoNow, joinCollectionsWorkflow, recordToItem, type StateDbRecord, type StateItem } from '../../shared/statedb';
+import { LEGACY_SUCCEEDED, State, isoNow, joinCollectionsWorkflow, recordToItem, type StateDbRecord, type StateItem } from '../../shared/statedb';
 import { PARTITION_KEY, STATE_UPDATED_INDEX, UPDATED_INDEX } from '../../shared/statedb-schema';
 import { requireStateDb, type CliConfig } from '../config';
 import { parseDuration } from '../duration';
@@ -41,7 +41,7 @@ export interface QueryFlags {
  * States written by older Cirrus versions that read as another state: a query for SUCCEEDED also
  * reads the partition's `COMPLETED_…` records.
  */
-const STORED_AS: Partial<Record<State, string[]>> = { [State.SUCCEEDED]: [State.SUCCEEDED, 'COMPLETED'] };
+const STORED_AS: Partial<Record<State, string[]>> = { [State.SUCCEEDED]: [State.SUCCEEDED, LEGACY_SUCCEEDED] };
 
 /** Parses `--since`: a duration before now (`30m`, `6h`, `2d`) or an ISO-8601 time. */
 export function parseSince(text: string, now: number = Date.now()): string {

@@ -249,7 +249,7 @@ describe('bucket lifecycle', () => {
     bucketConfig(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
     const denied = await doctor(TABLE.empty);
     expect(denied.code).toBe(1);
-    expect(only(denied.report, 'lifecycle.executions')[0]).toMatchObject({ severity: 'warning', message: expect.stringContaining('AccessDenied: Access Denied') });
+    expect(only(denied.report, 'lifecycle.executions')[0]).toMatchObject({ severity: 'warning', message: expect.stringContaining('access refused (AccessDenied): Access Denied') });
 
     // The local S3 stand-in itself answers NotImplemented (no injected client).
     const local = await runCirrus(['doctor', '--json', '--table', TABLE.empty], t.env);
@@ -434,7 +434,7 @@ describe('output and exit codes', () => {
     expect(formatDoctorReport(report)).toMatch(/Summary: healthy: 0 errors, 0 warnings, 1 info \(exit 0\)\n$/);
   });
 
-  test('needs the bucket and the table (exit 2); a missing table is an error finding', async () => {
+  test('needs the bucket and the table (exit 2); a table that does not exist is a configuration error naming it', async () => {
     const noTable = { ...t.env };
     delete noTable.CIRRUS_STATE_DB;
     const r = await runCirrus(['doctor'], noTable, { bucketConfigS3: configS3 });
@@ -442,9 +442,9 @@ describe('output and exit codes', () => {
     expect(r.stderr).toMatch(/^cirrus: no StateDB table configured: set CIRRUS_STATE_DB or pass --table/);
 
     bucketConfig([TMP_10_DAYS]);
-    const gone = await doctor('no-such-table');
-    expect(gone.code).toBe(2);
-    expect(only(gone.report, 'statedb.scan')[0]).toMatchObject({ severity: 'error', message: expect.stringContaining('StateDB table "no-such-table" does not exist') });
+    const gone = await runCirrus(['doctor', '--json', '--table', 'no-such-table'], t.env, { bucketConfigS3: configS3 });
+    expect(gone).toMatchObject({ code: 2, stdout: '' });
+    expect(gone.stderr).toBe('cirrus: StateDB table "no-such-table" does not exist (CIRRUS_STATE_DB / --table)\n');
   });
 });
 

@@ -7,7 +7,9 @@ const path = require('node:path');
 // did not run in CI.
 const referenceVectors = path.resolve(__dirname, '../shared/fixtures/cirrus');
 const conformance = existsSync(referenceVectors);
-if (!conformance && !process.env.JEST_WORKER_ID) {
+// jest may load this file more than once per run: say it once.
+if (!conformance && !process.env.JEST_WORKER_ID && !process.env.CIRRUS_CONFORMANCE_SKIP_SAID) {
+  process.env.CIRRUS_CONFORMANCE_SKIP_SAID = '1';
   process.stderr.write(`conformance-cirrus skipped: no reference vectors at ${referenceVectors} (they exist in CI only)\n`);
 }
 

@@ -6,6 +6,7 @@
  *
  * ```text
  * node dist/bench/run.js [--only 1,2,3,4,5] [--write]
+ * node dist/bench/run.js burst [--n N] [--burst B] [--refill R] [--concurrency C] [--write]
  * ```
  *
  * The same script serves as its own child processes (`--child stack|large|size-heap`), so each
@@ -53,6 +54,7 @@ function log(message: string): void {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--child') return child(args[1], args[2]);
+  if (args[0] === 'burst') return (await import('./burst.js')).benchBurst(args.slice(1));
   const onlyArg = args.indexOf('--only');
   const only = new Set(onlyArg >= 0 ? String(args[onlyArg + 1]).split(',') : ['1', '2', '3', '4', '5']);
   const script = process.argv[1];

@@ -76,6 +76,9 @@ export async function postBatch(
   const bucket = deps.bucket ?? PayloadBucket.fromEnv();
   if (!isJsonObject(event) || !('error' in event)) {
     const record = singleRecord(event);
+    // A Batch job's output is read only from where pre-batch told it to write.
+    const params = isJsonObject(event) && isJsonObject(event.Parameters) ? event.Parameters : undefined;
+    if (params && 'url_out' in params) bucket.batchOutputLocation(params.url_out);
     if (!isReference(record)) return inlineOrReference(record, bucket);
     const read = await bucket.readSerialized(String(record.url));
     // An output holding numbers JavaScript would rewrite (a Python task's 20-digit integer, 1.0)

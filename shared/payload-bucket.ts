@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { CopyObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Client } from './clients';
 import { ENV, normalizeRootPrefix, parseBucketList, payloadBucketFromEnv, type Env } from './config';
-import { InvalidS3UrlError, NoUrlError, PayloadReadError, ReferenceNotAllowedError, errorName } from './errors';
+import { InvalidS3UrlError, NoUrlError, NotAProcessPayloadError, PayloadReadError, ReferenceNotAllowedError, errorName } from './errors';
 import { isJsonObject, SerializedPayload, type JsonObject } from './json';
 import { checkPayloadId } from './payload-id';
 
@@ -44,8 +44,11 @@ export interface PayloadBucketOptions {
 export type PayloadInput = JsonObject | SerializedPayload;
 
 /**
- * Parses an `s3://bucket/key` URL. Anything else (other schemes, no key, empty bucket, …) is
- * rejected with {@link InvalidS3UrlError}.
+ * Parses an `s3://bucket/key` URL: the one reference rule, applied before any read or write.
+ * Anything else (other schemes, no key, empty bucket, …) is rejected with {@link InvalidS3UrlError},
+ * and so is a key that S3 could never address as written: one with an empty, `.` or `..` segment
+ * (a path-style store resolves dot segments, so `s3://a/../b/k` would address bucket `b`), or one
+ * over S3's 1,024-byte key limit.
  */
 export function parseUrl(url: unknown): S3Location {
   if (typeof url !== 'string') {
@@ -58,10 +61,22 @@ export function parseUrl(url: unknown): S3Location {
   const bucket = m[1];
   // Legacy bucket names may hold capitals and underscores; whitespace and control characters never.
   // eslint-disable-next-line no-control-regex
-  if (/[\s\u0000-\u001f]/.test(bucket)) {
+  if (/[\s\u0000-\u001f\u007f]/.test(bucket) || bucket === '.' || bucket === '..') {
     throw new InvalidS3UrlError(`not an s3://bucket/key URL (invalid bucket name): ${JSON.stringify(url)}`);
   }
-  return { bucket, key: m[2] };
+  const key = m[2];
+  for (const segment of key.split('/')) {
+    if (segment === '' || segment === '.' || segment === '..') {
+      throw new InvalidS3UrlError(
+        `reference key has ${segment === '' ? 'an empty' : `a "${segment}"`} path segment, which a store may resolve to another key or bucket: ${JSON.stringify(url)}`,
+      );
+    }
+  }
+  const bytes = utf8Bytes(key);
+  if (bytes > S3_MAX_KEY_BYTES) {
+    throw new InvalidS3UrlError(`reference key takes ${bytes} bytes, over S3's ${S3_MAX_KEY_BYTES}-byte key limit: ${JSON.stringify(url.slice(0, 200))}…`);
+  }
+  return { bucket, key };
 }
 
 /** Builds `s3://bucket/key`. */
@@ -169,6 +184,11 @@ export class PayloadBucket {
    */
   execPayloadPrefix(payloadId: string, executionId: string): string {
     checkPayloadId(payloadId);
+    // The execution id is one plain key segment, or its keys could leave the payload's prefix.
+    // eslint-disable-next-line no-control-regex
+    if (executionId === '' || executionId === '.' || executionId === '..' || /[/\u0000-\u001f\u007f]/.test(executionId)) {
+      throw new NotAProcessPayloadError('execution id', `${JSON.stringify(executionId)} is not one plain key segment`);
+    }
     return `${this.prefixExecutions}/${payloadId}/${executionId}`;
   }
 
@@ -321,19 +341,27 @@ export class PayloadBucket {
   }
 
   /**
-   * Writes a batch task's result to the `url_out` that pre-batch handed it. The URL must point into
-   * this bucket under `<root>/tmp/batch/`, so a task can never write elsewhere.
+   * The location of a batch task's output URL (`url_out`), checked: it must pass the reference
+   * rule ({@link parseUrl}) and lie in this bucket under `<root>/tmp/batch/`, so a task never
+   * writes, and post-batch never reads, anywhere else.
+   * @throws InvalidS3UrlError otherwise.
    */
-  async uploadBatchOutput(urlOut: string, p: JsonObject): Promise<string> {
+  batchOutputLocation(urlOut: unknown): S3Location {
     const loc = parseUrl(urlOut);
     if (loc.bucket !== this.bucketName || !loc.key.startsWith(`${this.prefixBatch}/`)) {
-      throw new InvalidS3UrlError(`batch output URL ${urlOut} is not under s3://${this.bucketName}/${this.prefixBatch}/`);
+      throw new InvalidS3UrlError(`batch output URL ${String(urlOut)} is not under s3://${this.bucketName}/${this.prefixBatch}/`);
     }
+    return loc;
+  }
+
+  /** Writes a batch task's result to the `url_out` that pre-batch handed it ({@link PayloadBucket.batchOutputLocation}). */
+  async uploadBatchOutput(urlOut: string, p: JsonObject): Promise<string> {
+    const loc = this.batchOutputLocation(urlOut);
     return this.putJson(loc.key, JSON.stringify(await this.resolve(p)));
   }
 
   /** Stores the execution's `input.json`; returns its deterministic URL. */
-  uploadInputPayload(p: PayloadInput, payloadId: string, executionId: string): Promise<string> {
+  async uploadInputPayload(p: PayloadInput, payloadId: string, executionId: string): Promise<string> {
     return this.upload(p, `${this.execPayloadPrefix(payloadId, executionId)}/${INPUT_KEY}`);
   }
 
@@ -359,7 +387,7 @@ export class PayloadBucket {
   }
 
   /** Stores the execution's `output.json`; returns its deterministic URL. */
-  uploadOutputPayload(p: PayloadInput, payloadId: string, executionId: string): Promise<string> {
+  async uploadOutputPayload(p: PayloadInput, payloadId: string, executionId: string): Promise<string> {
     return this.upload(p, `${this.execPayloadPrefix(payloadId, executionId)}/${OUTPUT_KEY}`);
   }
 }
@@ -394,6 +422,21 @@ async function readBody(body: unknown, length: number | undefined): Promise<{ te
   return { text: bytes.toString('utf8'), bytes };
 }
 
+/** Errors S3 answers with a 4xx status that a later attempt may not get: slow down and retry. */
+const RETRYABLE_CLIENT_ERRORS = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestTimeout', 'RequestTimeTooSkewed']);
+
+function httpStatus(err: unknown): number | undefined {
+  const meta = (err as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata;
+  return typeof meta?.httpStatusCode === 'number' ? meta.httpStatusCode : undefined;
+}
+
+/** A 4xx answer other than throttling (429, 408, or a throttling error name): retrying cannot help. */
+function isPermanentClientError(err: unknown): boolean {
+  const status = httpStatus(err);
+  if (status === undefined || status < 400 || status >= 500 || status === 429 || status === 408) return false;
+  return !RETRYABLE_CLIENT_ERRORS.has(errorName(err));
+}
+
 async function readJsonText(s3: S3Client, loc: S3Location, url: string): Promise<SerializedPayload> {
   let text: string;
   let bytes: Buffer | undefined;
@@ -408,6 +451,10 @@ async function readJsonText(s3: S3Client, loc: S3Location, url: string): Promise
     if (name === 'AccessDenied') {
       // Without s3:ListBucket, S3 answers a missing key with 403 rather than 404.
       throw new PayloadReadError(`payload object ${url} does not exist or may not be read (AccessDenied)`, { cause: err });
+    }
+    if (isPermanentClientError(err)) {
+      // KeyTooLongError, InvalidBucketName, InvalidArgument, …: the same request can never succeed.
+      throw new PayloadReadError(`payload object ${url} cannot be read: S3 answered ${httpStatus(err)} ${name}`, { cause: err });
     }
     throw err;
   }

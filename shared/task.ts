@@ -57,7 +57,8 @@ export interface BatchTaskInput {
 
 /**
  * Wraps a task function for an AWS Batch job: reads the payload from `url`, calls the function,
- * and writes the result to `url_out` (where post-batch reads it). Returns `url_out`.
+ * and writes the result to `url_out` (where post-batch reads it). Returns `url_out`. Both URLs pass
+ * the reference rule, and `url_out` must lie in the payload bucket under `<root>/tmp/batch/`.
  */
 export function batchTask<C = unknown>(fn: TaskFunction<C>, options: TaskOptions = {}): (input: BatchTaskInput, context?: C) => Promise<string> {
   const bucket = lazyBucket(options);
@@ -65,6 +66,8 @@ export function batchTask<C = unknown>(fn: TaskFunction<C>, options: TaskOptions
     if (!isJsonObject(input) || typeof input.url !== 'string' || typeof input.url_out !== 'string') {
       throw new TaskInputError('batch task input must be {"url": …, "url_out": …} as returned by pre-batch');
     }
+    // url_out is checked before anything is read or run: a task writes only under <prefixBatch>/.
+    bucket().batchOutputLocation(input.url_out);
     const payload = await bucket().readPayload(input.url);
     const result = await fn(payload, context);
     if (!isJsonObject(result)) throw new TaskInputError('task function must return a JSON object (the new payload)');

@@ -24,7 +24,7 @@ import { errorName } from '../shared/errors';
 import { executionIdFromArn } from '../shared/execution';
 import type { JsonObject } from '../shared/json';
 import { INPUT_KEY, OUTPUT_KEY, type PayloadBucket } from '../shared/payload-bucket';
-import { State, keyToPayloadId, stateOf, type StateDbRecord } from '../shared/statedb';
+import { LEGACY_SUCCEEDED, State, keyToPayloadId, stateOf, type StateDbRecord } from '../shared/statedb';
 import { PARTITION_KEY, SORT_KEY } from '../shared/statedb-schema';
 import { requireBucket, requireStateDb, type CliConfig } from './config';
 import { formatDuration } from './duration';
@@ -422,10 +422,10 @@ async function scanStateDb(config: CliConfig, tableName: string, maxItems: numbe
         TableName: tableName,
         Limit: Math.min(pageSize, maxItems - scanned),
         ExclusiveStartKey: start,
-        FilterExpression: 'begins_with(#su, :c) OR begins_with(#su, :p) OR begins_with(#su, :s)',
+        FilterExpression: 'begins_with(#su, :c) OR begins_with(#su, :p) OR begins_with(#su, :s) OR begins_with(#su, :d)',
         ProjectionExpression: '#cw, #ids, #su, #up, #ex',
         ExpressionAttributeNames: { '#cw': PARTITION_KEY, '#ids': SORT_KEY, '#su': 'state_updated', '#up': 'updated', '#ex': 'executions' },
-        ExpressionAttributeValues: { ':c': `${State.CLAIMED}_`, ':p': `${State.PROCESSING}_`, ':s': `${State.SUCCEEDED}_` },
+        ExpressionAttributeValues: { ':c': `${State.CLAIMED}_`, ':p': `${State.PROCESSING}_`, ':s': `${State.SUCCEEDED}_`, ':d': `${LEGACY_SUCCEEDED}_` },
       }),
     );
     scanned += res.ScannedCount ?? 0;

@@ -30,7 +30,7 @@ const DAY = 24 * HOUR;
 const TMP_10_DAYS: LifecycleRule = { ID: 'expire-tmp', Status: 'Enabled', Filter: { Prefix: 'cirrus/tmp/' }, Expiration: { Days: 10 } };
 
 /** Tables, one per scenario, so that scans see only their own items. */
-const TABLE = { empty: 'doctor-empty', stale: 'doctor-stale', missing: 'doctor-missing', bounded: 'doctor-bounded' };
+const TABLE = { empty: 'doctor-empty', stale: 'doctor-stale', missing: 'doctor-missing', bounded: 'doctor-bounded', legacy: 'doctor-legacy' };
 
 async function createTable(name: string): Promise<void> {
   const client = new DynamoDBClient(t.stack.clientConfig('dynamodb'));
@@ -80,6 +80,7 @@ const OK_1 = 'landsat/workflow-mirror/OK_1';
 const NO_OUTPUT = 'landsat/workflow-mirror/NO_OUTPUT';
 const NO_BOTH = 'landsat/workflow-mirror/NO_BOTH';
 const OLD_NO_OUTPUT = 'landsat/workflow-mirror/OLD_NO_OUTPUT';
+const LEGACY_NO_OUTPUT = 'landsat/workflow-mirror/LEGACY_NO_OUTPUT';
 
 beforeAll(async () => {
   t = await startCliTestStack();
@@ -116,6 +117,19 @@ beforeAll(async () => {
   await succeeded(NO_OUTPUT, 'bbbbbbbb-0000-4000-8000-000000000002', 2 * HOUR, ['input']);
   await succeeded(NO_BOTH, 'bbbbbbbb-0000-4000-8000-000000000003', 3 * HOUR, []);
   await succeeded(OLD_NO_OUTPUT, 'bbbbbbbb-0000-4000-8000-000000000004', 5 * DAY, ['input']);
+
+  // An item as Cirrus before v1 recorded success (COMPLETED), with its output.json gone.
+  await t.putRecord(
+    LEGACY_NO_OUTPUT,
+    {
+      state_updated: `COMPLETED_${isoAgo(HOUR, NOW)}`,
+      created: isoAgo(2 * HOUR, NOW),
+      updated: isoAgo(HOUR, NOW),
+      executions: [t.arn('mirror', 'dddddddd-0000-4000-8000-000000000001')],
+    },
+    TABLE.legacy,
+  );
+  await t.bucket.uploadInputPayload(samplePayload(LEGACY_NO_OUTPUT), LEGACY_NO_OUTPUT, 'dddddddd-0000-4000-8000-000000000001');
 
   // 30 items for the --max-items bound: 10 SUCCEEDED, 10 FAILED, 10 stale PROCESSING.
   const bounded = new StateDb(TABLE.bounded, t.doc);
@@ -335,6 +349,12 @@ describe('recent SUCCEEDED items missing their payloads', () => {
     ]);
     expect(missing[0].message).toMatch(new RegExp(`output\\.json of execution bbbbbbbb-0000-4000-8000-000000000002 is missing from s3://.*/output\\.json`));
     expect(missing[0].details.urls).toEqual([t.bucket.getOutputPayloadUrl(NO_OUTPUT, 'bbbbbbbb-0000-4000-8000-000000000002')]);
+  });
+
+  test('a COMPLETED item (older Cirrus) is sampled as SUCCEEDED', async () => {
+    bucketConfig([TMP_10_DAYS]);
+    const r = await doctor(TABLE.legacy);
+    expect(only(r.report, 'payloads.missing').map((f) => [f.details.payload_id, f.details.missing])).toEqual([[LEGACY_NO_OUTPUT, ['output.json']]]);
   });
 
   test('--sample N checks only the N most recent', async () => {

@@ -6,10 +6,16 @@
  * extended filters, applied as `$.features[?(<chain_filter>)]`), for example
  * `@.id =~ 'SWE*' & @.properties.confidence > 80`. We evaluate it with a small parser instead of a
  * JavaScript-evaluating JSONPath library: payloads come from users, and a filter must never run code.
+ *
+ * `=~` tests whether the pattern matches anywhere in the string (Python's `re.search`, as
+ * jsonpath-ng does), on re2js, a pure JavaScript port of RE2: matching takes time linear in the
+ * input whatever the pattern, so no filter can stall update-state. RE2 syntax has no
+ * backreferences and no lookaround; a pattern RE2 cannot compile is a {@link ChainFilterError}.
  * @module
  */
-import { CirrusError } from './errors';
+import type { RE2JS } from 're2js' with { 'resolution-mode': 'require' };
 import { isLosslessNumber } from 'lossless-json';
+import { CirrusError, errorMessage } from './errors';
 import { cloneJson, isJsonObject, type JsonObject, type JsonValue } from './json';
 
 /** A `chain_filter` expression could not be parsed. */
@@ -190,11 +196,7 @@ function evaluate(n: Node, item: JsonValue): boolean {
           return !equal(a, b);
         case '=~':
           if (typeof a !== 'string' || typeof b !== 'string') return false;
-          try {
-            return new RegExp(b).test(a);
-          } catch {
-            throw new ChainFilterError(`invalid regular expression in chain_filter: ${b}`);
-          }
+          return compileRegex(b).test(a);
         default: {
           const comparable = (typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string');
           if (!comparable) return false;
@@ -206,6 +208,28 @@ function evaluate(n: Node, item: JsonValue): boolean {
       }
     }
   }
+}
+
+// re2js ships its types as an ECMAScript module; this project compiles to CommonJS and loads the
+// package's CommonJS build (bundled by esbuild).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const re2js = require('re2js') as { RE2JS: typeof RE2JS };
+
+const regexCache = new Map<string, RE2JS>();
+
+/** Compiles an `=~` pattern with RE2 (linear-time matching), once per pattern. */
+function compileRegex(pattern: string): RE2JS {
+  let re = regexCache.get(pattern);
+  if (!re) {
+    try {
+      re = re2js.RE2JS.compile(pattern);
+    } catch (err) {
+      throw new ChainFilterError(`invalid regular expression in chain_filter (RE2 syntax): ${JSON.stringify(pattern)}: ${errorMessage(err)}`);
+    }
+    if (regexCache.size >= 256) regexCache.clear();
+    regexCache.set(pattern, re);
+  }
+  return re;
 }
 
 /** Compiles a chain filter; the returned predicate tells whether a feature passes. */
@@ -223,22 +247,35 @@ export function filterFeatures(features: readonly JsonValue[], expression: strin
 /**
  * The payloads that follow a successful one: for each definition in `process[1]` (an object or a
  * list of objects), a copy of the payload without `id`, with `process` advanced by one and that
- * definition first, and features filtered by its `chain_filter` when present.
+ * definition first, and features filtered by its `chain_filter` when present. A definition whose
+ * filter is in error is left out and passed to `onFilterError` when given; without it the
+ * {@link ChainFilterError} is thrown.
  */
-export function nextPayloads(payload: JsonObject): JsonObject[] {
+export function nextPayloads(payload: JsonObject, onFilterError?: (error: ChainFilterError, index: number) => void): JsonObject[] {
   const proc = payload.process;
   if (!Array.isArray(proc) || proc.length <= 1) return [];
   const next = proc[1];
   const defs = Array.isArray(next) ? next : [next];
+  const out: JsonObject[] = [];
+  defs.forEach((def, index) => {
+    try {
+      out.push(nextPayload(payload, def));
+    } catch (err) {
+      if (!(err instanceof ChainFilterError) || !onFilterError) throw err;
+      onFilterError(err, index);
+    }
+  });
+  return out;
+}
+
+function nextPayload(payload: JsonObject, def: JsonValue): JsonObject {
   // cloneJson, not structuredClone: numbers read without rounding (lossless numbers) must stay
   // what they are, which structuredClone would turn into plain objects.
-  return defs.map((def) => {
-    const copy = cloneJson(payload);
-    delete copy.id;
-    copy.process = [cloneJson(def), ...(copy.process as JsonValue[]).slice(2)];
-    if (isJsonObject(def) && typeof def.chain_filter === 'string' && Array.isArray(copy.features)) {
-      copy.features = filterFeatures(copy.features, def.chain_filter);
-    }
-    return copy;
-  });
+  const copy = cloneJson(payload);
+  delete copy.id;
+  copy.process = [cloneJson(def), ...(copy.process as JsonValue[]).slice(2)];
+  if (isJsonObject(def) && typeof def.chain_filter === 'string' && Array.isArray(copy.features)) {
+    copy.features = filterFeatures(copy.features, def.chain_filter);
+  }
+  return copy;
 }

@@ -210,3 +210,17 @@ describe('malformed chain_filter → ChainFilterError', () => {
     expect(() => nextPayloads(chainPayload("@.id == 'x' &"))).toThrow(ChainFilterError);
   });
 });
+
+describe('chain_filter =~ on RE2 (linear-time matching)', () => {
+  it("matches anywhere in the string, as Python's re.search", () => {
+    expect(filterFeatures([{ id: 'xSWEy' }, { id: 'abc' }], "@.id =~ 'SWE'")).toEqual([{ id: 'xSWEy' }]);
+  });
+
+  it("answers a catastrophic-backtracking pattern on 40 'a' + '!' without backtracking", () => {
+    expect(filterFeatures([{ id: `${'a'.repeat(40)}!` }], "@.id =~ '^(a+)+$'")).toEqual([]);
+  });
+
+  it('refuses a pattern RE2 cannot compile with a ChainFilterError', () => {
+    expect(() => filterFeatures([{ id: 'a' }], "@.id =~ '(?<=a)b'")).toThrow(ChainFilterError);
+  });
+});

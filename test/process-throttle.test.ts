@@ -46,8 +46,8 @@ describe('process under a throttled StartExecution quota', () => {
   let ddb: DynamoDBDocumentClient;
 
   beforeAll(async () => {
-    // A tight quota: a burst of 4, refilled at 8 per second.
-    stack = await startLocalStack({ validateDefinitions: false, startExecutionQuota: { burst: 4, refillPerSecond: 8 } });
+    // A tight quota: a burst of 2, refilled at 3 per second (slower than even a loaded machine starts payloads).
+    stack = await startLocalStack({ validateDefinitions: false, startExecutionQuota: { burst: 2, refillPerSecond: 3 } });
     sandbox(); // load the bundle once, so the timed part does not include the first transform
     restore = stack.applyEnv();
     await stack.registerWorkflow('minimal', path.join(repoRoot(), 'workflows', 'minimal.asl.json'));

@@ -10,7 +10,7 @@ import { ENV, regionFromEnv, type Env } from './config';
 import { errorMessage } from './errors';
 import { executionUrl } from './execution';
 import type { Logger } from './logger';
-import { parsePayloadId } from './payload';
+import { cirrusEventParts } from './payload-id';
 import { MAX_BATCH, publishBatch, type SnsMessage } from './sns';
 import { State } from './statedb';
 import { WorkflowMetricLogger } from './workflow-metric-log';
@@ -86,7 +86,7 @@ function attributeText(s: string): string {
 /** SNS attributes of an event: `event_type`, and `workflow`/`collections` from the id, `error`. */
 export function eventAttributes(e: WorkflowEvent): Record<string, MessageAttributeValue> {
   const attrs: Record<string, MessageAttributeValue> = { event_type: { DataType: 'String', StringValue: e.event_type } };
-  const parts = parsePayloadId(e.payload_id);
+  const parts = cirrusEventParts(e.payload_id);
   if (parts) {
     attrs.workflow = { DataType: 'String', StringValue: attributeText(parts.workflow) };
     attrs.collections = { DataType: 'String', StringValue: attributeText(parts.collections) };

@@ -21,7 +21,7 @@ import {
   type MetricName,
 } from './metric-names';
 import type { Logger } from './logger';
-import { parsePayloadId } from './payload';
+import { cirrusEventParts } from './payload-id';
 
 /** The metric each workflow event type is counted in. */
 export const EVENT_METRICS: Readonly<Record<WorkflowEventType, MetricName>> = {
@@ -44,7 +44,7 @@ export const EVENT_METRICS: Readonly<Record<WorkflowEventType, MetricName>> = {
 
 /** The `workflow` dimension of a payload id: its workflow part, or `unknown`. */
 export function metricWorkflow(payloadId: string): string {
-  const workflow = parsePayloadId(payloadId)?.workflow;
+  const workflow = cirrusEventParts(payloadId)?.workflow;
   return workflow !== undefined && METRIC_WORKFLOW_RE.test(workflow) ? workflow : UNKNOWN_WORKFLOW;
 }
 

@@ -11,7 +11,7 @@ import { s3Client } from './clients';
 import { ENV, normalizeRootPrefix, parseBucketList, payloadBucketFromEnv, type Env } from './config';
 import { InvalidS3UrlError, NoUrlError, NotAProcessPayloadError, PayloadReadError, ReferenceNotAllowedError, errorName } from './errors';
 import { isJsonObject, SerializedPayload, type JsonObject } from './json';
-import { checkPayloadId } from './payload-id';
+import { checkPayloadId, checkRecordedPayloadId } from './payload-id';
 
 /** Name of the execution input object. */
 export const INPUT_KEY = 'input.json';
@@ -180,10 +180,10 @@ export class PayloadBucket {
   /**
    * `<root>/executions/<payloadId>/<executionId>` (pure).
    *
-   * @throws InvalidPayloadIdError when the id breaks the id rule (its keys could leave the prefix).
+   * @throws InvalidPayloadIdError when the id breaks the key rule (its keys could leave the prefix).
    */
   execPayloadPrefix(payloadId: string, executionId: string): string {
-    checkPayloadId(payloadId);
+    checkRecordedPayloadId(payloadId);
     // The execution id is one plain key segment, or its keys could leave the payload's prefix.
     // eslint-disable-next-line no-control-regex
     if (executionId === '' || executionId === '.' || executionId === '..' || /[/\u0000-\u001f\u007f]/.test(executionId)) {

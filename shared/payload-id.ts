@@ -13,6 +13,9 @@ export const WORKFLOW_SEPARATOR = '/workflow-';
 /** `<collections>/workflow-<workflow>/<itemids>` (the shape Cirrus's `PAYLOAD_ID_REGEX` accepts). */
 export const PAYLOAD_ID_REGEX = /^(.+)\/workflow-([^/]+)\/(.+)$/s;
 
+/** Cirrus's `PAYLOAD_ID_REGEX` as Python's `re.match` applies it (`.` is anything but `\n`). */
+const CIRRUS_EVENT_REGEX = /^([^\n]+)\/workflow-([^/]+)\/([^\n]+)/;
+
 /** The parts of a payload id. */
 export interface PayloadIdParts {
   collections: string;
@@ -41,24 +44,36 @@ function truncate(s: string, n = 200): string {
 }
 
 /**
- * Splits a payload id, or says which rule it breaks. The split is Cirrus's StateDB split
- * (`payload_id_to_key`): collections before the first `/workflow-`, workflow up to the next `/`,
- * item ids the rest. An id with a second `/workflow-` is refused: Cirrus keys it on the first and
- * drops the text after the second (so it would share an item with a shorter id) while Cirrus's
- * events take the last, so no split of such an id can agree with both.
+ * Cirrus's StateDB split (`payload_id_to_key`): collections before the first `/workflow-`, workflow
+ * up to the next `/`, item ids the rest of that part. Text after a second `/workflow-` is dropped,
+ * as Cirrus drops it.
  */
-export function checkPayloadId(id: string): PayloadIdParts {
-  const first = id.indexOf(WORKFLOW_SEPARATOR);
-  if (first === -1 || !PAYLOAD_ID_REGEX.test(id)) {
+function stateDbSplit(id: string): PayloadIdParts {
+  const parts1 = id.split(WORKFLOW_SEPARATOR);
+  const rest = parts1[1] ?? '';
+  const slash = rest.indexOf('/');
+  return {
+    collections: parts1[0],
+    workflow: slash === -1 ? rest : rest.slice(0, slash),
+    itemids: slash === -1 ? '' : rest.slice(slash + 1),
+  };
+}
+
+/**
+ * The key rule: what every id whose keys this project builds must pass, however the payload was
+ * started. The id has the shape `<collections>/workflow-<workflow>/<itemids>`, holds no control
+ * character or lone surrogate, and no `/`-separated part of it is empty, `.` or `..`, so every key
+ * built from it stays under its own prefix on any S3 implementation. Returns Cirrus's StateDB split.
+ *
+ * update-state records the end of executions under this rule alone: Cirrus (or an older version of
+ * this project) may have started a payload that {@link checkPayloadId} refuses today (a workflow
+ * name with `_`, an id with two `/workflow-` parts), and its item must not stay PROCESSING. Such
+ * an id is keyed exactly as Cirrus keyed it.
+ */
+export function checkRecordedPayloadId(id: string): PayloadIdParts {
+  if (!PAYLOAD_ID_REGEX.test(id)) {
     throw new InvalidPayloadIdError(id, "must match '<collections>/workflow-<workflow>/<itemids>'");
   }
-  if (id.indexOf(WORKFLOW_SEPARATOR, first + 1) !== -1) {
-    throw new InvalidPayloadIdError(id, 'holds "/workflow-" more than once, so its StateDB key would be ambiguous');
-  }
-  const collections = id.slice(0, first);
-  const rest = id.slice(first + WORKFLOW_SEPARATOR.length);
-  const slash = rest.indexOf('/');
-  const parts: PayloadIdParts = { collections, workflow: rest.slice(0, slash), itemids: rest.slice(slash + 1) };
   if (CONTROL_CHAR.test(id)) {
     throw new InvalidPayloadIdError(id, 'holds a control character');
   }
@@ -71,12 +86,44 @@ export function checkPayloadId(id: string): PayloadIdParts {
       throw new InvalidPayloadIdError(id, `holds an empty, "." or ".." path segment (${JSON.stringify(segment)})`);
     }
   }
+  const parts = stateDbSplit(id);
+  if (parts.workflow === '' || parts.itemids === '') {
+    throw new InvalidPayloadIdError(id, 'has an empty workflow or item-id part where its StateDB key is split');
+  }
+  return parts;
+}
+
+/**
+ * The id rule for payloads this project accepts (process, pre-batch, the task helpers, the CLI):
+ * the key rule ({@link checkRecordedPayloadId}), one `/workflow-` only, and no `_` in the workflow.
+ *
+ * An id with a second `/workflow-` is refused: Cirrus keys it on the first and drops the text after
+ * the second (so it would share an item with a shorter id) while Cirrus's events take the last
+ * ({@link cirrusEventParts}), so no split of such an id can agree with both. A `_` in the workflow
+ * is refused because `_` joins collections and workflow in the StateDB key: `a_b/workflow-c/…` and
+ * `a/workflow-b_c/…` would share one item.
+ */
+export function checkPayloadId(id: string): PayloadIdParts {
+  const parts = checkRecordedPayloadId(id);
+  if (id.indexOf(WORKFLOW_SEPARATOR) !== id.lastIndexOf(WORKFLOW_SEPARATOR)) {
+    throw new InvalidPayloadIdError(id, 'holds "/workflow-" more than once, so its StateDB key would be ambiguous');
+  }
   if (parts.workflow.includes('_')) {
-    // "_" separates collections from the workflow in the StateDB key: "a_b/workflow-c/…" and
-    // "a/workflow-b_c/…" would share one item.
     throw new InvalidPayloadIdError(id, `its workflow part ${JSON.stringify(parts.workflow)} contains "_", which workflow names never do`);
   }
   return parts;
+}
+
+/**
+ * Cirrus's `PAYLOAD_ID_REGEX.match(id)` (Python: anchored at the start only, `.` stops at a
+ * newline, collections greedy so the last `/workflow-` wins): how Cirrus names the workflow and
+ * collections of an id in its SNS event attributes and workflow metric events. No rule is checked:
+ * events also name ids that were refused. For every id {@link checkPayloadId} accepts it agrees
+ * with that split.
+ */
+export function cirrusEventParts(id: string): PayloadIdParts | undefined {
+  const m = CIRRUS_EVENT_REGEX.exec(id);
+  return m ? { collections: m[1], workflow: m[2], itemids: m[3] } : undefined;
 }
 
 /** Splits a payload id by {@link checkPayloadId}; `undefined` when it breaks the id rule. */

@@ -8,7 +8,7 @@ import type { PayloadBucket } from './payload-bucket';
 
 import { checkPayloadId } from './payload-id';
 
-export { checkPayloadId, InvalidPayloadIdError, parsePayloadId, PAYLOAD_ID_REGEX, type PayloadIdParts } from './payload-id';
+export { checkPayloadId, checkRecordedPayloadId, cirrusEventParts, InvalidPayloadIdError, parsePayloadId, PAYLOAD_ID_REGEX, type PayloadIdParts } from './payload-id';
 
 /** DynamoDB's limit on a partition key value, in UTF-8 bytes. */
 export const DYNAMODB_MAX_PARTITION_KEY_BYTES = 2048;

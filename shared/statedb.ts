@@ -17,7 +17,7 @@ import { ENV, requireEnv, type Env } from './config';
 import { errorName } from './errors';
 import { executionIdFromArn } from './execution';
 import type { PayloadBucket } from './payload-bucket';
-import { checkPayloadId } from './payload-id';
+import { checkRecordedPayloadId } from './payload-id';
 
 /** Payload states. */
 export enum State {
@@ -90,13 +90,13 @@ export function splitCollectionsWorkflow(cw: string): { collections: string; wor
 }
 
 /**
- * The DynamoDB key of a payload id, split by the one id rule (as Cirrus's `payload_id_to_key`
- * splits every id that rule accepts).
+ * The DynamoDB key of a payload id, split as Cirrus's `payload_id_to_key` splits it, so an item
+ * Cirrus wrote is found again, whether or not today's id rule would accept the id.
  *
- * @throws InvalidPayloadIdError when the id breaks the id rule.
+ * @throws InvalidPayloadIdError when the id breaks the key rule.
  */
 export function payloadIdToKey(payloadId: string): StateKey {
-  const { collections, workflow, itemids } = checkPayloadId(payloadId);
+  const { collections, workflow, itemids } = checkRecordedPayloadId(payloadId);
   return { collections_workflow: joinCollectionsWorkflow(collections, workflow), itemids };
 }
 

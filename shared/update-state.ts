@@ -21,7 +21,7 @@ import { itemAttributes } from './item-attributes';
 import { SerializedPayload, isJsonObject, parseLossless, stringifyLossless, type JsonObject, type JsonValue } from './json';
 import { createLogger, payloadLogger, type Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
-import { checkPayloadId } from './payload-id';
+import { checkRecordedPayloadId } from './payload-id';
 import { publishEach, sendMessageBatch } from './sns';
 import { isOversized } from './size';
 import { State, StateDb, isoNow } from './statedb';
@@ -124,16 +124,16 @@ export function parseStatusChangeEvent(event: unknown): StatusChangeDetail {
  * for a payload today's validation rejects (a workflow name with `_`, a `type` other than
  * `FeatureCollection`, features that are not objects, ...), and how it ended must still be
  * recorded, or its item would stay PROCESSING for good. Only an input whose id cannot name a
- * StateDB item is refused.
+ * StateDB item, or whose keys could leave their prefix, is refused (the key rule).
  *
- * @throws NotAProcessPayloadError when the input has no id of the form `<collections>/workflow-<workflow>/<itemids>`.
+ * @throws NotAProcessPayloadError when the input has no id that passes the key rule.
  */
 export function executionPayloadId(input: JsonObject): string {
   const id = input.id;
   if (typeof id !== 'string') {
     throw new NotAProcessPayloadError('id', `the execution input has no string id to record its end under (got ${id === undefined ? 'none' : id === null ? 'null' : typeof id})`);
   }
-  checkPayloadId(id);
+  checkRecordedPayloadId(id);
   return id;
 }
 

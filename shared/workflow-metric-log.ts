@@ -19,7 +19,7 @@ import { ENV, type Env } from './config';
 import { errorMessage, errorName } from './errors';
 import type { WorkflowEvent } from './events';
 import type { Logger } from './logger';
-import { parsePayloadId } from './payload';
+import { cirrusEventParts } from './payload-id';
 
 /** Prefix of the log streams metric events are written to (`workflow-metrics-<uuid4>`). */
 export const METRIC_LOG_STREAM_PREFIX = 'workflow-metrics-';
@@ -58,7 +58,7 @@ export interface WorkflowMetricFields {
 
 /** The metric fields of a workflow event (the id is split as Cirrus splits it). */
 export function metricFields(event: WorkflowEvent): WorkflowMetricFields {
-  const parts = parsePayloadId(event.payload_id);
+  const parts = cirrusEventParts(event.payload_id);
   return {
     event: event.event_type,
     workflow: parts ? parts.workflow : 'could not parse',

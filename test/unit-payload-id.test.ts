@@ -4,7 +4,7 @@
  */
 import { NotAProcessPayloadError } from '../shared/errors';
 import { validateProcessPayload } from '../shared/payload';
-import { checkPayloadId, InvalidPayloadIdError, parsePayloadId } from '../shared/payload-id';
+import { checkPayloadId, cirrusEventParts, InvalidPayloadIdError, parsePayloadId } from '../shared/payload-id';
 import { PayloadBucket } from '../shared/payload-bucket';
 import { payloadIdToKey } from '../shared/statedb';
 
@@ -23,8 +23,14 @@ describe('splitting a payload id', () => {
   it('refuses an id with "/workflow-" twice, where the events and the StateDB key would name different workflows', () => {
     const id = 'a/workflow-b/c/workflow-d/e';
     expect(parsePayloadId(id)).toBeUndefined();
-    expect(() => payloadIdToKey(id)).toThrow(InvalidPayloadIdError);
+    expect(() => checkPayloadId(id)).toThrow(InvalidPayloadIdError);
     expect(() => validateProcessPayload(payloadWithId(id))).toThrow(/"\/workflow-" more than once/);
+  });
+
+  it('keys such an id as Cirrus does (first "/workflow-", text after the second dropped) and names it in events by the last', () => {
+    const id = 'a/workflow-b/c/workflow-d/e';
+    expect(payloadIdToKey(id)).toEqual({ collections_workflow: 'a_b', itemids: 'c' });
+    expect(cirrusEventParts(id)).toEqual({ collections: 'a/workflow-b/c', workflow: 'd', itemids: 'e' });
   });
 });
 

@@ -10,13 +10,14 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { InvalidS3UrlError, NotAProcessPayloadError, PayloadReadError } from '../shared/errors';
 import type { JsonObject } from '../shared/json';
-import { InvalidPayloadIdError, PAYLOAD_ID_REGEX, checkPayloadId, parsePayloadId, validateProcessPayload } from '../shared/payload';
+import { InvalidPayloadIdError, PAYLOAD_ID_REGEX, checkPayloadId, checkRecordedPayloadId, parsePayloadId, validateProcessPayload } from '../shared/payload';
 import { PayloadBucket, parseUrl } from '../shared/payload-bucket';
 import { payloadIdToKey } from '../shared/statedb';
 import { FIXTURES_DIR } from './helpers/fixtures';
 
 interface IdFixtures {
   rejected: { id: string; rule: string }[];
+  processOnly: { id: string; rule: string; collections_workflow: string; itemids: string }[];
   accepted: { id: string; collections_workflow: string; itemids: string }[];
 }
 const IDS = JSON.parse(readFileSync(path.join(FIXTURES_DIR, 'security/ids.json'), 'utf8')) as IdFixtures;
@@ -55,6 +56,18 @@ describe('the id rule', () => {
     expect(() => payloadIdToKey(id)).toThrow(InvalidPayloadIdError);
   });
 
+  it.each(IDS.processOnly.map((r) => [r.id, r.rule, r.collections_workflow, r.itemids]))(
+    'refuses %j in process (%s) but keys it as Cirrus does, so update-state can record an execution Cirrus started',
+    (id, rule, cw, itemids) => {
+      expect(parsePayloadId(id)).toBeUndefined();
+      expect(() => checkPayloadId(id)).toThrow(rule);
+      const payload = { type: 'FeatureCollection', id, features: [], process: [{ workflow: 'minimal' }] };
+      expect(() => validateProcessPayload(payload)).toThrow(rule);
+      expect(checkRecordedPayloadId(id)).toMatchObject({ itemids });
+      expect(payloadIdToKey(id)).toEqual({ collections_workflow: cw, itemids });
+    },
+  );
+
   it('is the rule the bucket applies before it builds any key from an id', async () => {
     const { s3, sent } = recordingS3();
     const bucket = new PayloadBucket('payloads', 'cirrus', { s3 });
@@ -62,6 +75,9 @@ describe('the id rule', () => {
       expect(() => bucket.getInputPayloadUrl(id, EXEC)).toThrow(NotAProcessPayloadError);
       await expect(bucket.uploadInputPayload({ id }, id, EXEC)).rejects.toThrow(NotAProcessPayloadError);
       await expect(bucket.uploadOutputPayload({ id }, id, EXEC)).rejects.toThrow(NotAProcessPayloadError);
+      await expect(bucket.uploadBatchPayload({ id })).rejects.toThrow(NotAProcessPayloadError);
+    }
+    for (const { id } of IDS.processOnly) {
       await expect(bucket.uploadBatchPayload({ id })).rejects.toThrow(NotAProcessPayloadError);
     }
     expect(() => bucket.getInputPayloadUrl('c/workflow-w/i', '../x')).toThrow(NotAProcessPayloadError);

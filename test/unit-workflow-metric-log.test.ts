@@ -36,10 +36,23 @@ describe('metricMessage: Python json.dumps of {event, workflow, source, executio
   });
 
   it('escapes everything outside printable ASCII as \\uXXXX (lower-case hex, UTF-16 units), as ensure_ascii does', () => {
-    expect(metricMessage(event({ payload_id: 'café\u007f"\n/workflow-w/😀' }))).toBe(
-      '{"event": "SUCCEEDED", "workflow": "w", "source": "caf\\u00e9\\u007f\\"\\n", "execution_arn": null}',
+    expect(metricMessage(event({ payload_id: 'café\u007f"/workflow-w/😀' }))).toBe(
+      '{"event": "SUCCEEDED", "workflow": "w", "source": "caf\\u00e9\\u007f\\"", "execution_arn": null}',
     );
     expect(metricMessage(event({ payload_id: '😀' }))).toContain('"source": "\\ud83d\\ude00"');
+  });
+
+  // Checked with Python 3.11: re.compile(r"(?P<collections>.+)/workflow-(?P<workflow>[^/]+)/(?P<itemids>.+)").match(id)
+  it('a newline before "/workflow-" does not parse, as "." stops at a newline in Python', () => {
+    expect(metricMessage(event({ payload_id: 'a\n/workflow-w/i' }))).toBe(
+      '{"event": "SUCCEEDED", "workflow": "could not parse", "source": "a\\n/workflow-w/i", "execution_arn": null}',
+    );
+  });
+
+  it('an id with two "/workflow-" parts names the last one, as Cirrus’s greedy regex does', () => {
+    expect(metricMessage(event({ payload_id: 'a/workflow-b/c/workflow-d/e' }))).toBe(
+      '{"event": "SUCCEEDED", "workflow": "d", "source": "a/workflow-b/c", "execution_arn": null}',
+    );
   });
 });
 

@@ -6,8 +6,8 @@
  */
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { regionFromEnv } from './config';
-import { CirrusError, RecordExtractError, errorMessage } from './errors';
-import { hasInexactNumber, isJsonObject, type JsonObject } from './json';
+import { CirrusError, NotAProcessPayloadError, RecordExtractError, errorMessage } from './errors';
+import { MAX_JSON_DEPTH, SerializedPayload, hasInexactNumber, isJsonObject, jsonDepthExceeds, type JsonObject } from './json';
 import type { Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
 import { extractEventRecords } from './records';
@@ -32,12 +32,31 @@ export function outputUrlFor(url: string): string {
   return url.endsWith('.json') ? `${url.slice(0, -'.json'.length)}_out.json` : `${url}_out.json`;
 }
 
-/** pre-batch: stores the (re-hydrated) payload under `tmp/batch/<id>/` and returns `{url, url_out}`. */
+/**
+ * pre-batch: stores the (re-hydrated) payload under `tmp/batch/<id>/` and returns `{url, url_out}`.
+ * A referenced payload is stored as the bytes read, so its numbers are what the sender wrote. The
+ * `url_out` handed to the task is checked like post-batch checks it: a task writes only under
+ * `<root>/tmp/batch/` (a reference whose object is itself a reference elsewhere is refused).
+ */
 export async function preBatch(event: unknown, bucket: PayloadBucket = PayloadBucket.fromEnv()): Promise<{ url: string; url_out: string }> {
   const record = singleRecord(event);
-  const payload = await bucket.resolve(record);
+  const payload = isReference(record) ? await bucket.readSerialized(String(record.url)) : record;
+  if (payload instanceof SerializedPayload) assertWritable(payload, 'the batch payload');
   const url = await bucket.uploadBatchPayload(payload);
-  return { url, url_out: outputUrlFor(url) };
+  const urlOut = outputUrlFor(url);
+  bucket.batchOutputLocation(urlOut);
+  return { url, url_out: urlOut };
+}
+
+/**
+ * A payload read from S3 that could never be written again as JSON (nested deeper than
+ * {@link MAX_JSON_DEPTH} levels) is refused where it enters, as process refuses it.
+ * @throws NotAProcessPayloadError
+ */
+function assertWritable(p: SerializedPayload, what: string): void {
+  if (jsonDepthExceeds(p.body, MAX_JSON_DEPTH)) {
+    throw new NotAProcessPayloadError('payload', `${what} nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, more than can be written back as JSON`);
+  }
 }
 
 /** A Batch job failure, named after the error the job logged (e.g. `ValueError`). */
@@ -80,7 +99,10 @@ export async function postBatch(
     const params = isJsonObject(event) && isJsonObject(event.Parameters) ? event.Parameters : undefined;
     if (params && 'url_out' in params) bucket.batchOutputLocation(params.url_out);
     if (!isReference(record)) return inlineOrReference(record, bucket);
+    // The URL actually read (a record's own `url` wins over `Parameters.url_out`) is checked too.
+    bucket.batchOutputLocation(record.url);
     const read = await bucket.readSerialized(String(record.url));
+    assertWritable(read, 'the batch output');
     // An output holding numbers JavaScript would rewrite (a Python task's 20-digit integer, 1.0)
     // is passed on as a reference to the object the job wrote: returned inline, the Lambda runtime
     // would serialise it again and round them.

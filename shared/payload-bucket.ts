@@ -242,6 +242,15 @@ export class PayloadBucket {
    * stores or forwards the payload unchanged need not serialise it again.
    */
   async readSerialized(url: string): Promise<SerializedPayload> {
+    return readJsonText(this.s3, this.checkReadable(url), url);
+  }
+
+  /**
+   * The location of a reference this deployment may read: it passes {@link parseUrl} and is in the
+   * payload bucket or a bucket of `CIRRUS_REFERENCE_BUCKETS`.
+   * @throws InvalidS3UrlError or ReferenceNotAllowedError otherwise.
+   */
+  checkReadable(url: string): S3Location {
     const loc = parseUrl(url);
     if (!this.isReadableBucket(loc.bucket)) {
       throw new ReferenceNotAllowedError(
@@ -249,7 +258,7 @@ export class PayloadBucket {
           `"${this.bucketName}" nor listed in ${ENV.referenceBuckets}`,
       );
     }
-    return readJsonText(this.s3, loc, url);
+    return loc;
   }
 
   /**
@@ -327,17 +336,24 @@ export class PayloadBucket {
   }
 
   /**
-   * Stores `p` at `<root>/tmp/batch/<p.id>/<uuid>.json` for an AWS Batch task; a payload that
-   * already is a reference is returned unchanged.
+   * Stores `p` at `<root>/tmp/batch/<p.id>/<uuid>.json` for an AWS Batch task (a
+   * {@link SerializedPayload} as the bytes it holds, so numbers are stored as they were written); a
+   * payload that already is a reference is returned unchanged once it passes the reference rule
+   * (a URL this deployment may read).
    */
-  async uploadBatchPayload(p: JsonObject): Promise<string> {
-    if (isReference(p)) return String(p.url);
-    const id = p.id;
+  async uploadBatchPayload(p: JsonObject | SerializedPayload): Promise<string> {
+    const value = p instanceof SerializedPayload ? p.value : p;
+    if (isReference(value)) {
+      const url = String(value.url);
+      this.checkReadable(url);
+      return url;
+    }
+    const id = value.id;
     if (typeof id !== 'string' || id.length === 0) {
       throw new TypeError('a batch payload needs a string "id"');
     }
     checkPayloadId(id);
-    return this.putJson(`${this.prefixBatch}/${id}/${randomUUID()}.json`, JSON.stringify(p));
+    return this.putJson(`${this.prefixBatch}/${id}/${randomUUID()}.json`, p instanceof SerializedPayload ? p.body : JSON.stringify(p));
   }
 
   /**

@@ -134,4 +134,25 @@ describe('references', () => {
     }
     await p.s3.send(new PutObjectCommand({ Bucket: OTHER, Key: key, Body: '' }));
   });
+
+  it('post-batch: a record whose own url (which wins over Parameters.url_out) lies outside tmp/batch is not read', async () => {
+    const key = `secret/${uid('url')}.json`;
+    await p.s3.send(new PutObjectCommand({ Bucket: OTHER, Key: key, Body: JSON.stringify(makePayload()) }));
+    const event = { url: `s3://${OTHER}/${key}`, Parameters: { url_out: `s3://${BUCKET}/cirrus/tmp/batch/x_out.json` } };
+    await expect(postBatchHandler(event)).rejects.toMatchObject({ name: 'InvalidS3UrlError' });
+    const oversized = await p.putJson(`cirrus/tmp/oversized/${uid('o')}.json`, makePayload());
+    await expect(postBatchHandler({ url: oversized })).rejects.toMatchObject({ name: 'InvalidS3UrlError' });
+  });
+
+  it('pre-batch: a referenced object that is itself a reference elsewhere is refused; no url_out outside tmp/batch is handed out', async () => {
+    const before = await keysOf(OTHER);
+    const foreign = `s3://${OTHER}/evil/steal.json`;
+    const inner = await p.putJson(`cirrus/tmp/oversized/${uid('nested')}.json`, { url: foreign });
+    await expect(preBatchHandler({ url: inner })).rejects.toMatchObject({ name: 'ReferenceNotAllowedError' });
+    const traversal = await p.putJson(`cirrus/tmp/oversized/${uid('nested')}.json`, { url: `s3://${BUCKET}/cirrus/tmp/batch/../../executions/x.json` });
+    await expect(preBatchHandler({ url: traversal })).rejects.toMatchObject({ name: 'InvalidS3UrlError' });
+    const elsewhere = await p.putJson(`cirrus/tmp/oversized/${uid('nested')}.json`, { url: `s3://${BUCKET}/cirrus/tmp/oversized/y.json` });
+    await expect(preBatchHandler({ url: elsewhere })).rejects.toMatchObject({ name: 'InvalidS3UrlError' });
+    await expectNothingEscaped(before);
+  });
 });

@@ -18,7 +18,7 @@ import { MalformedEventError, NotAProcessPayloadError, errorMessage } from './er
 import { WorkflowEventPublisher, WorkflowEventType } from './events';
 import { executionIdFromArn } from './execution';
 import { itemAttributes } from './item-attributes';
-import { SerializedPayload, isJsonObject, parseLossless, stringifyLossless, type JsonObject, type JsonValue } from './json';
+import { MAX_JSON_DEPTH, SerializedPayload, hasInexactNumber, isJsonObject, jsonDepthExceeds, parseLossless, stringifyLossless, type JsonObject, type JsonValue } from './json';
 import { createLogger, payloadLogger, type Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
 import { checkRecordedPayloadId } from './payload-id';
@@ -88,9 +88,70 @@ export interface UpdateStateDeps {
 }
 
 /**
- * Formats the error of a failed execution as Cirrus does: `"<Error>: <errorMessage>"`, taking the
- * message from a JSON cause's `errorMessage` (`unknown` when a JSON object cause has none), else
- * the raw cause.
+ * Python's `str()` of a JSON value as `json.loads` returns it: what Cirrus prints for a cause's
+ * `errorMessage` (`None`, `True`, `{'a': 1}`, `['x']`). Strings inside containers are written as
+ * Python's `repr` writes them.
+ */
+export function pythonStr(v: unknown, nested = false): string {
+  if (v === null || v === undefined) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  // A number read by parseLossless: a plain number is exact (integral: it was written as an int);
+  // a LosslessNumber keeps its text, which tells an int from a float as json.loads tells them.
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : pythonFloat(v);
+  if (isLosslessNumber(v)) return /[.eE]/.test(v.value) ? pythonFloat(Number(v.value)) : BigInt(v.value).toString();
+  if (typeof v === 'string') return nested ? pythonRepr(v) : v;
+  if (Array.isArray(v)) return `[${v.map((x) => pythonStr(x, true)).join(', ')}]`;
+  if (typeof v === 'object') {
+    return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${pythonRepr(k)}: ${pythonStr(x, true)}`).join(', ')}}`;
+  }
+  return String(v);
+}
+
+/** Python's `repr(float)`: the shortest round-trip digits, fixed for exponents -4..15, else `d.dde+XX`. */
+function pythonFloat(v: number): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+  if (Object.is(v, -0)) return '-0.0';
+  const [mantissa, expText] = v.toExponential().split('e');
+  const exp = Number(expText);
+  const negative = mantissa.startsWith('-');
+  const digits = mantissa.replace('-', '').replace('.', '');
+  let body: string;
+  if (exp >= -4 && exp < 16) {
+    if (exp < 0) body = `0.${'0'.repeat(-exp - 1)}${digits}`;
+    else if (digits.length <= exp + 1) body = `${digits}${'0'.repeat(exp + 1 - digits.length)}.0`;
+    else body = `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
+  } else {
+    body = `${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ''}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  }
+  return negative ? `-${body}` : body;
+}
+
+/** Python's `repr(str)`: single quotes unless the text holds `'` and no `"`; escapes as Python does. */
+function pythonRepr(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = '';
+  for (const ch of s) {
+    const code = ch.codePointAt(0) as number;
+    if (ch === '\\') out += '\\\\';
+    else if (ch === quote) out += `\\${ch}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (code < 0x20 || (code >= 0x7f && code <= 0xa0) || code === 0xad) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else if (code >= 0xd800 && code <= 0xdfff) out += `\\u${code.toString(16).padStart(4, '0')}`;
+    else out += ch;
+  }
+  return `${quote}${out}${quote}`;
+}
+
+/**
+ * Formats the error of a failed execution as Cirrus's `workflow_failed` does:
+ * `"<Error>: <message>"`. The message is the `errorMessage` of a JSON object cause (printed as
+ * Python prints the value; `unknown` when the object has none); for a JSON string or array cause
+ * `unknown` (Cirrus tests `"errorMessage" in cause`, which for those is a substring or membership
+ * test that fails), unless that test would find `errorMessage`, where Cirrus falls back to the raw
+ * cause; the raw cause for any other cause (not JSON, a number, `null`, `true`).
  */
 export function formatExecutionError(error: string | null | undefined, cause: string | null | undefined): { type: string; message: string; text: string } {
   const type = error || 'Unknown';
@@ -98,13 +159,16 @@ export function formatExecutionError(error: string | null | undefined, cause: st
     cause ||
     "No error cause was found in the event. Check that the 'Fail' state in the workflow step function definition includes 'ErrorPath' and 'CausePath' fields that capture the error name and error cause.";
   let message = rawCause;
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(rawCause);
-    if (isJsonObject(parsed)) message = typeof parsed.errorMessage === 'string' ? parsed.errorMessage : parsed.errorMessage !== undefined ? JSON.stringify(parsed.errorMessage) : 'unknown';
-    else if (Array.isArray(parsed)) message = 'unknown';
+    parsed = parseLossless(rawCause);
   } catch {
-    message = rawCause;
+    return { type, message, text: `${type}: ${message}` };
   }
+  if (isLosslessNumber(parsed)) message = rawCause;
+  else if (isJsonObject(parsed)) message = 'errorMessage' in parsed ? pythonStr(parsed.errorMessage) : 'unknown';
+  else if (typeof parsed === 'string') message = parsed.includes('errorMessage') ? rawCause : 'unknown';
+  else if (Array.isArray(parsed)) message = parsed.includes('errorMessage') ? rawCause : 'unknown';
   return { type, message, text: `${type}: ${message}` };
 }
 
@@ -153,6 +217,88 @@ function parseJsonObject(text: string, what: string): JsonObject {
   }
   if (!isJsonObject(v)) throw new MalformedEventError(`execution ${what} is not a JSON object`);
   return v;
+}
+
+/** What {@link passOn} needs of the SUCCEEDED event it handles. */
+interface PassOnContext {
+  env: Env;
+  deps: UpdateStateDeps;
+  bucket: PayloadBucket;
+  events: WorkflowEventPublisher;
+  log: Logger;
+  payloadId: string;
+  now: string;
+  outputUrl?: string;
+  execArn: string;
+}
+
+/**
+ * Publishes the output's items and sends its chained payloads. Everything that can be passed on
+ * is, whatever happens to one part: an item SNS refuses for its content, a `chain_filter` that is
+ * in error, or an output nested too deeply to be written again is reported (a `PUBLISH_FAILED`
+ * event and an error log line) since no retry could change it; only a failure a later attempt may
+ * fix (throttling, a network error) is thrown, after the chaining, so that the event is retried.
+ */
+async function passOn(output: SerializedPayload, ctx: PassOnContext): Promise<Pick<UpdateStateResult, 'published' | 'unpublished' | 'chained'>> {
+  const { env, deps, bucket, log } = ctx;
+  const done: Pick<UpdateStateResult, 'published' | 'unpublished' | 'chained'> = { published: 0, unpublished: [], chained: 0 };
+  const report = (error: string, fields: Record<string, unknown> = {}): void => {
+    log.error(error, fields);
+    ctx.events.announce({
+      event_type: WorkflowEventType.PUBLISH_FAILED,
+      payload_id: ctx.payloadId,
+      isotimestamp: ctx.now,
+      output_payload_url: ctx.outputUrl,
+      execution_arn: ctx.execArn,
+      error,
+    });
+  };
+  const publishTopic = env[ENV.publishTopicArn];
+  const queueUrl = env[ENV.processQueueUrl];
+  const hasFeatures = Array.isArray(output.value.features) && output.value.features.length > 0;
+  const chains = Array.isArray(output.value.process) && output.value.process.length > 1;
+  if (!(publishTopic && hasFeatures) && !(queueUrl && chains)) return done;
+  if (jsonDepthExceeds(output.body, MAX_JSON_DEPTH)) {
+    // JSON.parse reads it, but no item or payload of it could be written again.
+    report(`output nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels: its items are not published and no chained payload is sent`);
+    return done;
+  }
+  // Items and chained payloads are written again: where the output holds a number JavaScript
+  // would round or rewrite (12345678901234567890, 1.0), from a lossless reading of it.
+  const lossless = hasInexactNumber(output.text);
+  const exact = lossless ? (parseLossless(output.text) as JsonObject) : output.value;
+  const write = (v: JsonValue): string => (lossless ? stringifyLossless(v) : JSON.stringify(v));
+  const features = Array.isArray(exact.features) ? exact.features.filter(isFeature) : [];
+  let retryable: unknown;
+  if (publishTopic && features.length > 0) {
+    const sent = await publishEach(deps.sns ?? snsClient(), publishTopic, features.map((f) => ({ message: write(f), attributes: itemAttributes(f) })));
+    done.published = sent.published;
+    retryable = sent.retryable;
+    for (const r of sent.rejected) {
+      const itemId = typeof features[r.index].id === 'string' ? (features[r.index].id as string) : undefined;
+      const reason = `${r.code}: ${r.reason}`;
+      done.unpublished.push({ itemId, reason });
+      report(`item ${itemId ?? `#${r.index}`} not published: ${reason}`, { item_id: itemId, item_index: r.index, reason });
+    }
+  }
+  if (queueUrl) {
+    const next = nextPayloads(exact, (err, index) => report(`chained payload #${index} not sent: ${err.message}`, { chain_index: index }));
+    if (next.length > 0) {
+      const bodies = await Promise.all(
+        next.map(async (p) => {
+          const s = new SerializedPayload(p, write(p));
+          return isOversized(s) ? JSON.stringify({ url: await bucket.uploadOversizePayload(s) }) : s.text;
+        }),
+      );
+      await sendMessageBatch(deps.sqs ?? sqsClient(), queueUrl, bodies);
+      done.chained = bodies.length;
+    }
+  }
+  if (retryable !== undefined) {
+    log.error('output items not all published; thrown so that the event is retried', { error: errorMessage(retryable), published: done.published });
+    throw retryable;
+  }
+  return done;
 }
 
 /** Handles one status-change event. */
@@ -227,54 +373,8 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
         execution_arn: execArn,
       });
       if (output) {
-        const publishTopic = env[ENV.publishTopicArn];
-        const queueUrl = env[ENV.processQueueUrl];
-        const hasFeatures = Array.isArray(output.value.features) && output.value.features.length > 0;
-        const chains = Array.isArray(output.value.process) && output.value.process.length > 1;
-        // Items and chained payloads are written again: from a lossless reading of the output, so
-        // numbers keep their exact value and text (12345678901234567890, 1.0).
-        const exact = (publishTopic && hasFeatures) || (queueUrl && chains) ? (parseLossless(output.text) as JsonObject) : output.value;
-        const features = Array.isArray(exact.features) ? exact.features.filter(isFeature) : [];
-        // Every item SNS accepts is published, and the chained payloads are sent, whatever happens
-        // to one item: an item SNS refuses for its content is reported (event, log) since no retry
-        // could publish it; only a failure a later attempt may fix is thrown, after the chaining.
-        let retryable: unknown;
-        if (publishTopic && features.length > 0) {
-          const report = await publishEach(deps.sns ?? snsClient(), publishTopic, features.map((f) => ({ message: stringifyLossless(f), attributes: itemAttributes(f) })));
-          result.published = report.published;
-          retryable = report.retryable;
-          for (const r of report.rejected) {
-            const itemId = typeof features[r.index].id === 'string' ? (features[r.index].id as string) : undefined;
-            const reason = `${r.code}: ${r.reason}`;
-            result.unpublished.push({ itemId, reason });
-            log.error('output item not published: SNS refuses it', { item_id: itemId, item_index: r.index, reason });
-            events.announce({
-              event_type: WorkflowEventType.PUBLISH_FAILED,
-              payload_id: payloadId,
-              isotimestamp: now,
-              output_payload_url: outputUrl,
-              execution_arn: execArn,
-              error: `item ${itemId ?? `#${r.index}`} not published: ${reason}`,
-            });
-          }
-        }
-        if (queueUrl) {
-          const next = nextPayloads(exact);
-          if (next.length > 0) {
-            const bodies = await Promise.all(
-              next.map(async (p) => {
-                const s = new SerializedPayload(p, stringifyLossless(p));
-                return isOversized(s) ? JSON.stringify({ url: await bucket.uploadOversizePayload(s) }) : s.text;
-              }),
-            );
-            await sendMessageBatch(deps.sqs ?? sqsClient(), queueUrl, bodies);
-            result.chained = bodies.length;
-          }
-        }
-        if (retryable !== undefined) {
-          log.error('output items not all published; thrown so that the event is retried', { error: errorMessage(retryable), published: result.published });
-          throw retryable;
-        }
+        const passed = await passOn(output, { env, deps, bucket, events, log, payloadId, now, outputUrl, execArn });
+        Object.assign(result, passed);
       }
       log.info('execution succeeded', { output_payload_url: outputUrl, published: result.published, chained: result.chained });
       return result;

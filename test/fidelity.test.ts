@@ -8,6 +8,8 @@ import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { handler as postBatchHandler } from '../lambdas/post-batch/index';
+import { handler as preBatchHandler } from '../lambdas/pre-batch/index';
 import { handler as processHandler } from '../lambdas/process/index';
 import { handler as updateStateHandler } from '../lambdas/update-state/index';
 import type { JsonObject } from '../shared/json';
@@ -104,6 +106,45 @@ describe('update-state publishes every item it can and always sends the chained 
     expect(publishedItems(good.id as string, bad.id as string).map((m) => (JSON.parse(m) as JsonObject).id)).toEqual([good.id]);
     expect(await chainedBodies(good.id as string)).toHaveLength(1);
     expect(p.workflowEvents(payload.id).map((e) => e.event_type)).toContain('PUBLISH_FAILED');
+  });
+
+  it('a chain_filter that backtracks catastrophically in other engines runs in linear time; one that does not compile is reported and the other definitions are sent', async () => {
+    const itemId = `${'a'.repeat(40)}!`;
+    const payload = makePayload({
+      itemId,
+      next: [
+        [
+          { workflow: 'redos-wf', chain_filter: "@.id =~ '^(a+)+$'" },
+          { workflow: 'broken-wf', chain_filter: "@.id =~ '(unclosed'" },
+          { workflow: 'plain-wf' },
+        ],
+      ],
+    });
+    const { result, failures } = await runBody(JSON.stringify(payload), payload.id);
+
+    expect(failures).toEqual([]);
+    expect(result).toMatchObject({ state: 'SUCCEEDED', chained: 2 });
+    const sent = (await chainedBodies(itemId)).map((t) => ((JSON.parse(t) as { process: JsonObject[] }).process[0].workflow as string));
+    expect(sent).toEqual(['plain-wf']);
+    const reported = p.workflowEvents(payload.id).filter((e) => e.event_type === 'PUBLISH_FAILED');
+    expect(reported).toEqual([expect.objectContaining({ error: expect.stringMatching(/^chained payload #1 not sent: .*unclosed/) })]);
+    expect((await p.db.getItem(payload.id))!.state).toBe('SUCCEEDED');
+  });
+
+  it('an output nested deeper than 1,000 levels (an execution Cirrus started): SUCCEEDED with output.json as returned, items and chains reported, never thrown', async () => {
+    const payload = makePayload({ next: [{ workflow: 'next-wf' }] });
+    const body = JSON.stringify(payload);
+    const input = `${body.slice(0, -1)},"deep":${'['.repeat(1500)}${']'.repeat(1500)}}`;
+    const name = uid('deep-out');
+    const arn = `${p.baseArn.replace(':stateMachine:', ':execution:')}minimal:${name}`;
+    await p.sfn.send(new StartExecutionCommand({ stateMachineArn: `${p.baseArn}minimal`, name, input }));
+    await p.stack.waitForExecution(arn);
+
+    expect(p.stack.deliveryFailures.filter((f) => f.event.detail.executionArn === arn)).toEqual([]);
+    expect(results.get(arn)).toMatchObject({ state: 'SUCCEEDED', published: 0, chained: 0 });
+    expect(await p.getText(`s3://${p.stack.payloadBucket}/${p.executionKey(payload.id, name, 'output.json')}`)).toBe(input);
+    const reported = p.workflowEvents(payload.id).filter((e) => e.event_type === 'PUBLISH_FAILED');
+    expect(reported).toEqual([expect.objectContaining({ error: expect.stringContaining('deeper than 1000 levels') })]);
   });
 });
 
@@ -259,5 +300,28 @@ describe("an execution's input.json is never replaced by other content", () => {
       await p.sfn.send(new StopExecutionCommand({ executionArn: arn }));
       await p.stack.waitForExecution(arn);
     }
+  });
+});
+
+describe('the AWS Batch path keeps the record as the other paths do', () => {
+  it('pre-batch stores a referenced payload under tmp/batch as the bytes read: a 20-digit integer and 1.0 unchanged', async () => {
+    const { text } = exactNumbersText();
+    const ref = `s3://${p.stack.payloadBucket}/cirrus/tmp/oversized/${uid('batch-ref')}.json`;
+    await p.s3.send(new PutObjectCommand({ Bucket: p.stack.payloadBucket, Key: ref.slice(`s3://${p.stack.payloadBucket}/`.length), Body: text }));
+    const { url, url_out } = await preBatchHandler({ url: ref });
+    expect(url).toMatch(new RegExp(`^s3://${p.stack.payloadBucket}/cirrus/tmp/batch/`));
+    expect(url_out).toBe(url.replace(/\.json$/, '_out.json'));
+    expect(await p.getText(url)).toBe(text);
+  });
+
+  it('post-batch refuses a job output nested 200,000 levels deep (NotAProcessPayloadError), which update-state could never write back', async () => {
+    const key = `cirrus/tmp/batch/${uid('deep')}_out.json`;
+    const text = `${JSON.stringify(makePayload()).slice(0, -1)},"deep":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+    await p.s3.send(new PutObjectCommand({ Bucket: p.stack.payloadBucket, Key: key, Body: text }));
+    const url = `s3://${p.stack.payloadBucket}/${key}`;
+    await expect(postBatchHandler({ Parameters: { url: url.replace('_out.json', '.json'), url_out: url } })).rejects.toMatchObject({
+      name: 'NotAProcessPayloadError',
+      message: expect.stringContaining('deeper than 1000 levels'),
+    });
   });
 });

@@ -58,3 +58,38 @@ describe('Step Functions status-change events', () => {
     expect(built.time).toBe(sample.time);
   });
 });
+
+/**
+ * Cirrus's `workflow_failed` text for each cause, as CPython 3.11 prints it (`json.loads`, then
+ * `"errorMessage" in cause`, then an f-string of the value; the raw cause where that raises).
+ * Computed with Python beside each case; the error name is "E" throughout.
+ */
+const CIRRUS_ERROR_TEXTS: [cause: string, text: string][] = [
+  ['{"errorMessage": "boom"}', 'E: boom'],
+  ['{"errorMessage": null}', 'E: None'],
+  ['{"errorMessage": {"a": 1, "b": [1.0, "x\'y", true]}}', 'E: {\'a\': 1, \'b\': [1.0, "x\'y", True]}'],
+  ['{"errorMessage": 1e16}', 'E: 1e+16'],
+  ['{"errorMessage": 0.0001}', 'E: 0.0001'],
+  ['{"errorMessage": 12345678901234567890}', 'E: 12345678901234567890'],
+  ['{"errorMessage": 2.5}', 'E: 2.5'],
+  ['{"errorMessage": 1E3}', 'E: 1000.0'],
+  ['{"errorMessage": -0.0}', 'E: -0.0'],
+  ['{"errorMessage": 1.5e-7}', 'E: 1.5e-07'],
+  ['{"errorMessage": ["a\\nb", "\\u00e9"]}', "E: ['a\\nb', 'é']"],
+  ['{"other": 1}', 'E: unknown'],
+  ['"just text"', 'E: unknown'],
+  ['"has errorMessage inside"', 'E: "has errorMessage inside"'],
+  ['["a"]', 'E: unknown'],
+  ['["errorMessage"]', 'E: ["errorMessage"]'],
+  ['5', 'E: 5'],
+  ['1.0', 'E: 1.0'],
+  ['null', 'E: null'],
+  ['true', 'E: true'],
+  ['not json', 'E: not json'],
+];
+
+describe('formatExecutionError writes the text Cirrus writes for every kind of cause', () => {
+  it.each(CIRRUS_ERROR_TEXTS)('cause %s → %s', (cause, text) => {
+    expect(formatExecutionError('E', cause).text).toBe(text);
+  });
+});

@@ -60,25 +60,40 @@ function stateDbSplit(id: string): PayloadIdParts {
 }
 
 /**
- * The key rule: what every id whose keys this project builds must pass, however the payload was
- * started. The id has the shape `<collections>/workflow-<workflow>/<itemids>`, holds no control
- * character or lone surrogate, and no `/`-separated part of it is empty, `.` or `..`, so every key
- * built from it stays under its own prefix on any S3 implementation. Returns Cirrus's StateDB split.
- *
- * update-state records the end of executions under this rule alone: Cirrus (or an older version of
- * this project) may have started a payload that {@link checkPayloadId} refuses today (a workflow
- * name with `_`, an id with two `/workflow-` parts), and its item must not stay PROCESSING. Such
- * an id is keyed exactly as Cirrus keyed it.
+ * The StateDB rule: an id Cirrus could have keyed a StateDB item under. It holds `/workflow-`
+ * followed by a workflow and item ids (Cirrus's `PAYLOAD_ID_REGEX`) and no lone surrogate (no
+ * DynamoDB key can hold one). Returns Cirrus's StateDB split. Nothing is built from such an id but
+ * a DynamoDB key: S3 keys need {@link checkRecordedPayloadId}.
  */
-export function checkRecordedPayloadId(id: string): PayloadIdParts {
+export function checkStateDbPayloadId(id: string): PayloadIdParts {
   if (!PAYLOAD_ID_REGEX.test(id)) {
     throw new InvalidPayloadIdError(id, "must match '<collections>/workflow-<workflow>/<itemids>'");
   }
-  if (CONTROL_CHAR.test(id)) {
-    throw new InvalidPayloadIdError(id, 'holds a control character');
-  }
   if (LONE_SURROGATE.test(id)) {
     throw new InvalidPayloadIdError(id, 'holds a lone UTF-16 surrogate, which has no UTF-8 form: no S3 or DynamoDB key can hold it');
+  }
+  const parts = stateDbSplit(id);
+  if (parts.workflow === '' || parts.itemids === '') {
+    throw new InvalidPayloadIdError(id, 'has an empty workflow or item-id part where its StateDB key is split');
+  }
+  return parts;
+}
+
+/**
+ * The key rule: what every id whose S3 keys this project builds must pass, however the payload
+ * was started: the StateDB rule ({@link checkStateDbPayloadId}), no control character, and no
+ * `/`-separated part that is empty, `.` or `..`, so every key built from it stays under its own
+ * prefix on any S3 implementation. Returns Cirrus's StateDB split.
+ *
+ * update-state writes `output.json` under this rule alone: Cirrus (or an older version of this
+ * project) may have started a payload that {@link checkPayloadId} refuses today (a workflow name
+ * with `_`, an id with two `/workflow-` parts), and its item must not stay PROCESSING. Such an id
+ * is keyed exactly as Cirrus keyed it.
+ */
+export function checkRecordedPayloadId(id: string): PayloadIdParts {
+  const parts = checkStateDbPayloadId(id);
+  if (CONTROL_CHAR.test(id)) {
+    throw new InvalidPayloadIdError(id, 'holds a control character');
   }
   for (const segment of id.split('/')) {
     if (segment === '' || segment === '.' || segment === '..') {
@@ -86,11 +101,18 @@ export function checkRecordedPayloadId(id: string): PayloadIdParts {
       throw new InvalidPayloadIdError(id, `holds an empty, "." or ".." path segment (${JSON.stringify(segment)})`);
     }
   }
-  const parts = stateDbSplit(id);
-  if (parts.workflow === '' || parts.itemids === '') {
-    throw new InvalidPayloadIdError(id, 'has an empty workflow or item-id part where its StateDB key is split');
-  }
   return parts;
+}
+
+/** True when S3 keys may be built from `id` ({@link checkRecordedPayloadId}). */
+export function keysMayBeBuilt(id: string): boolean {
+  try {
+    checkRecordedPayloadId(id);
+    return true;
+  } catch (err) {
+    if (err instanceof InvalidPayloadIdError) return false;
+    throw err;
+  }
 }
 
 /**

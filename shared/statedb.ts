@@ -17,7 +17,7 @@ import { ENV, requireEnv, type Env } from './config';
 import { errorName } from './errors';
 import { executionIdFromArn } from './execution';
 import type { PayloadBucket } from './payload-bucket';
-import { checkRecordedPayloadId } from './payload-id';
+import { checkStateDbPayloadId } from './payload-id';
 
 /** Payload states. */
 export enum State {
@@ -93,10 +93,10 @@ export function splitCollectionsWorkflow(cw: string): { collections: string; wor
  * The DynamoDB key of a payload id, split as Cirrus's `payload_id_to_key` splits it, so an item
  * Cirrus wrote is found again, whether or not today's id rule would accept the id.
  *
- * @throws InvalidPayloadIdError when the id breaks the key rule.
+ * @throws InvalidPayloadIdError when the id breaks the StateDB rule.
  */
 export function payloadIdToKey(payloadId: string): StateKey {
-  const { collections, workflow, itemids } = checkRecordedPayloadId(payloadId);
+  const { collections, workflow, itemids } = checkStateDbPayloadId(payloadId);
   return { collections_workflow: joinCollectionsWorkflow(collections, workflow), itemids };
 }
 

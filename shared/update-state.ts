@@ -21,7 +21,7 @@ import { itemAttributes } from './item-attributes';
 import { MAX_JSON_DEPTH, SerializedPayload, hasInexactNumber, isJsonObject, jsonDepthExceeds, parseLossless, stringifyLossless, type JsonObject, type JsonValue } from './json';
 import { createLogger, payloadLogger, type Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
-import { checkRecordedPayloadId } from './payload-id';
+import { checkStateDbPayloadId, keysMayBeBuilt } from './payload-id';
 import { publishEach, sendMessageBatch } from './sns';
 import { isOversized } from './size';
 import { State, StateDb, isoNow } from './statedb';
@@ -186,18 +186,19 @@ export function parseStatusChangeEvent(event: unknown): StatusChangeDetail {
  * The payload id of a finished execution, from its (re-hydrated) input. The input is not
  * validated again: Cirrus, or an older version of this project, may have started the execution
  * for a payload today's validation rejects (a workflow name with `_`, a `type` other than
- * `FeatureCollection`, features that are not objects, ...), and how it ended must still be
- * recorded, or its item would stay PROCESSING for good. Only an input whose id cannot name a
- * StateDB item, or whose keys could leave their prefix, is refused (the key rule).
+ * `FeatureCollection`, features that are not objects, an id with a `..` segment, ...), and how it
+ * ended must still be recorded, or its item would stay PROCESSING for good. Only an input whose id
+ * cannot name a StateDB item is refused (the StateDB rule); whether S3 keys may be built from the
+ * id is decided apart ({@link keysMayBeBuilt}).
  *
- * @throws NotAProcessPayloadError when the input has no id that passes the key rule.
+ * @throws NotAProcessPayloadError when the input has no id that passes the StateDB rule.
  */
 export function executionPayloadId(input: JsonObject): string {
   const id = input.id;
   if (typeof id !== 'string') {
     throw new NotAProcessPayloadError('id', `the execution input has no string id to record its end under (got ${id === undefined ? 'none' : id === null ? 'null' : typeof id})`);
   }
-  checkRecordedPayloadId(id);
+  checkStateDbPayloadId(id);
   return id;
 }
 
@@ -340,7 +341,11 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
     const payloadId = executionPayloadId(inputPayload);
     result.payloadId = payloadId;
     const log = payloadLogger(logger, payloadId, { execution_arn: execArn, status });
-    const inputUrl = bucket.getInputPayloadUrl(payloadId, executionName);
+    // An id whose keys could leave their prefix (a Cirrus-started id with a ".." segment): its end
+    // is recorded in the StateDB and announced, but no key is built from it (no output.json).
+    const keysSafe = keysMayBeBuilt(payloadId);
+    if (!keysSafe) log.warn('the payload id breaks the key rule: its end is recorded, but no input or output URL is built from it');
+    const inputUrl = keysSafe ? bucket.getInputPayloadUrl(payloadId, executionName) : undefined;
     result.inputPayloadUrl = inputUrl;
     const now = isoNow();
 
@@ -356,9 +361,9 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
         else output = await bucket.readSerialized(String(rawOutput.url));
       }
       let outputUrl: string | undefined;
-      if (output) {
+      if (output && keysSafe) {
         outputUrl = await bucket.uploadOutputPayload(output, payloadId, executionName);
-      } else {
+      } else if (!output) {
         log.warn('succeeded execution has no output payload; no output.json written');
       }
       await stateDb.setSucceeded(payloadId, { now });

@@ -15,7 +15,7 @@ import { handler as processHandler } from '../lambdas/process/index';
 import { handler as updateStateHandler } from '../lambdas/update-state/index';
 import type { StateDbRecord } from '../shared/statedb';
 import { runCirrus } from './helpers/cli-stack';
-import { WORKFLOWS_DIR, sqsEvent, sqsRecord, startPipelineStack, type PipelineStack } from './helpers/pipeline';
+import { WORKFLOWS_DIR, sqsEvent, sqsRecord, startPipelineStack, uid, type PipelineStack } from './helpers/pipeline';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'cirrus-v2');
 const UUID4 = /^workflow-metrics-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -135,6 +135,30 @@ describe('update-state records the end of executions Cirrus started, whatever to
 
     expect(await p.db.getItem(run.payloadId)).toMatchObject({ state: 'ABORTED' });
     expect(p.workflowEvents(run.payloadId).map((e) => e.event_type)).toEqual(['ABORTED']);
+  });
+
+  it.each([
+    ['a ".." item segment', 'sentinel-s2-l2a/workflow-minimal/S2B_INTEROP_DOTS/../../escaped'],
+    ['an empty segment', 'sentinel-s2-l2a//x/workflow-minimal/S2B_INTEROP_EMPTY'],
+    ['a tab', 'sentinel-s2-l2a/workflow-minimal/S2B_INTEROP\tTAB'],
+  ])('an id with %s (Cirrus accepts it; no S3 key may be built from it): SUCCEEDED recorded under Cirrus’s key, no output.json anywhere', async (_what, payloadId) => {
+    const record = fixtureRecord('feature-type');
+    const name = uid('cirrus-odd-id');
+    const arn = p.executionArn('minimal', name);
+    const slash = payloadId.indexOf('/workflow-');
+    const rest = payloadId.slice(slash + '/workflow-'.length);
+    const cirrusKey = { collections_workflow: `${payloadId.slice(0, slash)}_${rest.slice(0, rest.indexOf('/'))}`, itemids: rest.slice(rest.indexOf('/') + 1) };
+    await seedRecord({ ...record, ...cirrusKey, executions: [arn] });
+    const input = JSON.stringify({ ...(JSON.parse(fixtureText('feature-type', 'input.json')) as object), type: 'FeatureCollection', id: payloadId, process: [{ workflow: 'minimal', succeed: true }] });
+    const before = await p.listKeys('');
+    await p.sfn.send(new StartExecutionCommand({ stateMachineArn: `${p.baseArn}minimal`, name, input }));
+    await p.stack.waitForExecution(arn);
+    expect(p.stack.deliveryFailures).toEqual([]);
+
+    const item = await p.doc.send(new GetCommand({ TableName: p.stack.stateDbTable, Key: cirrusKey }));
+    expect(item.Item).toMatchObject({ state_updated: expect.stringMatching(/^SUCCEEDED_/), executions: [arn] });
+    expect(p.workflowEvents(payloadId).map((e) => [e.event_type, e.input_payload_url, e.output_payload_url])).toEqual([['SUCCEEDED', undefined, undefined]]);
+    expect(await p.listKeys('')).toEqual(before);
   });
 });
 

@@ -53,7 +53,7 @@ describe('the id rule', () => {
     expect(() => checkPayloadId(id)).toThrow(rule);
     const payload = { type: 'FeatureCollection', id, features: [], process: [{ workflow: 'minimal' }] };
     expect(() => validateProcessPayload(payload)).toThrow(rule);
-    expect(() => payloadIdToKey(id)).toThrow(InvalidPayloadIdError);
+    expect(() => checkRecordedPayloadId(id)).toThrow(rule);
   });
 
   it.each(IDS.processOnly.map((r) => [r.id, r.rule, r.collections_workflow, r.itemids]))(

@@ -116,6 +116,22 @@ describe('the built function bundles keep error class names', () => {
     expect(err.name).toBe('InvalidS3UrlError');
   });
 
+  it('pre-batch given a payload whose id has a ".." segment throws InvalidPayloadIdError before writing anything', async () => {
+    const payload = { type: 'FeatureCollection', id: 'c/workflow-minimal/../../i1', features: [], process: [{ workflow: 'minimal' }] };
+    const err = await withEnv(OFFLINE, () => rejection(bundle('pre-batch')(payload)));
+    expect(err.name).toBe('InvalidPayloadIdError');
+  });
+
+  it('pre-batch given a reference to a bucket it may not read throws ReferenceNotAllowedError before any request', async () => {
+    const err = await withEnv(OFFLINE, () => rejection(bundle('pre-batch')({ url: 's3://someone-elses-bucket/payload.json' })));
+    expect(err.name).toBe('ReferenceNotAllowedError');
+  });
+
+  it('update-state given an execution input without a payload id throws NotAProcessPayloadError', async () => {
+    const err = await withEnv(OFFLINE, () => rejection(bundle('update-state')(succeededEvent)));
+    expect(err.name).toBe('NotAProcessPayloadError');
+  });
+
   it('a task built with lambdaTask given a non-object input throws TaskInputError', async () => {
     const err = await withEnv(OFFLINE, () => rejection(bundle('stamp-items')('not a payload')));
     expect(err.name).toBe('TaskInputError');

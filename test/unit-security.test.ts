@@ -9,8 +9,10 @@ import { readFileSync } from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { InvalidS3UrlError, NotAProcessPayloadError, PayloadReadError } from '../shared/errors';
-import type { JsonObject } from '../shared/json';
+import { SerializedPayload, type JsonObject } from '../shared/json';
 import { InvalidPayloadIdError, PAYLOAD_ID_REGEX, checkPayloadId, checkRecordedPayloadId, parsePayloadId, validateProcessPayload } from '../shared/payload';
+import { keysMayBeBuilt } from '../shared/payload-id';
+import { postBatch, preBatch } from '../shared/batch';
 import { PayloadBucket, parseUrl } from '../shared/payload-bucket';
 import { payloadIdToKey } from '../shared/statedb';
 import { FIXTURES_DIR } from './helpers/fixtures';
@@ -191,42 +193,69 @@ describe('property: every key the project writes starts with its own prefix', ()
     fc.string().map((s) => `s3://payloads/${s}`),
   );
 
-  it('execution objects and batch payloads stay under <root>/executions/<id>/ and <root>/tmp/batch/<id>/', async () => {
+  it('every key written for an id stays under <root>/executions/<id>/, <root>/tmp/batch/<id>/ or <root>/tmp/ (and is written for every id the rule accepts)', async () => {
+    const seen = { accepted: 0, rejected: 0 };
     await fc.assert(
       fc.asyncProperty(id, async (payloadId) => {
         const { s3, sent } = recordingS3();
         const bucket = new PayloadBucket('payloads', 'cirrus', { s3 });
-        const p: JsonObject = { id: payloadId };
+        const p: JsonObject = { type: 'FeatureCollection', features: [], process: [{ workflow: 'w' }], id: payloadId };
         await bucket.uploadInputPayload(p, payloadId, EXEC).catch(() => undefined);
+        await bucket.createInputPayload(new SerializedPayload(p), payloadId, EXEC).catch(() => undefined);
         await bucket.uploadOutputPayload(p, payloadId, EXEC).catch(() => undefined);
         await bucket.uploadBatchPayload(p).catch(() => undefined);
+        await preBatch(p, bucket).catch(() => undefined);
+        await bucket.uploadInvalidPayload(p).catch(() => undefined);
+        await bucket.uploadOversizePayload(p).catch(() => undefined);
+        const exec = `/payloads/cirrus/executions/${payloadId}/${EXEC}/`;
+        const batch = `/payloads/cirrus/tmp/batch/${payloadId}/`;
         for (const s of sent) {
           const where = resolved(s.Bucket, s.Key);
-          const exec = `/payloads/cirrus/executions/${payloadId}/${EXEC}/`;
-          const batch = `/payloads/cirrus/tmp/batch/${payloadId}/`;
-          expect(where.startsWith(exec) || where.startsWith(batch)).toBe(true);
           expect(where).toBe(`/${s.Bucket}/${s.Key}`);
+          expect(where.startsWith(exec) || where.startsWith(batch) || /^\/payloads\/cirrus\/tmp\/(invalid|oversized)\/[^/]+\.json$/.test(where)).toBe(true);
+        }
+        const puts = sent.filter((s) => s.command === 'PutObjectCommand').length;
+        if (parsePayloadId(payloadId)) {
+          seen.accepted += 1;
+          expect(puts).toBe(7);
+        } else if (keysMayBeBuilt(payloadId)) {
+          // Refused by process (a second /workflow-, a "_" workflow) but safe to key: update-state
+          // writes the execution objects of such an id Cirrus started; batch payloads are refused.
+          expect(puts).toBe(5);
+        } else {
+          seen.rejected += 1;
+          expect(puts).toBe(2); // tmp/invalid and tmp/oversized only: no key is built from the id
         }
       }),
       { numRuns: 400 },
     );
+    expect(seen.accepted).toBeGreaterThan(20);
+    expect(seen.rejected).toBeGreaterThan(20);
   });
 
   it('references are read only from allowed buckets as written, and batch outputs written only under <root>/tmp/batch/', async () => {
+    const seen = { reads: 0, writes: 0 };
     await fc.assert(
       fc.asyncProperty(url, async (ref) => {
         const { s3, sent } = recordingS3();
         const bucket = new PayloadBucket('payloads', 'cirrus', { s3, referenceBuckets: [] });
         await bucket.readPayload(ref).catch(() => undefined);
         await bucket.uploadBatchOutput(ref, { id: 'c/workflow-w/i' }).catch(() => undefined);
+        const handedOut = await preBatch({ url: ref }, bucket).catch(() => undefined);
+        await postBatch({ Parameters: { url_out: ref } }, { bucket }).catch(() => undefined);
+        if (handedOut) expect(resolved('payloads', parseUrl(handedOut.url_out).key).startsWith('/payloads/cirrus/tmp/batch/')).toBe(true);
         for (const s of sent) {
           const where = resolved(s.Bucket, s.Key);
           expect(where).toBe(`/${s.Bucket}/${s.Key}`);
           expect(where.startsWith('/payloads/')).toBe(true);
           if (s.command === 'PutObjectCommand') expect(where.startsWith('/payloads/cirrus/tmp/batch/')).toBe(true);
         }
+        seen.reads += sent.filter((s) => s.command === 'GetObjectCommand').length;
+        seen.writes += sent.filter((s) => s.command === 'PutObjectCommand').length;
       }),
       { numRuns: 400 },
     );
+    expect(seen.reads).toBeGreaterThan(20);
+    expect(seen.writes).toBeGreaterThan(20);
   });
 });

@@ -283,6 +283,26 @@ describe("an execution's input.json is never replaced by other content", () => {
     }
   });
 
+  it('two concurrent deliveries of one id with different content: one execution, and its input.json is the input it runs', async () => {
+    const x = makePayload({ workflow: 'wait' });
+    const y = { ...x, features: [{ ...(x.features as JsonObject[])[0], properties: { changed: 'y' } }] };
+    const [rx, ry] = await Promise.all([processHandler(sqsEvent(sqsRecord(JSON.stringify(x)))), processHandler(sqsEvent(sqsRecord(JSON.stringify(y))))]);
+    const arns = (await p.db.getItem(x.id))!.executions;
+    expect(arns).toHaveLength(1);
+    const arn = arns[0];
+    try {
+      // The loser either skipped (ALREADY_CLAIMED/PROCESSING) or was reported for redelivery; nothing else.
+      for (const r of [rx, ry] as { batchItemFailures: unknown[] }[]) expect(r.batchItemFailures.length).toBeLessThanOrEqual(1);
+      const ran = (await p.describe(arn)).input;
+      expect([JSON.stringify(x), JSON.stringify(y)]).toContain(ran);
+      expect(await p.getText(p.executionKey(x.id, arn.split(':').at(-1)!, 'input.json'))).toBe(ran);
+      expect(p.stack.sfn.executions().filter((e) => e.executionArn === arn)).toHaveLength(1);
+    } finally {
+      await p.sfn.send(new StopExecutionCommand({ executionArn: arn }));
+      await p.stack.waitForExecution(arn);
+    }
+  });
+
   it('ExecutionAlreadyExists: input.json is restored to the input the existing execution runs', async () => {
     const ran = makePayload({ workflow: 'wait' });
     const name = expectedExecutionName(ran.id);

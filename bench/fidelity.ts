@@ -13,7 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { nextPayloads } from '../shared/chain';
-import { MAX_JSON_DEPTH, SerializedPayload, jsonDepthExceeds, parseLossless, stringifyLossless, type JsonObject } from '../shared/json';
+import { MAX_JSON_DEPTH, SerializedPayload, hasInexactNumber, jsonDepthExceeds, parseLossless, stringifyLossless, type JsonObject, type JsonValue } from '../shared/json';
 import { validateProcessPayload } from '../shared/payload';
 import { withId as withBuiltId } from '../shared/process';
 import { extractRecordWithText } from '../shared/records';
@@ -99,9 +99,13 @@ for (const bytes of [4_000, 100_000]) {
         return [items, structuredNext(out).map((p) => JSON.stringify(p))];
       },
       () => {
-        const out = parseLossless(text) as JsonObject;
-        const items = (out.features as JsonObject[]).map((f) => stringifyLossless(f));
-        return [items, nextPayloads(out).map((p) => stringifyLossless(p))];
+        // As update-state's passOn: the native reading and JSON.stringify unless the text holds a
+        // number JavaScript would rewrite; lossless-json only then.
+        const lossless = hasInexactNumber(text);
+        const out = (lossless ? parseLossless(text) : JSON.parse(text)) as JsonObject;
+        const write = (v: JsonValue): string => (lossless ? stringifyLossless(v) : JSON.stringify(v));
+        const items = (out.features as JsonObject[]).map((f) => write(f));
+        return [items, nextPayloads(out).map((p) => write(p))];
       },
     ),
   );

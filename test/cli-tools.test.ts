@@ -90,8 +90,41 @@ describe('payload ids: the rule process applies', () => {
     for (const cmd of ['get-state', 'get-input-payload', 'list-executions', 'get-execution']) {
       const r = await runCirrus([cmd, 'C/workflow-b_c/x1'], t.env);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/^cirrus: invalid payload id "C\/workflow-b_c\/x1": /);
+      expect(r.stderr).toMatch(/^cirrus: invalid payload id "C\/workflow-b_c\/x1": its workflow part "b_c" contains "_"/);
     }
+  });
+
+  const unreachable = {
+    ...t?.env,
+    AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
+    AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9',
+    AWS_ENDPOINT_URL_SFN: 'http://127.0.0.1:9',
+    AWS_ENDPOINT_URL_CLOUDFORMATION: 'http://127.0.0.1:9',
+    AWS_MAX_ATTEMPTS: '1',
+  };
+  const malformed: [string, RegExp][] = [
+    ['c/workflow-w/a/../b', /holds an empty, "\." or "\.\." path segment \("\.\."\)/],
+    ['c/workflow-w/b\u0001', /holds a control character/],
+    ['c/workflow-w/x/workflow-y/z', /holds "\/workflow-" more than once/],
+    ['no-workflow-part', /must match '<collections>\/workflow-<workflow>\/<itemids>'/],
+  ];
+  const commands = ['get-state', 'get-input-payload', 'get-output-payload', 'list-executions', 'get-execution'];
+
+  test.each(malformed)('%j: exit 2 naming the rule in every command, checked before any service is called (all unreachable)', async (id, rule) => {
+    for (const cmd of commands) {
+      for (const extra of [[], ['--stack', 'cirrus-dev']]) {
+        const r = await runCirrus([...extra, cmd, id], { ...t.env, ...unreachable });
+        expect({ cmd, extra, code: r.code, stdout: r.stdout }).toEqual({ cmd, extra, code: 2, stdout: '' });
+        expect(r.stderr.startsWith(`cirrus: invalid payload id ${JSON.stringify(id)}: `)).toBe(true);
+        expect(r.stderr).toMatch(rule);
+        expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      }
+    }
+  });
+
+  test('a well-formed id with the services unreachable is exit 3 (the check above is not a blanket 2)', async () => {
+    const r = await runCirrus(['get-state', P_OK], { ...t.env, ...unreachable });
+    expect(r.code).toBe(3);
   });
 });
 

@@ -11,7 +11,7 @@ import type { StateItem } from '../../shared/statedb';
 import type { CliConfig } from '../config';
 import { NotFoundError } from '../errors';
 import { assertResourcesExist } from '../resources';
-import { lookupItem, selectExecutionId } from './payloads';
+import { lookupItem, selectExecutionId, validatePayloadId } from './payloads';
 
 /** What `get-execution` prints. */
 export interface ExecutionReport {
@@ -110,6 +110,7 @@ function regionOf(arn: string, fallback: string | undefined): string | undefined
  * @throws PayloadNotFoundError, ExecutionNotFoundError, NotFoundError (unknown to Step Functions)
  */
 export async function getExecution(config: CliConfig, payloadId: string, options: { execution?: string; events?: boolean } = {}): Promise<ExecutionReport> {
+  validatePayloadId(payloadId);
   await assertResourcesExist(config, { table: true });
   const item = await lookupItem(config, payloadId);
   const executionId = selectExecutionId(item, options.execution);

@@ -64,6 +64,28 @@ describe('payload get-id | validate | template (offline: no configuration at all
     expect(r.stderr).toBe('cirrus: 4 problems in 1 of 2 payloads\n');
   });
 
+  test('validate: feature ids that break the payload-id rule are one problem each, on features[n].id', async () => {
+    const computed = { type: 'FeatureCollection', features: [item('a/..'), item('b\u0001'), item('fine')], process: [{ workflow: 'cog' }] };
+    const badCollection = { ...computed, features: [item('a/..'), item('fine')], process: [{ workflow: 'cog', collections: '..' }] };
+    const badId = { ...computed, id: 'c/workflow-cog/a/..' };
+    const r = await runCirrus(['payload', 'validate', file('feature-ids.json', [computed, badCollection, badId])], offline);
+    expect(r.code).toBe(5);
+    const [one, two, three] = lines(r.stdout);
+    expect(one.problems).toEqual([
+      { path: 'features[0].id', message: 'the payload id built from it holds an empty, "." or ".." path segment ("..")' },
+      { path: 'features[1].id', message: 'the payload id built from it holds a control character' },
+    ]);
+    // A problem the feature ids do not explain stays on id.
+    expect((two.problems as JsonObject[]).map((p) => p.path)).toEqual(['features[0].id', 'id']);
+    expect((two.problems as JsonObject[])[1].message).toMatch(/^holds an empty, "\." or "\.\." path segment \("\.\."\) \(still, with the feature ids above corrected\)$/);
+    // The id field itself is bad: one problem on id (feature ids do not build it).
+    expect(three.problems).toEqual([{ path: 'id', message: 'holds an empty, "." or ".." path segment (".."): "c/workflow-cog/a/.."' }]);
+    expect(r.stderr).toBe('cirrus: 5 problems in 3 of 3 payloads\n');
+    const getId = await runCirrus(['payload', 'get-id', file('feature-ids-1.json', computed)], offline);
+    expect(getId.code).toBe(5);
+    expect(getId.stderr).toBe('cirrus: no payload id for payload #1: features[0].id: the payload id built from it holds an empty, "." or ".." path segment ("..")\n');
+  });
+
   test('validate of NDJSON with a line that is not JSON names the line', async () => {
     const r = await runCirrus(['payload', 'validate', file('x.ndjson', `${JSON.stringify(samplePayload(P_OK))}\n{nope\n`)], offline);
     expect(r.code).toBe(5);

@@ -4,7 +4,7 @@
  * --version and --help, and the built dist/bin/cirrus.js.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { version } from '../package.json';
@@ -227,6 +227,22 @@ describe('--version and --help', () => {
     const r = await runCirrus(['--help'], {});
     for (const cmd of commands.filter((c) => !c.includes(' '))) expect(r.stdout).toContain(`  ${cmd}`);
     for (const code of ['0', '1', '2', '3', '4', '5', '6', '7']) expect(r.stdout).toMatch(new RegExp(`\\n  ${code}  `));
+  });
+});
+
+describe('README', () => {
+  const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const cli = readme.slice(readme.indexOf('## Operations: the `cirrus` CLI'), readme.indexOf('\n## ', readme.indexOf('## Operations: the `cirrus` CLI') + 1));
+
+  test('every command has its own section in the CLI part', () => {
+    const sections = [...cli.matchAll(/^### `(?:cirrus )?([^`]+)`$/gm)].map((m) => m[1]);
+    const commands = ['process', 'run-workflow', 'query', 'rerun', 'get-input-payload', 'get-output-payload', 'get-state', 'list-executions', 'get-execution', 'payload get-id', 'payload validate', 'payload template', 'doctor'];
+    expect(sections.filter((x) => commands.includes(x)).sort()).toEqual([...commands].sort());
+  });
+
+  test('one exit-code table, listing the codes of cli/errors.ts', () => {
+    expect(cli.match(/^\| exit \| meaning \|$/gm)).toHaveLength(1);
+    for (const code of Object.values(EXIT)) expect(cli).toMatch(new RegExp(`^\\| ${code} \\| `, 'm'));
   });
 });
 

@@ -1,12 +1,16 @@
 /**
  * The operator commands on the whole local pipeline (process and update-state handlers, the
  * example workflows, a queue poller): process, run-workflow, query, rerun, get-execution and
- * --execution on the get-payload commands.
+ * --execution on the get-payload commands; run-workflow ending INVALID and ABORTED; --stack on
+ * run-workflow and get-execution.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { JsonObject } from '../shared/json';
@@ -164,6 +168,31 @@ describe('run-workflow', () => {
     expect(r.code).toBe(6);
     expect(r.stderr).toMatch(/timed out after 2s waiting for payload .*RW4 \(state not recorded yet\)/);
   });
+
+  test('INVALID: exit 5, the record on stdout, the recorded error on stderr', async () => {
+    const r = await runCirrus(['run-workflow', file('rwi.json', payload('RWI', 'invalid')), '--poll-interval', '1s', '--raw'], t.env);
+    expect(r.code).toBe(5);
+    expect(JSON.parse(r.stdout)).toMatchObject({ payload_id: idOf('RWI', 'invalid'), state: 'INVALID', last_error: 'stactask.exceptions.InvalidInput: the input has no assets' });
+    expect(r.stderr).toBe(`cirrus: payload ${idOf('RWI', 'invalid')} is INVALID: stactask.exceptions.InvalidInput: the input has no assets\n`);
+  });
+
+  test('ABORTED (the execution is stopped while run-workflow waits): exit 4; get-execution names the state that was running', async () => {
+    const id = idOf('RWA', 'held');
+    const run = runCirrus(['run-workflow', file('rwa.json', payload('RWA', 'held')), '--poll-interval', '1s', '--timeout', '5m', '--raw'], t.env);
+    const item = await t.waitForState(id, 'PROCESSING');
+    const sfn = new SFNClient(t.pipeline.stack.clientConfig('sfn'));
+    try {
+      await sfn.send(new StopExecutionCommand({ executionArn: item.executions.at(-1) as string }));
+    } finally {
+      sfn.destroy();
+    }
+    const r = await run;
+    expect(r.code).toBe(4);
+    expect(JSON.parse(r.stdout)).toMatchObject({ payload_id: id, state: 'ABORTED' });
+    expect(r.stderr).toBe(`cirrus: payload ${id} ended ABORTED: no error recorded\n`);
+    const e = await runCirrus(['get-execution', id, '--raw'], t.env);
+    expect(JSON.parse(e.stdout)).toMatchObject({ status: 'ABORTED', failed_state: 'hold' });
+  }, 120_000);
 
   test('more than one payload: usage error', async () => {
     const r = await runCirrus(['run-workflow', file('rw5.json', [payload('X1', 'minimal'), payload('X2', 'minimal')])], t.env);
@@ -338,5 +367,47 @@ describe('query filters', () => {
     const none = await runCirrus(['query', '--state', 'FAILED'], t.env);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/never scanned/);
+  });
+});
+
+describe('--stack on run-workflow and get-execution (DescribeStacks mocked; every value from the outputs)', () => {
+  const cfn = mockClient(CloudFormationClient);
+  afterAll(() => cfn.restore());
+
+  beforeEach(() => {
+    const st = t.pipeline.stack;
+    cfn.reset();
+    cfn.on(DescribeStacksCommand, { StackName: 'cirrus-dev' }).resolves({
+      Stacks: [
+        {
+          StackName: 'cirrus-dev',
+          StackStatus: 'CREATE_COMPLETE',
+          CreationTime: new Date(),
+          Outputs: [
+            { OutputKey: 'PayloadBucketName', OutputValue: st.payloadBucket },
+            { OutputKey: 'PayloadRootPrefix', OutputValue: 'cirrus' },
+            { OutputKey: 'StateDbTableName', OutputValue: st.stateDbTable },
+            { OutputKey: 'ProcessQueueUrl', OutputValue: st.processQueueUrl },
+          ],
+        },
+      ],
+    });
+  });
+
+  const bare = (): typeof t.env => {
+    const env = { ...t.env };
+    for (const n of ['CIRRUS_PAYLOAD_BUCKET', 'CIRRUS_PAYLOAD_ROOT_PREFIX', 'CIRRUS_STATE_DB', 'CIRRUS_PROCESS_QUEUE_URL']) delete env[n];
+    return env;
+  };
+
+  test('run-workflow sends to the stack\'s queue and prints output.json; get-execution reads the stack\'s table', async () => {
+    const id = idOf('STK1', 'minimal');
+    const r = await runCirrus(['--stack', 'cirrus-dev', 'run-workflow', file('stk1.json', payload('STK1', 'minimal', { succeed: true })), '--poll-interval', '1s', '--raw'], bare());
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(r.stdout)).toMatchObject({ id, process: [{ workflow: 'minimal', succeed: true }] });
+    const e = await runCirrus(['--stack', 'cirrus-dev', 'get-execution', id, '--raw'], bare());
+    expect(e.code).toBe(0);
+    expect(JSON.parse(e.stdout)).toMatchObject({ payload_id: id, status: 'SUCCEEDED', failed_state: null });
+    expect(cfn.commandCalls(DescribeStacksCommand).map((c) => c.args[0].input.StackName)).toEqual(['cirrus-dev', 'cirrus-dev']);
   });
 });

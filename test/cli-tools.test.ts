@@ -4,7 +4,7 @@
  * --version and --help, and the built dist/bin/cirrus.js.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { version } from '../package.json';
@@ -64,6 +64,28 @@ describe('payload get-id | validate | template (offline: no configuration at all
     expect(r.stderr).toBe('cirrus: 4 problems in 1 of 2 payloads\n');
   });
 
+  test('validate: feature ids that break the payload-id rule are one problem each, on features[n].id', async () => {
+    const computed = { type: 'FeatureCollection', features: [item('a/..'), item('b\u0001'), item('fine')], process: [{ workflow: 'cog' }] };
+    const badCollection = { ...computed, features: [item('a/..'), item('fine')], process: [{ workflow: 'cog', collections: '..' }] };
+    const badId = { ...computed, id: 'c/workflow-cog/a/..' };
+    const r = await runCirrus(['payload', 'validate', file('feature-ids.json', [computed, badCollection, badId])], offline);
+    expect(r.code).toBe(5);
+    const [one, two, three] = lines(r.stdout);
+    expect(one.problems).toEqual([
+      { path: 'features[0].id', message: 'the payload id built from it holds an empty, "." or ".." path segment ("..")' },
+      { path: 'features[1].id', message: 'the payload id built from it holds a control character' },
+    ]);
+    // A problem the feature ids do not explain stays on id.
+    expect((two.problems as JsonObject[]).map((p) => p.path)).toEqual(['features[0].id', 'id']);
+    expect((two.problems as JsonObject[])[1].message).toMatch(/^holds an empty, "\." or "\.\." path segment \("\.\."\) \(still, with the feature ids above corrected\)$/);
+    // The id field itself is bad: one problem on id (feature ids do not build it).
+    expect(three.problems).toEqual([{ path: 'id', message: 'holds an empty, "." or ".." path segment (".."): "c/workflow-cog/a/.."' }]);
+    expect(r.stderr).toBe('cirrus: 5 problems in 3 of 3 payloads\n');
+    const getId = await runCirrus(['payload', 'get-id', file('feature-ids-1.json', computed)], offline);
+    expect(getId.code).toBe(5);
+    expect(getId.stderr).toBe('cirrus: no payload id for payload #1: features[0].id: the payload id built from it holds an empty, "." or ".." path segment ("..")\n');
+  });
+
   test('validate of NDJSON with a line that is not JSON names the line', async () => {
     const r = await runCirrus(['payload', 'validate', file('x.ndjson', `${JSON.stringify(samplePayload(P_OK))}\n{nope\n`)], offline);
     expect(r.code).toBe(5);
@@ -90,8 +112,41 @@ describe('payload ids: the rule process applies', () => {
     for (const cmd of ['get-state', 'get-input-payload', 'list-executions', 'get-execution']) {
       const r = await runCirrus([cmd, 'C/workflow-b_c/x1'], t.env);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/^cirrus: invalid payload id "C\/workflow-b_c\/x1": /);
+      expect(r.stderr).toMatch(/^cirrus: invalid payload id "C\/workflow-b_c\/x1": its workflow part "b_c" contains "_"/);
     }
+  });
+
+  const unreachable = {
+    ...t?.env,
+    AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
+    AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9',
+    AWS_ENDPOINT_URL_SFN: 'http://127.0.0.1:9',
+    AWS_ENDPOINT_URL_CLOUDFORMATION: 'http://127.0.0.1:9',
+    AWS_MAX_ATTEMPTS: '1',
+  };
+  const malformed: [string, RegExp][] = [
+    ['c/workflow-w/a/../b', /holds an empty, "\." or "\.\." path segment \("\.\."\)/],
+    ['c/workflow-w/b\u0001', /holds a control character/],
+    ['c/workflow-w/x/workflow-y/z', /holds "\/workflow-" more than once/],
+    ['no-workflow-part', /must match '<collections>\/workflow-<workflow>\/<itemids>'/],
+  ];
+  const commands = ['get-state', 'get-input-payload', 'get-output-payload', 'list-executions', 'get-execution'];
+
+  test.each(malformed)('%j: exit 2 naming the rule in every command, checked before any service is called (all unreachable)', async (id, rule) => {
+    for (const cmd of commands) {
+      for (const extra of [[], ['--stack', 'cirrus-dev']]) {
+        const r = await runCirrus([...extra, cmd, id], { ...t.env, ...unreachable });
+        expect({ cmd, extra, code: r.code, stdout: r.stdout }).toEqual({ cmd, extra, code: 2, stdout: '' });
+        expect(r.stderr.startsWith(`cirrus: invalid payload id ${JSON.stringify(id)}: `)).toBe(true);
+        expect(r.stderr).toMatch(rule);
+        expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      }
+    }
+  });
+
+  test('a well-formed id with the services unreachable is exit 3 (the check above is not a blanket 2)', async () => {
+    const r = await runCirrus(['get-state', P_OK], { ...t.env, ...unreachable });
+    expect(r.code).toBe(3);
   });
 });
 
@@ -172,6 +227,22 @@ describe('--version and --help', () => {
     const r = await runCirrus(['--help'], {});
     for (const cmd of commands.filter((c) => !c.includes(' '))) expect(r.stdout).toContain(`  ${cmd}`);
     for (const code of ['0', '1', '2', '3', '4', '5', '6', '7']) expect(r.stdout).toMatch(new RegExp(`\\n  ${code}  `));
+  });
+});
+
+describe('README', () => {
+  const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const cli = readme.slice(readme.indexOf('## Operations: the `cirrus` CLI'), readme.indexOf('\n## ', readme.indexOf('## Operations: the `cirrus` CLI') + 1));
+
+  test('every command has its own section in the CLI part', () => {
+    const sections = [...cli.matchAll(/^### `(?:cirrus )?([^`]+)`$/gm)].map((m) => m[1]);
+    const commands = ['process', 'run-workflow', 'query', 'rerun', 'get-input-payload', 'get-output-payload', 'get-state', 'list-executions', 'get-execution', 'payload get-id', 'payload validate', 'payload template', 'doctor'];
+    expect(sections.filter((x) => commands.includes(x)).sort()).toEqual([...commands].sort());
+  });
+
+  test('one exit-code table, listing the codes of cli/errors.ts', () => {
+    expect(cli.match(/^\| exit \| meaning \|$/gm)).toHaveLength(1);
+    for (const code of Object.values(EXIT)) expect(cli).toMatch(new RegExp(`^\\| ${code} \\| `, 'm'));
   });
 });
 

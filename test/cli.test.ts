@@ -134,7 +134,7 @@ describe('get-input-payload', () => {
   test('malformed payload id: usage error, exit 2', async () => {
     const r = await runCirrus(['get-input-payload', 'not-a-payload-id'], t.env);
     expect(r.code).toBe(2);
-    expectOneLineError(r.stderr, /invalid payload id "not-a-payload-id": expected <collections>\/workflow-<workflow>\/<itemids>/);
+    expectOneLineError(r.stderr, /invalid payload id "not-a-payload-id": must match '<collections>\/workflow-<workflow>\/<itemids>'/);
   });
 
   test('--root-prefix reads payloads under another root', async () => {

@@ -11,7 +11,7 @@ import type { StateItem } from '../../shared/statedb';
 import type { CliConfig } from '../config';
 import { NotFoundError } from '../errors';
 import { assertResourcesExist } from '../resources';
-import { lookupItem, selectExecutionId } from './payloads';
+import { lookupItem, selectExecutionId, validatePayloadId } from './payloads';
 
 /** What `get-execution` prints. */
 export interface ExecutionReport {
@@ -49,19 +49,51 @@ async function readHistory(config: CliConfig, executionArn: string): Promise<His
   return events;
 }
 
+/** Failure events of a state (a task, a Lambda, an activity, a Map or Parallel, a timeout); not the execution's own. */
+const STATE_FAILURE = /(Failed|TimedOut)$/;
+const EXECUTION_END = /^Execution(Failed|TimedOut|Aborted)$/;
+
 /**
- * The state an execution failed in: the last state entered before the first failure event
- * (a task, a Fail state, a Map or Parallel whose branch failed).
+ * For each event (by position), the position of the event before it on its causal chain: through
+ * `previousEventId` when every event has an `id`, else the event before it in the list.
+ */
+function previousPositions(events: readonly HistoryEvent[]): (number | undefined)[] {
+  if (!events.every((e) => typeof e.id === 'number')) return events.map((_, i) => (i > 0 ? i - 1 : undefined));
+  const at = new Map<number, number>(events.map((e, i) => [e.id as number, i]));
+  return events.map((e) => (e.previousEventId !== undefined && e.previousEventId !== e.id ? at.get(e.previousEventId) : undefined));
+}
+
+/**
+ * The state whose failure ended an execution. From the event that ended it (ExecutionFailed,
+ * ExecutionTimedOut, ExecutionAborted), the history is walked back along `previousEventId`: the
+ * first state failure met (TaskFailed, LambdaFunctionFailed, ActivityTimedOut, MapStateFailed, …)
+ * is the one that ended the run, and the state it belongs to is the nearest `…StateEntered` event
+ * on its own chain. A Fail state met first is the answer itself; an abort or execution timeout
+ * names the state that was running. Failures that were retried or caught earlier in the run are
+ * not on that chain, so they are never reported. Without an ending event (a history still being
+ * written), the last state failure of the list is used. `null` when no state can be named.
  */
 export function failedState(events: readonly HistoryEvent[]): string | null {
-  let current: string | null = null;
-  let failed: string | null = null;
-  for (const e of events) {
-    const entered = e.stateEnteredEventDetails?.name;
-    if (entered) current = entered;
-    if (failed === null && e.type && /Failed$|TimedOut$|Aborted$/.test(e.type)) failed = current;
+  const prev = previousPositions(events);
+  const walk = (from: number | undefined, stop: (e: HistoryEvent) => boolean): number | undefined => {
+    for (let i = from, steps = 0; i !== undefined && steps <= events.length; i = prev[i], steps++) if (stop(events[i])) return i;
+    return undefined;
+  };
+  const entered = (from: number | undefined): string | null => {
+    const i = walk(from, (e) => e.stateEnteredEventDetails?.name !== undefined);
+    return i === undefined ? null : (events[i].stateEnteredEventDetails?.name as string);
+  };
+  let end: number | undefined;
+  for (let i = events.length - 1; i >= 0 && end === undefined; i--) if (EXECUTION_END.test(events[i].type ?? '')) end = i;
+  if (end === undefined) {
+    let last: number | undefined;
+    events.forEach((e, i) => {
+      if (STATE_FAILURE.test(e.type ?? '') && !EXECUTION_END.test(e.type ?? '')) last = i;
+    });
+    return last === undefined ? null : entered(last);
   }
-  return failed;
+  const cause = walk(prev[end], (e) => e.type === 'FailStateEntered' || (STATE_FAILURE.test(e.type ?? '') && !EXECUTION_END.test(e.type ?? '')));
+  return entered(cause ?? prev[end]);
 }
 
 function iso(d: Date | undefined): string | null {
@@ -78,6 +110,7 @@ function regionOf(arn: string, fallback: string | undefined): string | undefined
  * @throws PayloadNotFoundError, ExecutionNotFoundError, NotFoundError (unknown to Step Functions)
  */
 export async function getExecution(config: CliConfig, payloadId: string, options: { execution?: string; events?: boolean } = {}): Promise<ExecutionReport> {
+  validatePayloadId(payloadId);
   await assertResourcesExist(config, { table: true });
   const item = await lookupItem(config, payloadId);
   const executionId = selectExecutionId(item, options.execution);

@@ -6,6 +6,7 @@
 import { NotAProcessPayloadError, errorMessage } from '../../shared/errors';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../shared/json';
 import { validateProcessPayload } from '../../shared/payload';
+import { InvalidPayloadIdError, checkPayloadId } from '../../shared/payload-id';
 import { UsageError } from '../errors';
 import { toJsonText, type InputDocument } from '../input';
 
@@ -63,6 +64,42 @@ function sharedProblem(value: unknown): Problem | undefined {
   }
 }
 
+/** Stands for a feature id in ids built to test one part of a payload id alone. */
+const GOOD_ITEM_ID = 'item';
+
+/**
+ * When the payload id is built from the features (no `id` field), the features whose own id
+ * breaks the payload-id rule ({@link checkPayloadId}): an id with a `..` segment, a control
+ * character, a second `/workflow-`, … Each is checked inside an id whose other parts are valid,
+ * so a problem is reported on the feature that causes it.
+ */
+function featureIdRuleProblems(p: JsonObject): Problem[] {
+  if ('id' in p || !Array.isArray(p.features)) return [];
+  const out: Problem[] = [];
+  p.features.forEach((f, i) => {
+    if (!isJsonObject(f) || typeof f.id !== 'string' || f.id === '') return;
+    try {
+      checkPayloadId(`collections/workflow-workflow/${f.id}`);
+    } catch (err) {
+      if (!(err instanceof InvalidPayloadIdError)) throw err;
+      out.push({ path: `features[${i}].id`, message: `the payload id built from it ${err.rule}` });
+    }
+  });
+  return out;
+}
+
+/** A copy of `p` whose features at `paths` (`features[n].id`) have a valid id. */
+function withGoodFeatureIds(p: JsonObject, paths: readonly string[]): JsonObject {
+  const copy = structuredClone(p);
+  for (const path of paths) {
+    const n = Number(/^features\[(\d+)\]\.id$/.exec(path)?.[1]);
+    const f = (copy.features as JsonValue[])[n];
+    if (isJsonObject(f)) f.id = `${GOOD_ITEM_ID}-${n}`;
+  }
+  return copy;
+}
+
+/** Validates one document: every problem found, each with the path of its field. */
 export function validateDocument(doc: InputDocument): ValidationReport {
   if (doc.error !== undefined) return { index: doc.index, payload_id: null, valid: false, problems: [{ path: '$', message: doc.error }] };
   if (!isJsonObject(doc.value)) {
@@ -70,10 +107,19 @@ export function validateDocument(doc: InputDocument): ValidationReport {
   }
   const plain = JSON.parse(toJsonText(doc.value)) as JsonObject;
   const problems = structuralProblems(plain);
+  const featureIds = featureIdRuleProblems(plain);
+  problems.push(...featureIds.filter((p) => !problems.some((q) => q.path === p.path)));
   // The shared validator has the last word: on the process definition alone (so its rules are
-  // reported even when another field fails first), then on the whole payload.
+  // reported even when another field fails first), then on the whole payload. A problem of the
+  // built id that the feature ids above explain is not repeated on `id`; one that remains with
+  // those ids replaced (a bad collection, a key limit) is.
   const processOnly = sharedProblem({ process: plain.process ?? null, id: 'none/workflow-none/none' });
-  const whole = sharedProblem(structuredClone(plain));
+  let whole = sharedProblem(structuredClone(plain));
+  if (whole?.path === 'id' && featureIds.length > 0) {
+    const remaining = sharedProblem(withGoodFeatureIds(plain, featureIds.map((p) => p.path)));
+    // Its message quotes the id with stand-in feature ids: give the rule alone.
+    whole = remaining?.path === 'id' ? { path: 'id', message: `${remaining.message.replace(/: ".*$/s, '')} (still, with the feature ids above corrected)` } : undefined;
+  }
   for (const p of [processOnly, whole]) if (p && !problems.some((q) => q.path === p.path)) problems.push(p);
   const valid = problems.length === 0;
   return { index: doc.index, payload_id: valid ? validateProcessPayload(plain).id : null, valid, problems };

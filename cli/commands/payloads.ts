@@ -5,30 +5,32 @@
  * @module
  */
 import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
-import { ConfigurationError, ExecutionNotFoundError, PayloadNotFoundError, PayloadReadError, errorMessage, errorName } from '../../shared/errors';
+import { ConfigurationError, ExecutionNotFoundError, NotAProcessPayloadError, PayloadNotFoundError, PayloadReadError, errorMessage, errorName } from '../../shared/errors';
 import { executionIdFromArn } from '../../shared/execution';
 import type { JsonObject } from '../../shared/json';
 import { INPUT_KEY, OUTPUT_KEY, type PayloadBucket } from '../../shared/payload-bucket';
 import { State, itemUrls, type StateDb, type StateItem } from '../../shared/statedb';
 import { requireBucket, requireStateDb, type CliConfig } from '../config';
 import { NoOutputError, NotFoundError, PayloadObjectMissingError, UsageError } from '../errors';
-import { checkKeyLimits, parsePayloadId } from '../../shared/payload';
+import { checkKeyLimits } from '../../shared/payload';
+import { InvalidPayloadIdError, checkPayloadId } from '../../shared/payload-id';
 import { missingBucketMessage, missingTableMessage } from '../resources';
 
 /**
- * Checks a payload id with the rule `process` applies: the form
- * `<collections>/workflow-<workflow>/<itemids>`, and no part that could address another item
- * (a `_` in the workflow part, whose StateDB key would be another id's) or no key at all.
- * @throws UsageError otherwise.
+ * Checks a payload id with the rule `process` applies ({@link checkPayloadId}): the form
+ * `<collections>/workflow-<workflow>/<itemids>`, no control character, no empty, `.` or `..`
+ * segment, one `/workflow-` only and no `_` in the workflow part (whose StateDB key would be
+ * another id's), then the DynamoDB and S3 key limits. Runs before any configuration is read or
+ * any service called, so a malformed id is a usage error however the deployment is doing.
+ * @throws UsageError naming the rule the id breaks.
  */
 export function validatePayloadId(payloadId: string): string {
-  if (!parsePayloadId(payloadId)) {
-    throw new UsageError(`invalid payload id ${JSON.stringify(payloadId)}: expected <collections>/workflow-<workflow>/<itemids>`);
-  }
   try {
+    checkPayloadId(payloadId);
     checkKeyLimits(payloadId);
   } catch (err) {
-    const reason = errorMessage(err).replace(/^not a process payload: id: /, '');
+    if (!(err instanceof NotAProcessPayloadError)) throw err;
+    const reason = err instanceof InvalidPayloadIdError ? err.rule : errorMessage(err).replace(/^not a process payload: id: /, '');
     throw new UsageError(`invalid payload id ${JSON.stringify(payloadId)}: ${reason}`, { cause: err });
   }
   return payloadId;
@@ -121,6 +123,7 @@ export async function readExecutionObject(
  * @throws PayloadNotFoundError, ExecutionNotFoundError, PayloadObjectMissingError, ConfigurationError
  */
 export async function getInputPayload(config: CliConfig, payloadId: string, options: ExecutionOption = {}): Promise<JsonObject> {
+  validatePayloadId(payloadId);
   const bucket = requireBucket(config);
   const item = await lookupItem(config, payloadId);
   return readExecutionObject(config, bucket, INPUT_KEY, payloadId, selectExecutionId(item, options.execution));
@@ -132,6 +135,7 @@ export async function getInputPayload(config: CliConfig, payloadId: string, opti
  * @throws PayloadNotFoundError, ExecutionNotFoundError, NoOutputError, PayloadObjectMissingError, ConfigurationError
  */
 export async function getOutputPayload(config: CliConfig, payloadId: string, options: ExecutionOption = {}): Promise<JsonObject> {
+  validatePayloadId(payloadId);
   const bucket = requireBucket(config);
   const item = await lookupItem(config, payloadId);
   const executionId = selectExecutionId(item, options.execution);

@@ -140,7 +140,7 @@ function rerunCommand(program: Command, ctx: CommandContext): void {
     .description(
       'Send the items query matches again: each item\'s last input.json with process[0].replace = true, sent as process ' +
         'sends (oversized payloads as tmp/oversized/ references). Items in progress (CLAIMED, PROCESSING) or without an ' +
-        'input.json are skipped. --dry-run lists what would be sent. Asks before sending more than --confirm-over ' +
+        'input.json are skipped, with the reason. --dry-run lists what would be sent. Asks before sending more than --confirm-over ' +
         'payloads (refuses without a terminal) unless --yes. Prints one NDJSON line per item and a summary line on stderr; ' +
         `exit 4 when some could not be sent. Needs the table, the bucket and the queue (${ENV.processQueueUrl}).`,
     )

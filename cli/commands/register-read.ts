@@ -13,7 +13,7 @@ import { UsageError } from '../errors';
 import { CONFIG_HELP, CONFIG_SECTION, PAYLOAD_ID_HELP } from '../help';
 import { assertResourcesExist, type Needs } from '../resources';
 import { getExecution } from './execution';
-import { getInputPayload, getOutputPayload, getState, listExecutions, type ExecutionOption } from './payloads';
+import { getInputPayload, getOutputPayload, getState, listExecutions, validatePayloadId, type ExecutionOption } from './payloads';
 
 const EXAMPLE_ID = 'sentinel-2-l2a/workflow-cog-archive/S2B_10TFK_20210713_0_L2A';
 
@@ -38,6 +38,7 @@ function payloadCommand(program: Command, ctx: CommandContext, spec: PayloadComm
   const examples = [`cirrus ${spec.name} ${EXAMPLE_ID} --raw`];
   if (spec.execution) examples.push(`cirrus ${spec.name} ${EXAMPLE_ID} --execution 492fca12-ae13-5b13-8f98-4873fed8f3d3`);
   cmd.addHelpText('after', `${exampleHelp(...examples)}${CONFIG_HELP}`).action(async (payloadId: string, opts: ExecutionOption, c: Command) => {
+    validatePayloadId(payloadId); // before any configuration is read or service called
     const { config: cfg, options } = await ctx.config(c);
     await assertResourcesExist(cfg, spec.needs);
     ctx.out.write(formatJson(await spec.run(cfg, payloadId, opts), options.raw));
@@ -107,6 +108,7 @@ function getExecutionCommand(program: Command, ctx: CommandContext): void {
     .option('--events', 'include the execution history (events, oldest first)')
     .addHelpText('after', `${exampleHelp(`cirrus get-execution ${EXAMPLE_ID}`, `cirrus get-execution ${EXAMPLE_ID} --events --raw | jq '.events[].type'`)}${CONFIG_HELP}`)
     .action(async (payloadId: string, opts: { execution?: string; events?: boolean }, c: Command) => {
+      validatePayloadId(payloadId); // before any configuration is read or service called
       const { config: cfg, options } = await ctx.config(c);
       ctx.out.write(formatJson(await getExecution(cfg, payloadId, opts), options.raw));
     });

@@ -5,7 +5,7 @@
  * @module
  */
 import pLimit from 'p-limit';
-import { errorMessage } from '../../shared/errors';
+import { PayloadReadError, errorMessage, errorName } from '../../shared/errors';
 import { executionIdFromArn } from '../../shared/execution';
 import { isJsonObject } from '../../shared/json';
 import { State, type StateItem } from '../../shared/statedb';
@@ -52,6 +52,8 @@ async function planItem(config: CliConfig, item: StateItem): Promise<RerunPlan> 
   try {
     text = (await bucket.readSerialized(url)).text;
   } catch (err) {
+    const name = errorName(err instanceof PayloadReadError && err.cause !== undefined ? err.cause : err);
+    if (name === 'NoSuchKey' || name === 'NotFound') return { ...plan, reason: `no input.json: ${url}` };
     return { ...plan, reason: `input.json unreadable: ${errorMessage(err).split('\n')[0]}` };
   }
   const [doc] = parseDocuments(text);

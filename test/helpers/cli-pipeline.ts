@@ -1,7 +1,8 @@
 /**
  * The whole pipeline on the local stack for the operator CLI tests: the process and update-state
  * handlers from the sources, the example workflows plus `fixable` (a Lambda task that fails while
- * the test says it is broken), and a bounded background poller that feeds the process queue to
+ * the test says it is broken), `invalid` (ends INVALID), `held` (a task that waits until the
+ * pipeline stops, for aborting), and a bounded background poller that feeds the process queue to
  * the process handler as Lambda's SQS event source would.
  */
 import { readFileSync } from 'node:fs';
@@ -49,6 +50,20 @@ export async function startCliPipeline(): Promise<CliPipeline> {
       },
     },
   });
+  // `invalid`: ends with the error Cirrus records as INVALID.
+  await pipeline.stack.registerWorkflow('invalid', {
+    StartAt: 'reject',
+    States: { reject: { Type: 'Fail', Error: 'stactask.exceptions.InvalidInput', Cause: 'the input has no assets' } },
+  });
+  // `held`: one Lambda task (hold) that does not return until the test stops the pipeline, so a
+  // test can abort its executions.
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await pipeline.stack.registerWorkflow(
+    'held',
+    { StartAt: 'hold', States: { hold: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: 'held-hold', 'Payload.$': '$' }, OutputPath: '$.Payload', End: true } } },
+    { lambdaHandlers: { 'held-hold': async (event: unknown) => (await released, event as JsonObject) } },
+  );
   let running = true;
   const poller = (async () => {
     while (running) {
@@ -76,6 +91,7 @@ export async function startCliPipeline(): Promise<CliPipeline> {
     },
     async stop() {
       running = false;
+      release();
       await poller;
       await pipeline.stack.waitForIdle(10_000).catch(() => undefined);
       ddb.destroy();

@@ -6,6 +6,8 @@
  * treat old `COMPLETED` items as done, keep Cirrus's workflow metric events flowing, and write
  * Cirrus's error texts.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -288,5 +290,42 @@ describe('the built bundles (dist/lambdas, run "npm run build" first) do the sam
     await seedRecord(record);
     await bundle('update-state')(rerun);
     expect((await p.db.getItem((JSON.parse(input) as { id: string }).id))?.state).toBe('SUCCEEDED');
+  });
+});
+
+describe('CIRRUS_LOG_LEVEL, as a Cirrus deployment sets it, sets the built functions’ log level', () => {
+  /** Runs the built process bundle in a fresh Node (its logger reads the level once, at load) on two records; returns its log lines. */
+  // Asynchronous: the local stack answering the child's requests runs in this process.
+  async function processLogLines(extraEnv: Record<string, string>): Promise<{ level: string; message: string }[]> {
+    const bundleFile = path.resolve(__dirname, '..', 'dist', 'lambdas', 'process', 'index.js');
+    const payload = JSON.parse(fixtureText('metric-payload.json')) as { id: string };
+    payload.id = `landsat-c2-l2/workflow-minimal/LC09_LOGLEVEL_${Object.keys(extraEnv).join('_') || 'DEFAULT'}`;
+    const event = sqsEvent(sqsRecord(payload), sqsRecord('not json at all'));
+    const script = `require(${JSON.stringify(bundleFile)}).handler(${JSON.stringify(event)}).then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`;
+    const env: Record<string, string | undefined> = { ...process.env, ...p.stack.env, ...extraEnv };
+    delete env.POWERTOOLS_LOG_LEVEL;
+    delete env.CIRRUS_LOG_LEVEL;
+    Object.assign(env, extraEnv);
+    // Powertools writes WARN and ERROR lines to stderr, the others to stdout.
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['-e', script], { env, encoding: 'utf8', timeout: 60_000 });
+    return `${stdout}\n${stderr}`
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: string; message: string });
+  }
+
+  it('WARNING: warnings only (the invalid record), no INFO line', async () => {
+    const lines = await processLogLines({ CIRRUS_LOG_LEVEL: 'WARNING' });
+    expect(lines.map((l) => l.level)).toContain('WARN');
+    expect(lines.filter((l) => l.level === 'INFO' || l.level === 'DEBUG')).toEqual([]);
+  });
+
+  it('unset: INFO lines as well (the control)', async () => {
+    expect((await processLogLines({})).map((l) => l.level)).toContain('INFO');
+  });
+
+  it('POWERTOOLS_LOG_LEVEL wins when both are set', async () => {
+    const lines = await processLogLines({ CIRRUS_LOG_LEVEL: 'DEBUG', POWERTOOLS_LOG_LEVEL: 'ERROR' });
+    expect(lines.filter((l) => l.level !== 'ERROR' && l.level !== 'CRITICAL')).toEqual([]);
   });
 });

@@ -25,8 +25,22 @@ export interface LoopbackServer {
   readonly url: string;
 }
 
+/**
+ * How long an idle keep-alive connection stays open (AWS endpoints keep theirs about a minute).
+ * Node's default, 5 s, lets the server close a socket just as an SDK client sends on it again, an
+ * `ECONNRESET` the client sees under load.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/** Gives `server` the keep-alive timeout of {@link KEEP_ALIVE_TIMEOUT_MS} (headers timeout above it). */
+export function keepConnectionsAlive(server: http.Server): void {
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+}
+
 /** Starts `server` on `127.0.0.1:<port>` (0 = a free port). */
 export async function listenLoopback(server: http.Server, port = 0): Promise<LoopbackServer> {
+  keepConnectionsAlive(server);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);

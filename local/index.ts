@@ -37,7 +37,7 @@ import {
 } from './errors';
 import { buildStatusChangeEvent, type StepFunctionsStatusChangeEvent } from './events';
 import { HandlerRegistry, type HandlerSet, type LocalLambdaHandler, type LocalTaskHandler } from './handlers';
-import { closeServer, listenLoopback, LOOPBACK, type LoopbackServer } from './http';
+import { closeServer, keepConnectionsAlive, listenLoopback, LOOPBACK, type LoopbackServer } from './http';
 import { LocalStepFunctions, type ExecutionSnapshot } from './sfn';
 import { LocalSns, type RecordedSnsMessage } from './sns';
 import { LocalSqs, type RecordedSqsMessage } from './sqs';
@@ -652,7 +652,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       configureBuckets: [payloadBucket, ...(options.extraBuckets ?? [])].map((name) => ({ name })),
     });
     const s3Start = s3.run().then((addr) => {
-      if (s3.httpServer) started.push(s3.httpServer);
+      if (s3.httpServer) {
+        keepConnectionsAlive(s3.httpServer);
+        started.push(s3.httpServer);
+      }
       return addr.port;
     });
     const listen = async (server: http.Server, port: number | undefined): Promise<LoopbackServer> => {

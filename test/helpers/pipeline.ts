@@ -257,9 +257,10 @@ export interface PipelineStack {
 export async function startPipelineStack(options: LocalStackOptions = {}): Promise<PipelineStack> {
   const stack = await startLocalStack(options);
   const restoreEnv = stack.applyEnv();
-  const s3 = new S3Client({ ...stack.clientConfig('s3'), maxAttempts: 1 });
+  // The harness's own calls retry a dropped connection (the SDK default); the functions under test keep their own settings.
+  const s3 = new S3Client({ ...stack.clientConfig('s3'), maxAttempts: 3 });
   const sfn = new SFNClient({ ...stack.clientConfig('sfn'), maxAttempts: 1 });
-  const ddb = new DynamoDBClient({ ...stack.clientConfig('dynamodb'), maxAttempts: 1 });
+  const ddb = new DynamoDBClient({ ...stack.clientConfig('dynamodb'), maxAttempts: 3 });
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
   const bucketName = stack.payloadBucket;
   const root = stack.env.CIRRUS_PAYLOAD_ROOT_PREFIX;

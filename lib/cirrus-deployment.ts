@@ -95,7 +95,7 @@ export interface CirrusDeploymentProps {
   readonly existingBucket?: s3.IBucket;
   /**
    * Directory holding `<name>/index.js` for every function (built by `npm run build`).
-   * @default `<project root>/dist/lambdas`
+   * @default `<package root>/dist/lambdas` (shipped in the package)
    */
   readonly lambdaBundleDir?: string;
   /**

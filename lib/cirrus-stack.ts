@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { STACK_OUTPUTS } from '../shared/stack-outputs';
 import { CirrusDeployment } from './cirrus-deployment';
 import { resolveCirrusConfig, type CirrusConfigOptions } from './config';
-import { findProjectRoot } from './lambda-bundles';
+import { defaultWorkflowsDir } from './lambda-bundles';
 import type { CirrusWorkflow, CirrusWorkflowOptions } from './workflow';
 
 /** Keys of the stack outputs (fixed logical ids; the CLI reads them): see `shared/stack-outputs.ts`. */
@@ -30,12 +30,12 @@ export interface CirrusStackProps extends StackProps {
   readonly config?: CirrusConfigOptions;
   /**
    * Directory holding `<name>/index.js` for every function.
-   * @default `<project root>/dist/lambdas`
+   * @default `<package root>/dist/lambdas` (shipped in the package)
    */
   readonly lambdaBundleDir?: string;
   /**
    * Directory of the workflow definitions (`<name>.asl.json`).
-   * @default `<project root>/workflows`
+   * @default `<package root>/workflows` (the examples, shipped in the package)
    */
   readonly workflowsDir?: string;
   /**
@@ -74,7 +74,7 @@ export class CirrusStack extends Stack {
       description: `Cirrus payload bucket, StateDB and functions (resourcePrefix ${config.resourcePrefix})`,
       ...props,
     });
-    this.workflowsDir = props.workflowsDir ?? join(findProjectRoot(), 'workflows');
+    this.workflowsDir = props.workflowsDir ?? defaultWorkflowsDir();
     this.cirrus = new CirrusDeployment(this, 'Cirrus', {
       config,
       lambdaBundleDir: props.lambdaBundleDir,

@@ -13,13 +13,15 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../shared/config';
 import { METRICS_SERVICE_ENV } from '../shared/metric-names';
 import { STATE_DB_SCHEMA, type KeyAttribute } from '../shared/statedb-schema';
-import type { CirrusConfig } from './config';
+import { ConfigurationError } from '../shared/errors';
+import { resolveCirrusConfig, type CirrusConfig, type CirrusConfigOptions } from './config';
 import { assertBundles, defaultBundleDir, type LambdaName } from './lambda-bundles';
 import { CirrusMonitoring } from './monitoring';
 import { acknowledgeRule, acknowledgeWildcardResources } from './nag';
@@ -30,7 +32,7 @@ import {
   PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS,
   PROCESS_TIMEOUT_SECONDS,
 } from './process-limits';
-import { CirrusWorkflow, type CirrusWorkflowProps } from './workflow';
+import { CirrusWorkflow, type CirrusWorkflowOptions } from './workflow';
 import { CirrusWorkflowMetricLog } from './workflow-metric-log';
 
 export { PROCESS_BATCH_SIZE, PROCESS_MAX_RECEIVE_COUNT } from './process-limits';
@@ -51,13 +53,49 @@ export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
 /** The log group AWS Batch jobs write to, read by post-batch. */
 export const BATCH_JOB_LOG_GROUP = '/aws/batch/job';
 
+/** Timeout of a task function added with {@link CirrusDeployment.addTaskFunction}, unless given. */
+export const DEFAULT_TASK_FUNCTION_TIMEOUT = Duration.seconds(60);
+/** Memory (MiB) of a task function added with {@link CirrusDeployment.addTaskFunction}, unless given. */
+export const DEFAULT_TASK_FUNCTION_MEMORY_SIZE = 512;
+
+/** Options of {@link CirrusDeployment.addTaskFunction}. */
+export interface TaskFunctionOptions {
+  /**
+   * Description of the function.
+   * @default `Workflow task <name>`
+   */
+  readonly description?: string;
+  /**
+   * Maximum duration of one invocation.
+   * @default DEFAULT_TASK_FUNCTION_TIMEOUT (60 seconds)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Memory of the function, in MiB.
+   * @default DEFAULT_TASK_FUNCTION_MEMORY_SIZE (512)
+   */
+  readonly memorySize?: number;
+}
+
 /** Props of {@link CirrusDeployment}. */
 export interface CirrusDeploymentProps {
-  /** The validated configuration (see `readCirrusConfig`). */
-  readonly config: CirrusConfig;
+  /**
+   * The configuration; each missing setting takes the default of the context key of the same
+   * name, and every value is validated like the context (`resolveCirrusConfig`). A validated
+   * `CirrusConfig` (from `readCirrusConfig`) is accepted as is.
+   * @default - every setting at its default (see `CONTEXT_KEY_DOCS`)
+   */
+  readonly config?: CirrusConfigOptions;
+  /**
+   * An existing payload bucket (`s3.IBucket`). The deployment grants its functions access under
+   * `<root>/` but adds no lifecycle rule: synth warns that the operator must expire `<root>/tmp/`.
+   * Excludes `config.payloadBucketName`.
+   * @default - the bucket named by `config.payloadBucketName`, else a bucket is created
+   */
+  readonly existingBucket?: s3.IBucket;
   /**
    * Directory holding `<name>/index.js` for every function (built by `npm run build`).
-   * @default `<project root>/dist/lambdas`
+   * @default `<package root>/dist/lambdas` (shipped in the package)
    */
   readonly lambdaBundleDir?: string;
   /**
@@ -82,8 +120,8 @@ interface FunctionSpec {
  * whose key policy already lets every principal of the account use it through SNS, so no KMS
  * statement is needed (`Topic.grantPublish` would add `kms:GenerateDataKey*` on `key/*`).
  */
-function grantPublish(topic: sns.ITopic, fn: lambda.Function): void {
-  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }));
+function grantPublish(topic: sns.ITopic, grantee: iam.IGrantable): iam.Grant {
+  return iam.Grant.addToPrincipal({ grantee, actions: ['sns:Publish'], resourceArns: [topic.topicArn] });
 }
 
 function attributeType(a: KeyAttribute): dynamodb.Attribute {
@@ -130,9 +168,12 @@ export class CirrusDeployment extends Construct {
   /** Alarms, alarm topic and dashboard (see `config.monitoring`). */
   readonly monitoring: CirrusMonitoring;
 
-  constructor(scope: Construct, id: string, props: CirrusDeploymentProps) {
+  constructor(scope: Construct, id: string, props: CirrusDeploymentProps = {}) {
     super(scope, id);
-    const config = props.config;
+    const config = resolveCirrusConfig(props.config);
+    if (props.existingBucket !== undefined && config.payloadBucketName !== undefined) {
+      throw new ConfigurationError('give either existingBucket or config.payloadBucketName, not both');
+    }
     this.config = config;
     const stack = Stack.of(this);
     const prefix = config.resourcePrefix;
@@ -142,6 +183,7 @@ export class CirrusDeployment extends Construct {
     this.payload = new CirrusPayloadBucket(this, 'PayloadBucket', {
       rootPrefix: config.payloadRootPrefix,
       tmpExpirationDays: config.tmpExpirationDays,
+      existingBucket: props.existingBucket,
       existingBucketName: config.payloadBucketName,
       referenceBuckets: config.referenceBuckets,
       warn: props.warn,
@@ -350,7 +392,7 @@ export class CirrusDeployment extends Construct {
   /**
    * Adds a workflow (state machine `<resourcePrefix>-<name>`) with the payload bucket wired in.
    */
-  addWorkflow(props: Omit<CirrusWorkflowProps, 'resourcePrefix' | 'payloadBucket'>): CirrusWorkflow {
+  addWorkflow(props: CirrusWorkflowOptions): CirrusWorkflow {
     if (this.workflows.has(props.name)) throw new Error(`workflow "${props.name}" is already defined`);
     const wf = new CirrusWorkflow(this, `Workflow-${props.name}`, {
       ...props,
@@ -362,13 +404,14 @@ export class CirrusDeployment extends Construct {
     return wf;
   }
 
-  private grantStateDb(fn: lambda.Function): void {
-    this.stateDb.grantReadWriteData(fn);
+  private grantStateDb(fn: lambda.Function): iam.Grant {
+    const grant = this.stateDb.grantReadWriteData(fn);
     acknowledgeWildcardResources(
       fn.role!,
       [`${this.stateDb.tableArn}/index/*`],
       'Access to the StateDB indexes (state_updated, updated) of this table only, as generated by grantReadWriteData.',
     );
+    return grant;
   }
 
   /**
@@ -377,15 +420,15 @@ export class CirrusDeployment extends Construct {
    * `<root>/`, and its own log group. Pass it to {@link addWorkflow} in `lambdas` so the state
    * machine may invoke it.
    */
-  addTaskFunction(id: string, name: string, options: { description?: string; timeout?: Duration; memorySize?: number } = {}): lambda.Function {
+  addTaskFunction(id: string, name: string, options: TaskFunctionOptions = {}): lambda.Function {
     assertBundles(this.bundleDir, [name]);
     const fn = this.makeFunction(
       {
         id,
         name,
         description: options.description ?? `Workflow task ${name}`,
-        timeout: options.timeout ?? Duration.seconds(60),
-        memorySize: options.memorySize ?? 512,
+        timeout: options.timeout ?? DEFAULT_TASK_FUNCTION_TIMEOUT,
+        memorySize: options.memorySize ?? DEFAULT_TASK_FUNCTION_MEMORY_SIZE,
         environment: this.payloadEnv,
       },
       this.bundleDir,

@@ -8,9 +8,9 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { STACK_OUTPUTS } from '../shared/stack-outputs';
 import { CirrusDeployment } from './cirrus-deployment';
-import type { CirrusConfig } from './config';
-import { findProjectRoot } from './lambda-bundles';
-import type { CirrusWorkflow, CirrusWorkflowProps } from './workflow';
+import { resolveCirrusConfig, type CirrusConfigOptions } from './config';
+import { defaultWorkflowsDir } from './lambda-bundles';
+import type { CirrusWorkflow, CirrusWorkflowOptions } from './workflow';
 
 /** Keys of the stack outputs (fixed logical ids; the CLI reads them): see `shared/stack-outputs.ts`. */
 export { STACK_OUTPUTS };
@@ -22,16 +22,20 @@ export const STAMP_ITEMS_WORKFLOW = 'stamp-items';
 
 /** Props of {@link CirrusStack}. */
 export interface CirrusStackProps extends StackProps {
-  /** The validated configuration (see `readCirrusConfig`). */
-  readonly config: CirrusConfig;
+  /**
+   * The configuration; each missing setting takes the default of the context key of the same
+   * name, validated like the context (see `CirrusDeploymentProps.config`).
+   * @default - every setting at its default (see `CONTEXT_KEY_DOCS`)
+   */
+  readonly config?: CirrusConfigOptions;
   /**
    * Directory holding `<name>/index.js` for every function.
-   * @default `<project root>/dist/lambdas`
+   * @default `<package root>/dist/lambdas` (shipped in the package)
    */
   readonly lambdaBundleDir?: string;
   /**
    * Directory of the workflow definitions (`<name>.asl.json`).
-   * @default `<project root>/workflows`
+   * @default `<package root>/workflows` (the examples, shipped in the package)
    */
   readonly workflowsDir?: string;
   /**
@@ -64,14 +68,15 @@ export class CirrusStack extends Stack {
   /** Directory of the workflow definitions. */
   readonly workflowsDir: string;
 
-  constructor(scope: Construct, id: string, props: CirrusStackProps) {
+  constructor(scope: Construct, id: string, props: CirrusStackProps = {}) {
+    const config = resolveCirrusConfig(props.config);
     super(scope, id, {
-      description: `Cirrus payload bucket, StateDB and functions (resourcePrefix ${props.config.resourcePrefix})`,
+      description: `Cirrus payload bucket, StateDB and functions (resourcePrefix ${config.resourcePrefix})`,
       ...props,
     });
-    this.workflowsDir = props.workflowsDir ?? join(findProjectRoot(), 'workflows');
+    this.workflowsDir = props.workflowsDir ?? defaultWorkflowsDir();
     this.cirrus = new CirrusDeployment(this, 'Cirrus', {
-      config: props.config,
+      config,
       lambdaBundleDir: props.lambdaBundleDir,
       warn: props.warn,
     });
@@ -114,7 +119,7 @@ export class CirrusStack extends Stack {
   }
 
   /** Adds a workflow `<resourcePrefix>-<name>`; see {@link CirrusDeployment.addWorkflow}. */
-  addWorkflow(props: Omit<CirrusWorkflowProps, 'resourcePrefix' | 'payloadBucket'>): CirrusWorkflow {
+  addWorkflow(props: CirrusWorkflowOptions): CirrusWorkflow {
     return this.cirrus.addWorkflow(props);
   }
 }

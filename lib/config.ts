@@ -42,6 +42,14 @@ export const CONTEXT_KEYS = {
 /** One of {@link CONTEXT_KEYS}. */
 export type ContextKey = keyof typeof CONTEXT_KEYS;
 
+/** The context keys whose values make up `CirrusConfig.monitoring`. */
+export const MONITORING_CONTEXT_KEYS = [
+  'alarms',
+  'alarmEmail',
+  'processQueueAgeAlarmSeconds',
+  'workflowFailureAlarmThreshold',
+  'dashboard',
+] as const satisfies readonly ContextKey[];
 
 
 /**
@@ -108,6 +116,82 @@ export interface MonitoringConfig {
   readonly workflowFailureAlarmThreshold: number;
   /** Whether the dashboard is created. */
   readonly dashboard: boolean;
+}
+
+/**
+ * Monitoring settings as construct props: every member optional, with the default of the context
+ * key of the same name ({@link CONTEXT_KEY_DOCS}); a {@link MonitoringConfig} is one too.
+ */
+export interface MonitoringOptions {
+  /**
+   * Whether the alarms and the alarm topic are created.
+   * @default true (context key `alarms`)
+   */
+  readonly alarms?: boolean;
+  /**
+   * E-mail address subscribed to the alarm topic (needs `alarms`).
+   * @default - no subscription (context key `alarmEmail`)
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Age of the oldest process-queue message, in seconds, that raises the alarm (60 to 1209600).
+   * @default DEFAULT_PROCESS_QUEUE_AGE_ALARM_SECONDS (context key `processQueueAgeAlarmSeconds`)
+   */
+  readonly processQueueAgeAlarmSeconds?: number;
+  /**
+   * Failed + timed-out + throttled executions of one workflow in 5 minutes that raise its alarm.
+   * @default DEFAULT_WORKFLOW_FAILURE_ALARM_THRESHOLD (context key `workflowFailureAlarmThreshold`)
+   */
+  readonly workflowFailureAlarmThreshold?: number;
+  /**
+   * Whether the dashboard is created.
+   * @default true (context key `dashboard`)
+   */
+  readonly dashboard?: boolean;
+}
+
+/**
+ * The configuration as construct props: every member optional, with the default of the context
+ * key of the same name ({@link CONTEXT_KEY_DOCS}), and validated exactly like the context
+ * ({@link resolveCirrusConfig}). A validated {@link CirrusConfig} is one too.
+ */
+export interface CirrusConfigOptions {
+  /**
+   * Prefix of every named resource (state machines are `<resourcePrefix>-<workflow>`).
+   * @default DEFAULT_RESOURCE_PREFIX (context key `resourcePrefix`)
+   */
+  readonly resourcePrefix?: string;
+  /**
+   * Payload root prefix, normalised like `CIRRUS_PAYLOAD_ROOT_PREFIX`.
+   * @default DEFAULT_ROOT_PREFIX (context key `payloadRootPrefix`)
+   */
+  readonly payloadRootPrefix?: string;
+  /**
+   * Days after which objects under `<root>/tmp/` expire (created bucket only).
+   * @default DEFAULT_TMP_EXPIRATION_DAYS (context key `tmpExpirationDays`)
+   */
+  readonly tmpExpirationDays?: number;
+  /**
+   * Name of an existing bucket to import instead of creating one. In a construct, prefer
+   * passing the bucket itself (`existingBucket` of `CirrusDeployment`).
+   * @default - a bucket is created (context key `payloadBucketName`)
+   */
+  readonly payloadBucketName?: string;
+  /**
+   * Buckets, besides the payload bucket, from which `{"url": …}` references may be read.
+   * @default - none (context key `referenceBuckets`)
+   */
+  readonly referenceBuckets?: readonly string[];
+  /**
+   * Maximum concurrent invocations of `process` by its SQS event source (2 to 1000).
+   * @default DEFAULT_PROCESS_MAX_CONCURRENCY (context key `processMaxConcurrency`)
+   */
+  readonly processMaxConcurrency?: number;
+  /**
+   * Alarms and dashboard.
+   * @default - alarms and dashboard with the default thresholds, no e-mail subscription
+   */
+  readonly monitoring?: MonitoringOptions;
 }
 
 /** Reads one raw context value (e.g. `(k) => app.node.tryGetContext(k)`). */
@@ -221,6 +305,25 @@ export function readCirrusConfig(read: ContextReader): CirrusConfig {
     processMaxConcurrency: validateMaxConcurrency(read(CONTEXT_KEYS.processMaxConcurrency)),
     monitoring: readMonitoringConfig(read),
   };
+}
+
+/**
+ * The validated configuration from construct props: each missing member takes the default of its
+ * context key, and every value is checked by the same code as the context ({@link readCirrusConfig}),
+ * so a deployment built from props and one built from the same context are identical.
+ * @throws ConfigurationError naming the offending key.
+ */
+export function resolveCirrusConfig(options: CirrusConfigOptions = {}): CirrusConfig {
+  const monitoringKeys: ReadonlySet<string> = new Set(MONITORING_CONTEXT_KEYS);
+  const top: Readonly<Record<string, unknown>> = { ...options };
+  const monitoring: Readonly<Record<string, unknown>> = { ...options.monitoring };
+  return readCirrusConfig((key) => (monitoringKeys.has(key) ? monitoring[key] : top[key]));
+}
+
+/** The validated monitoring settings from construct props (see {@link resolveCirrusConfig}). */
+export function resolveMonitoringConfig(options: MonitoringOptions = {}): MonitoringConfig {
+  const values: Readonly<Record<string, unknown>> = { ...options };
+  return readMonitoringConfig((key) => values[key]);
 }
 
 // Deliberately simple: one "@", no spaces, a dot in the domain. SNS checks the rest by mailing it.

@@ -2,7 +2,7 @@
  * Where the function bundles built by `npm run build` live, and a check that they are there.
  * @module
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 /** The deployed functions; each is `<bundleDir>/<name>/index.js` exporting `handler`. */
@@ -34,9 +34,38 @@ export function findProjectRoot(start: string = __dirname): string {
   }
 }
 
-/** `<project root>/dist/lambdas`. */
+/** The npm package name; its root holds `dist/lambdas` and `workflows`. */
+export const PACKAGE_NAME = 'cirrus-payload-bucket';
+
+function isPackageRoot(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === PACKAGE_NAME;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The root of this package: the nearest directory at or above `start` whose `package.json` is
+ * this package's. The repository from the sources or the CDK app's bundle, and
+ * `node_modules/cirrus-payload-bucket` from the `./cdk` export of an installed package (whose
+ * consumer's own `cdk.json` must not be taken for it). Else {@link findProjectRoot}.
+ */
+export function findPackageRoot(start: string = __dirname): string {
+  for (let dir = resolve(start); ; dir = dirname(dir)) {
+    if (isPackageRoot(dir)) return dir;
+    if (dirname(dir) === dir) return findProjectRoot(start);
+  }
+}
+
+/** `<package root>/dist/lambdas`: the bundles built by `npm run build`, shipped in the package. */
 export function defaultBundleDir(): string {
-  return join(findProjectRoot(), 'dist', 'lambdas');
+  return join(findPackageRoot(), 'dist', 'lambdas');
+}
+
+/** `<package root>/workflows`: the example workflow definitions, shipped in the package. */
+export function defaultWorkflowsDir(): string {
+  return join(findPackageRoot(), 'workflows');
 }
 
 /** The bundles missing from `bundleDir` (those without `<name>/index.js`). */

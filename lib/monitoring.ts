@@ -14,11 +14,7 @@ import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, METRIC_NAMES, SERVICE_DIMENSION, UNKNOWN_WORKFLOW, WORKFLOW_DIMENSION, type MetricName } from '../shared/metric-names';
-import {
-  DEFAULT_PROCESS_QUEUE_AGE_ALARM_SECONDS,
-  DEFAULT_WORKFLOW_FAILURE_ALARM_THRESHOLD,
-  type MonitoringConfig,
-} from './config';
+import { resolveMonitoringConfig, type MonitoringConfig, type MonitoringOptions } from './config';
 import type { CirrusWorkflow } from './workflow';
 
 /** Period of every alarm and dashboard metric. */
@@ -44,10 +40,11 @@ export interface CirrusMonitoringProps {
    */
   readonly otherFunctions?: Readonly<Record<string, lambda.IFunction>>;
   /**
-   * Which alarms and dashboard to create, and their thresholds.
+   * Which alarms and dashboard to create, and their thresholds; validated like the context keys
+   * of the same names.
    * @default - alarms and dashboard, default thresholds, no e-mail subscription
    */
-  readonly config?: Partial<MonitoringConfig>;
+  readonly config?: MonitoringOptions;
 }
 
 /** A graph of 5-minute values (the period of every metric in it). */
@@ -84,13 +81,8 @@ export class CirrusMonitoring extends Construct {
   constructor(scope: Construct, id: string, props: CirrusMonitoringProps) {
     super(scope, id);
     this.prefix = props.resourcePrefix;
-    this.config = {
-      alarms: props.config?.alarms ?? true,
-      alarmEmail: props.config?.alarmEmail,
-      processQueueAgeAlarmSeconds: props.config?.processQueueAgeAlarmSeconds ?? DEFAULT_PROCESS_QUEUE_AGE_ALARM_SECONDS,
-      workflowFailureAlarmThreshold: props.config?.workflowFailureAlarmThreshold ?? DEFAULT_WORKFLOW_FAILURE_ALARM_THRESHOLD,
-      dashboard: props.config?.dashboard ?? true,
-    };
+    // The defaults and checks of the context keys (one list, lib/config.ts).
+    this.config = resolveMonitoringConfig(props.config);
     const cfg = this.config;
     const prefix = this.prefix;
 

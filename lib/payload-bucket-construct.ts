@@ -1,14 +1,16 @@
 /**
  * The payload bucket of a deployment: created with the `<root>/tmp/` lifecycle rule, or an
- * existing bucket imported by name.
+ * existing bucket (an `s3.IBucket`, or a name to import).
  * @module
  */
-import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { DEFAULT_ROOT_PREFIX } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
 import { PayloadBucket } from '../shared/payload-bucket';
+import { DEFAULT_TMP_EXPIRATION_DAYS } from './config';
 import { acknowledgeWildcardResources } from './nag';
 
 /** Days after which incomplete multipart uploads are aborted (bucket-wide; never deletes objects). */
@@ -20,13 +22,27 @@ export const IMPORTED_BUCKET_WARNING_ID = 'cirrus:payloadBucketLifecycle';
 
 /** Props of {@link CirrusPayloadBucket}. */
 export interface CirrusPayloadBucketProps {
-  /** Payload root prefix; normalised like the runtime (`CIRRUS_PAYLOAD_ROOT_PREFIX`). */
-  readonly rootPrefix: string;
-  /** Days after which objects under `<root>/tmp/` expire (ignored for an imported bucket). */
-  readonly tmpExpirationDays: number;
   /**
-   * Name of an existing bucket to use. The stack then grants access to it but manages none of its
-   * settings; synth warns that the operator must add the `<root>/tmp/` expiration rule.
+   * Payload root prefix; normalised like the runtime (`CIRRUS_PAYLOAD_ROOT_PREFIX`).
+   * @default DEFAULT_ROOT_PREFIX (as the `payloadRootPrefix` context key)
+   */
+  readonly rootPrefix?: string;
+  /**
+   * Days after which objects under `<root>/tmp/` expire (ignored for an existing bucket).
+   * @default DEFAULT_TMP_EXPIRATION_DAYS (as the `tmpExpirationDays` context key)
+   */
+  readonly tmpExpirationDays?: number;
+  /**
+   * An existing bucket to use, from this app (`new s3.Bucket(…)`) or imported
+   * (`s3.Bucket.fromBucketName(…)`, `fromBucketAttributes(…)`). The construct grants access to it
+   * but manages none of its settings: no lifecycle rule is added (an imported bucket cannot take
+   * one), and synth warns that the operator must add the `<root>/tmp/` expiration rule.
+   * @default - a bucket is created
+   */
+  readonly existingBucket?: s3.IBucket;
+  /**
+   * Name of an existing bucket, imported with `s3.Bucket.fromBucketName` (what the app's
+   * `payloadBucketName` context key gives); otherwise as {@link existingBucket}, which it excludes.
    * @default - a bucket is created
    */
   readonly existingBucketName?: string;
@@ -59,35 +75,46 @@ export class CirrusPayloadBucket extends Construct {
   readonly rootPrefix: string;
   /** Reference buckets readers may also read (see {@link CirrusPayloadBucketProps.referenceBuckets}). */
   readonly referenceBuckets: readonly string[];
-  /** True when the bucket was imported by name rather than created. */
+  /** True when an existing bucket was given (by name or as an `s3.IBucket`) rather than created. */
   readonly imported: boolean;
   /** The server access log bucket (created bucket only). */
   readonly accessLogsBucket?: s3.IBucket;
 
-  constructor(scope: Construct, id: string, props: CirrusPayloadBucketProps) {
+  constructor(scope: Construct, id: string, props: CirrusPayloadBucketProps = {}) {
     super(scope, id);
     // Deliver server access logs through a bucket policy (not the LogDeliveryWrite ACL, which
     // BucketOwnerEnforced forbids), whatever the app's feature flags say.
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     // The bucket name is not needed for prefixes; 'x' stands in (the name may be a token).
-    this.layout = new PayloadBucket('x', props.rootPrefix);
+    // The defaults of the context keys (lib/config.ts), so props and context agree.
+    const rootPrefix = props.rootPrefix ?? DEFAULT_ROOT_PREFIX;
+    const tmpExpirationDays = props.tmpExpirationDays ?? DEFAULT_TMP_EXPIRATION_DAYS;
+    this.layout = new PayloadBucket('x', rootPrefix);
     this.rootPrefix = this.layout.rootPrefix;
     if (/[*?$]/.test(this.rootPrefix)) {
       // IAM wildcards or policy variables in `<bucket>/<root>/*` would widen every grant.
-      throw new ConfigurationError(`invalid payload root prefix ${JSON.stringify(props.rootPrefix)}: it must not contain "*", "?" or "$"`);
+      throw new ConfigurationError(`invalid payload root prefix ${JSON.stringify(rootPrefix)}: it must not contain "*", "?" or "$"`);
     }
     this.referenceBuckets = [...(props.referenceBuckets ?? [])];
-    if (!Number.isInteger(props.tmpExpirationDays) || props.tmpExpirationDays < 1) {
-      throw new ConfigurationError(`tmpExpirationDays must be a positive integer, got ${props.tmpExpirationDays}`);
+    if (!Number.isInteger(tmpExpirationDays) || tmpExpirationDays < 1) {
+      throw new ConfigurationError(`tmpExpirationDays must be a positive integer, got ${tmpExpirationDays}`);
+    }
+    if (props.existingBucket !== undefined && props.existingBucketName !== undefined) {
+      throw new ConfigurationError('give either existingBucket or existingBucketName, not both');
     }
 
-    if (props.existingBucketName !== undefined) {
+    const existing =
+      props.existingBucket ??
+      (props.existingBucketName !== undefined ? s3.Bucket.fromBucketName(this, 'Bucket', props.existingBucketName) : undefined);
+    if (existing !== undefined) {
       this.imported = true;
-      this.bucket = s3.Bucket.fromBucketName(this, 'Bucket', props.existingBucketName);
+      this.bucket = existing;
+      const name = existing.bucketName;
+      const which = Token.isUnresolved(name) ? 'the existing payload bucket' : `the existing payload bucket "${name}"`;
       const message =
-        `Using the existing payload bucket "${props.existingBucketName}": this stack does not manage its ` +
+        `Using ${which}: this stack does not manage its ` +
         `lifecycle. The operator must add a lifecycle rule expiring objects under ` +
-        `"${this.tmpRulePrefix}" (e.g. after ${props.tmpExpirationDays} days) and must not expire ` +
+        `"${this.tmpRulePrefix}" (e.g. after ${tmpExpirationDays} days) and must not expire ` +
         `"${this.layout.prefixExecutions}/".`;
       Annotations.of(this).addWarningV2(IMPORTED_BUCKET_WARNING_ID, message);
       (props.warn ?? ((m: string) => console.warn(`WARNING: ${m}`)))(message);
@@ -129,7 +156,7 @@ export class CirrusPayloadBucket extends Construct {
           id: 'expire-tmp',
           enabled: true,
           prefix: this.tmpRulePrefix,
-          expiration: Duration.days(props.tmpExpirationDays),
+          expiration: Duration.days(tmpExpirationDays),
         },
         {
           // No prefix and no expiration: only discards parts of uploads that never completed,

@@ -72,8 +72,12 @@ export class CirrusWorkflowMetricLog extends Construct {
     });
   }
 
-  /** Lets a function create its log stream in the group and write metric events to it. */
-  grantWrite(grantee: iam.IGrantable): void {
-    this.logGroup.grantWrite(grantee);
+  /**
+   * Lets the grantee create its log stream in the group and write metric events to it
+   * (`logs:CreateLogStream`, `logs:PutLogEvents` on this group only).
+   * @returns the grant, as `LogGroup.grantWrite` gives it.
+   */
+  grantWrite(grantee: iam.IGrantable): iam.Grant {
+    return this.logGroup.grantWrite(grantee);
   }
 }

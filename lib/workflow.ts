@@ -23,8 +23,11 @@ export const BUILTIN_SUBSTITUTIONS = ['ResourcePrefix', 'PayloadBucket', 'Payloa
 const WORKFLOW_NAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
 const PLACEHOLDER_RE = /\$\{([A-Za-z0-9_]+)\}/g;
 
-/** Props of {@link CirrusWorkflow}. */
-export interface CirrusWorkflowProps {
+/**
+ * A workflow as a deployment adds it (`CirrusDeployment.addWorkflow`): the deployment supplies
+ * the resource prefix and the payload bucket.
+ */
+export interface CirrusWorkflowOptions {
   /**
    * Workflow name, as in `process[0].workflow` of payloads: letters, digits and inner `-` (no `_`,
    * which the payload id layout reserves). The state machine is `<resourcePrefix>-<name>`.
@@ -32,8 +35,6 @@ export interface CirrusWorkflowProps {
   readonly name: string;
   /** Path of the ASL JSON definition. `${Key}` placeholders are filled from the substitutions. */
   readonly definitionFile: string;
-  /** The deployment's resource prefix (`process` starts `<resourcePrefix>-<workflow>`). */
-  readonly resourcePrefix: string;
   /**
    * Values for `${Key}` placeholders (CloudFormation `DefinitionSubstitutions`; tokens allowed).
    * @default - none besides the lambdas and the built-ins
@@ -46,12 +47,6 @@ export interface CirrusWorkflowProps {
    */
   readonly lambdas?: Readonly<Record<string, lambda.IFunction>>;
   /**
-   * The payload bucket. Adds the built-in substitutions `${PayloadBucket}`,
-   * `${PayloadRootPrefix}` and `${ResourcePrefix}`, and grants the task lambdas payload access.
-   * @default - no payload substitutions or grants
-   */
-  readonly payloadBucket?: CirrusPayloadBucket;
-  /**
    * Maximum duration of an execution.
    * @default Duration.hours(24)
    */
@@ -61,6 +56,18 @@ export interface CirrusWorkflowProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+}
+
+/** Props of {@link CirrusWorkflow}. */
+export interface CirrusWorkflowProps extends CirrusWorkflowOptions {
+  /** The deployment's resource prefix (`process` starts `<resourcePrefix>-<workflow>`). */
+  readonly resourcePrefix: string;
+  /**
+   * The payload bucket. Adds the built-in substitutions `${PayloadBucket}`,
+   * `${PayloadRootPrefix}` and `${ResourcePrefix}`, and grants the task lambdas payload access.
+   * @default - no payload substitutions or grants
+   */
+  readonly payloadBucket?: CirrusPayloadBucket;
 }
 
 /** Actions Step Functions needs on `"*"` for execution logs and X-Ray tracing. */

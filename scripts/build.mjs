@@ -1,8 +1,10 @@
 // Builds one self-contained CommonJS bundle per Lambda function (dist/lambdas/<name>/index.js),
-// plus the CLI, the local demo and the benchmarks (dist/bin, dist/bench), with esbuild.
+// plus the CLI, the local demo and the benchmarks (dist/bin, dist/bench), the public library
+// (dist/lib) and the CDK constructs (dist/cdk, the package's "./cdk" export), with esbuild.
 import { build } from 'esbuild';
-import { chmodSync, existsSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -84,6 +86,46 @@ await build({
   packages: 'external',
 });
 rmSync(join(dist, 'lib', 'types'), { recursive: true, force: true });
-execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.lib.json')], { stdio: 'inherit' });
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.lib.json')], { stdio: 'inherit' });
+
+// The CDK constructs (package.json "exports" "./cdk"): CommonJS bundle of lib/index.ts with
+// aws-cdk-lib and constructs (peer dependencies) and the runtime dependencies left external, plus
+// declarations. The error classes the library exports are taken from it (dist/lib/index.js), not
+// copied, so `instanceof ConfigurationError` holds whichever entry point the class came from.
+const errorsFile = join(root, 'shared', 'errors.ts');
+const errorClasses = [...readFileSync(errorsFile, 'utf8').matchAll(/^export class (\w+)/gm)].map((m) => m[1]);
+const libExports = new Set(Object.keys(createRequire(import.meta.url)(join(dist, 'lib', 'index.js'))));
+const shared = errorClasses.filter((name) => libExports.has(name));
+const errorsFromLibrary = {
+  name: 'errors-from-library',
+  setup(b) {
+    b.onResolve({ filter: /(^|\/)errors$/ }, (args) =>
+      args.namespace === 'file' && resolve(args.resolveDir, args.path) + '.ts' === errorsFile
+        ? { path: 'errors', namespace: 'errors-from-library' }
+        : undefined,
+    );
+    b.onResolve({ filter: /.*/, namespace: 'errors-from-library' }, (args) =>
+      args.path === '../lib/index.js' ? { path: args.path, external: true } : { path: errorsFile },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'errors-from-library' }, () => ({
+      // Explicit re-exports win over the star export: the library's classes, the rest (helpers,
+      // classes the library does not export) from the module itself.
+      contents: `export * from 'errors.ts';\nexport { ${shared.join(', ')} } from '../lib/index.js';\n`,
+      resolveDir: root,
+      loader: 'js',
+    }));
+  },
+};
+await build({
+  ...common,
+  entryPoints: [join(root, 'lib', 'index.ts')],
+  outfile: join(dist, 'cdk', 'index.js'),
+  target: 'node20',
+  packages: 'external',
+  plugins: [errorsFromLibrary],
+});
+rmSync(join(dist, 'cdk', 'types'), { recursive: true, force: true });
+execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.cdk.json')], { stdio: 'inherit' });
 
 console.log(`built ${lambdas.length} function bundle(s): ${lambdas.join(', ') || '(none yet)'}; ${tools.length} tool(s)`);

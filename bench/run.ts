@@ -6,10 +6,12 @@
  *
  * ```text
  * node dist/bench/run.js [--only 1,2,3,4,5] [--write]
- * node dist/bench/run.js burst [--n N] [--burst B] [--refill R] [--concurrency C] [--write]
+ * node dist/bench/run.js burst [--n N] [--quota scaled|aws-large|aws-other] [--burst B] [--refill R]
+ *                              [--concurrency C] [--one-process] [--label TEXT] [--write] [--help]
+ * node dist/bench/run.js logs [--n 200]
  * ```
  *
- * The same script serves as its own child processes (`--child stack|large|size-heap`), so each
+ * The same script serves as its own child processes (`--child stack|burst-stack|large|size-heap`), so each
  * child loads only the modules it needs (they are imported dynamically).
  * @module
  */
@@ -35,6 +37,7 @@ const RUNS = {
 
 async function child(mode: string, arg: string | undefined): Promise<void> {
   if (mode === 'stack') return (await import('./stack.js')).runStackHost();
+  if (mode === 'burst-stack') return (await import('./burst.js')).runBurstStackHost(String(arg));
   if (mode === 'large') {
     process.send?.(await (await import('./large.js')).runLargeChild(String(arg)));
     return;
@@ -55,6 +58,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--child') return child(args[1], args[2]);
   if (args[0] === 'burst') return (await import('./burst.js')).benchBurst(args.slice(1));
+  if (args[0] === 'logs') return (await import('./logs.js')).benchLogs(args.slice(1));
   const onlyArg = args.indexOf('--only');
   const only = new Set(onlyArg >= 0 ? String(args[onlyArg + 1]).split(',') : ['1', '2', '3', '4', '5']);
   const script = process.argv[1];

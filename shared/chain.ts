@@ -15,11 +15,10 @@
  */
 import type { RE2JS } from 're2js' with { 'resolution-mode': 'require' };
 import { isLosslessNumber } from 'lossless-json';
-import { CirrusError, errorMessage } from './errors';
-import { cloneJson, isJsonObject, type JsonObject, type JsonValue } from './json';
+import { ChainFilterError, errorMessage } from './errors';
 
-/** A `chain_filter` expression could not be parsed. */
-export class ChainFilterError extends CirrusError {}
+export { ChainFilterError };
+import { cloneJson, isJsonObject, type JsonObject, type JsonValue } from './json';
 
 type Tok = { t: 'path'; v: (string | number)[] } | { t: 'lit'; v: JsonValue } | { t: 'op'; v: string } | { t: 'punc'; v: string };
 

@@ -13,12 +13,8 @@ import pLimit from 'p-limit';
 import { sfnClient } from './clients';
 import { ENV, positiveIntFromEnv, requireEnv, type Env } from './config';
 import {
-  CirrusError,
-  InvalidS3UrlError,
+  InvalidRecordError,
   NotAProcessPayloadError,
-  PayloadReadError,
-  RecordExtractError,
-  ReferenceNotAllowedError,
   awsErrorText,
   errorMessage,
   errorName,
@@ -86,10 +82,7 @@ export interface ProcessSummary {
   results: RecordResult[];
 }
 
-/** Outcomes that make the handler report the message failed. */
-export function isReportedFailure(o: Outcome): boolean {
-  return o === 'invalid' || o === 'retry';
-}
+export { isReportedFailure, ProcessFailedError } from './errors';
 
 interface Candidate {
   index: number;
@@ -213,13 +206,7 @@ async function extractAndValidate(
     }
     return { payload: valid, serialized };
   } catch (err) {
-    const invalid =
-      err instanceof RecordExtractError ||
-      err instanceof NotAProcessPayloadError ||
-      err instanceof InvalidS3UrlError ||
-      err instanceof ReferenceNotAllowedError ||
-      err instanceof PayloadReadError;
-    if (!invalid) {
+    if (!(err instanceof InvalidRecordError)) {
       // S3 throttling, a network error, …: nothing is wrong with the record; try again later.
       logger.error('could not read the record; reported failed for redelivery', { error: errorMessage(err), record_index: result.index });
       Object.assign(result, { outcome: 'retry', error: errorMessage(err) });
@@ -435,15 +422,4 @@ async function keepExecutionInput(ctx: RunContext, payloadId: string, execArn: s
   }
   await ctx.bucket.uploadInputPayload(ran, payloadId, splitExecutionArn(execArn).executionName);
   ctx.log.warn('input.json restored to the input the existing execution runs', { execution_arn: execArn, input_payload_url: inputUrl });
-}
-
-/** Error thrown by a direct (non-SQS) invocation when any record failed. */
-export class ProcessFailedError extends CirrusError {
-  constructor(readonly results: RecordResult[]) {
-    const failed = results.filter((r) => isReportedFailure(r.outcome));
-    super(
-      `${failed.length} of ${results.length} payload(s) failed to process: ` +
-        failed.map((r) => `${r.payloadId ?? `record ${r.index}`}: ${r.error ?? r.outcome}`).join('; '),
-    );
-  }
 }

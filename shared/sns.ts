@@ -5,7 +5,9 @@
  */
 import { PublishBatchCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { CirrusError } from './errors';
+import { BatchSendError } from './errors';
+
+export { BatchSendError };
 
 /** The largest batch SNS PublishBatch and SQS SendMessageBatch accept. */
 export const MAX_BATCH = 10;
@@ -20,17 +22,6 @@ export const MAX_BATCH_BYTES = 262144;
 export interface SnsMessage {
   message: string;
   attributes?: Record<string, MessageAttributeValue>;
-}
-
-/** Some entries of a batch call were not accepted. */
-export class BatchSendError extends CirrusError {
-  constructor(
-    message: string,
-    /** Messages of the failed entries. */
-    readonly failedEntries: { id: string; code?: string; message?: string }[],
-  ) {
-    super(message);
-  }
 }
 
 /** Bytes of a message's attributes counted against the request size (names, types and values). */

@@ -4,12 +4,11 @@
  * @module
  */
 import type { Command } from 'commander';
-import { ENV } from '../../shared/config';
+import { ENV, parsePositiveInt } from '../../shared/config';
 import { DEFAULT_MAX_ITEMS, DEFAULT_SAMPLE, MIN_TMP_EXPIRY_DAYS, formatDoctorReport, runDoctor } from '../doctor';
 import { formatJson, exampleHelp, type CommandContext } from '../context';
 import type { CliConfig } from '../config';
 import { parseDuration } from '../duration';
-import { UsageError } from '../errors';
 import { CONFIG_HELP, CONFIG_SECTION, PAYLOAD_ID_HELP } from '../help';
 import { assertResourcesExist, type Needs } from '../resources';
 import { getExecution } from './execution';
@@ -114,15 +113,6 @@ function getExecutionCommand(program: Command, ctx: CommandContext): void {
     });
 }
 
-function parseCount(text: string, flag: string, min: number): number {
-  const t = text.trim();
-  const n = Number(t);
-  if (!/^\d+$/.test(t) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`invalid ${flag} value ${JSON.stringify(text)}: expected ${min === 0 ? 'a non-negative' : 'a positive'} integer`);
-  }
-  return n;
-}
-
 /** Options of `cirrus doctor` as commander parses them. */
 interface DoctorCliOptions {
   staleAfter: string;
@@ -148,8 +138,8 @@ function doctorCommand(program: Command, ctx: CommandContext): void {
     .action(async (opts: DoctorCliOptions, c: Command) => {
       const doctorOptions = {
         staleAfterMs: parseDuration(opts.staleAfter, '--stale-after'),
-        maxItems: parseCount(opts.maxItems, '--max-items', 1),
-        sample: parseCount(opts.sample, '--sample', 0),
+        maxItems: parsePositiveInt(opts.maxItems, { what: '--max-items' }),
+        sample: parsePositiveInt(opts.sample, { what: '--sample', min: 0 }),
       };
       const { config: cfg, options } = await ctx.config(c);
       // A bucket or table that does not exist is a configuration error, never "lost history".

@@ -83,9 +83,12 @@ export function requireEnv(name: string, env: Env = process.env): string {
   return v;
 }
 
-/** The AWS region: `AWS_REGION`, then `AWS_DEFAULT_REGION`, else `us-west-2` (Cirrus's default). */
+/** Region used when nothing names one (Cirrus's default): execution names, console URLs, the CLI. */
+export const DEFAULT_REGION = 'us-west-2';
+
+/** The AWS region: `AWS_REGION`, then `AWS_DEFAULT_REGION`, else {@link DEFAULT_REGION}. */
 export function regionFromEnv(env: Env = process.env): string {
-  return env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-west-2';
+  return env.AWS_REGION || env.AWS_DEFAULT_REGION || DEFAULT_REGION;
 }
 
 /** Options of {@link parsePositiveInt}. */

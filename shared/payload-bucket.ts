@@ -12,6 +12,7 @@ import { ENV, normalizeRootPrefix, parseBucketList, payloadBucketFromEnv, type E
 import { InvalidS3UrlError, NoUrlError, NotAProcessPayloadError, PayloadReadError, ReferenceNotAllowedError, errorName } from './errors';
 import { isJsonObject, SerializedPayload, type JsonObject } from './json';
 import { checkPayloadId, checkRecordedPayloadId } from './payload-id';
+import { utf8Length } from './size';
 
 /** Name of the execution input object. */
 export const INPUT_KEY = 'input.json';
@@ -72,7 +73,7 @@ export function parseUrl(url: unknown): S3Location {
       );
     }
   }
-  const bytes = utf8Bytes(key);
+  const bytes = utf8Length(key);
   if (bytes > S3_MAX_KEY_BYTES) {
     throw new InvalidS3UrlError(`reference key takes ${bytes} bytes, over S3's ${S3_MAX_KEY_BYTES}-byte key limit: ${JSON.stringify(url.slice(0, 200))}…`);
   }
@@ -97,11 +98,6 @@ function referenceUrl(urlOrRecord: string | JsonObject): string {
   if (typeof urlOrRecord === 'string') return urlOrRecord;
   if (!isReference(urlOrRecord)) throw new NoUrlError('record does not have a URL and therefore cannot be retrieved from S3');
   return String(urlOrRecord.url);
-}
-
-/** UTF-8 byte length of a string. */
-function utf8Bytes(s: string): number {
-  return Buffer.byteLength(s, 'utf8');
 }
 
 /**
@@ -207,8 +203,8 @@ export class PayloadBucket {
    * batch object), in UTF-8 bytes. Used to reject ids that S3 could never store.
    */
   longestKeyBytes(payloadId: string): number {
-    const exec = utf8Bytes(`${this.prefixExecutions}/${payloadId}/`) + EXECUTION_ID_LENGTH + 1 + OUTPUT_KEY.length;
-    const batch = utf8Bytes(`${this.prefixBatch}/${payloadId}/`) + EXECUTION_ID_LENGTH + '.json'.length;
+    const exec = utf8Length(`${this.prefixExecutions}/${payloadId}/`) + EXECUTION_ID_LENGTH + 1 + OUTPUT_KEY.length;
+    const batch = utf8Length(`${this.prefixBatch}/${payloadId}/`) + EXECUTION_ID_LENGTH + '.json'.length;
     return Math.max(exec, batch);
   }
 

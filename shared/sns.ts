@@ -6,6 +6,7 @@
 import { PublishBatchCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { BatchSendError } from './errors';
+import { utf8Length } from './size';
 
 export { BatchSendError };
 
@@ -28,19 +29,28 @@ export interface SnsMessage {
 function attributeBytes(attrs: Record<string, MessageAttributeValue> | undefined): number {
   let n = 0;
   for (const [name, v] of Object.entries(attrs ?? {})) {
-    n += Buffer.byteLength(name) + Buffer.byteLength(v.DataType ?? '') + Buffer.byteLength(v.StringValue ?? '') + (v.BinaryValue?.length ?? 0);
+    n += utf8Length(name) + utf8Length(v.DataType ?? '') + utf8Length(v.StringValue ?? '') + (v.BinaryValue?.length ?? 0);
   }
   return n;
 }
 
-/** Splits entries into batches of at most {@link MAX_BATCH} entries and {@link MAX_BATCH_BYTES} bytes. */
-function chunks<T>(items: readonly T[], bytes: (item: T) => number): T[][] {
+/** Bytes of an SNS message counted against the batch request size: its text and its attributes. */
+function messageBytes(m: SnsMessage): number {
+  return utf8Length(m.message) + attributeBytes(m.attributes);
+}
+
+/**
+ * Splits entries, in order, into batches of at most {@link MAX_BATCH} entries and `maxBytes` bytes
+ * in total (as `bytes` counts an entry); an entry larger than `maxBytes` goes alone in its batch.
+ * Used for SNS PublishBatch here and for SQS SendMessageBatch by the CLI.
+ */
+export function chunkBySize<T>(items: readonly T[], bytes: (item: T) => number, maxBytes = MAX_BATCH_BYTES): T[][] {
   const out: T[][] = [];
   let batch: T[] = [];
   let total = 0;
   for (const item of items) {
     const n = bytes(item);
-    if (batch.length > 0 && (batch.length >= MAX_BATCH || total + n > MAX_BATCH_BYTES)) {
+    if (batch.length > 0 && (batch.length >= MAX_BATCH || total + n > maxBytes)) {
       out.push(batch);
       batch = [];
       total = 0;
@@ -60,7 +70,7 @@ function chunks<T>(items: readonly T[], bytes: (item: T) => number): T[][] {
 export async function publishBatch(sns: SNSClient, topicArn: string, messages: readonly SnsMessage[]): Promise<number> {
   let calls = 0;
   let failure: unknown;
-  for (const batch of chunks(messages, (m) => Buffer.byteLength(m.message) + attributeBytes(m.attributes))) {
+  for (const batch of chunkBySize(messages, messageBytes)) {
     calls++;
     try {
       const res = await sns.send(
@@ -176,7 +186,7 @@ export async function publishEach(sns: SNSClient, topicArn: string, messages: re
       }
     }
   };
-  for (const batch of chunks(sendable, ({ m }) => Buffer.byteLength(m.message) + attributeBytes(m.attributes))) await send(batch);
+  for (const batch of chunkBySize(sendable, ({ m }) => messageBytes(m))) await send(batch);
   report.rejected.sort((a, b) => a.index - b.index);
   return report;
 }
@@ -184,7 +194,7 @@ export async function publishEach(sns: SNSClient, topicArn: string, messages: re
 /** Sends message bodies to a queue in batches of at most 10 entries and 256 KiB; throws when any entry fails. */
 export async function sendMessageBatch(sqs: SQSClient, queueUrl: string, bodies: readonly string[]): Promise<number> {
   let calls = 0;
-  for (const batch of chunks(bodies, (body) => Buffer.byteLength(body))) {
+  for (const batch of chunkBySize(bodies, utf8Length)) {
     calls++;
     const res = await sqs.send(
       new SendMessageBatchCommand({

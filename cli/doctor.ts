@@ -15,7 +15,8 @@ import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { errorName } from '../shared/errors';
 import { executionIdFromArn } from '../shared/execution';
 import type { JsonObject } from '../shared/json';
-import { INPUT_KEY, OUTPUT_KEY, type PayloadBucket } from '../shared/payload-bucket';
+import { parseUrl, type PayloadBucket } from '../shared/payload-bucket';
+import { INPUT_KEY, OUTPUT_KEY, type PayloadLayout } from '../shared/payload-layout';
 import { LEGACY_SUCCEEDED, State, keyToPayloadId, stateOf, type StateDbRecord } from '../shared/statedb';
 import { PARTITION_KEY, SORT_KEY } from '../shared/statedb-schema';
 import { requireBucket, requireStateDb, type CliConfig } from './config';
@@ -306,7 +307,7 @@ async function readVersioning(config: CliConfig, bucket: PayloadBucket): Promise
 
 /** The lifecycle and versioning checks, from the rules and the versioning status (pure). */
 export function analyseBucketConfiguration(
-  layout: Pick<PayloadBucket, 'prefixExecutions' | 'prefixTmp'>,
+  layout: PayloadLayout,
   lifecycle: ConfigRead<LifecycleRule[]>,
   versioning: ConfigRead<string | undefined>,
 ): { findings: Finding[]; checks: CheckResult[] } {
@@ -538,10 +539,10 @@ function staleFindings(scan: ScanResult, staleAfterMs: number, now: number): Fin
   });
 }
 
-async function headExists(config: CliConfig, url: string, bucket: PayloadBucket): Promise<boolean> {
-  const key = url.slice(`s3://${bucket.bucketName}/`.length);
+async function headExists(config: CliConfig, url: string): Promise<boolean> {
+  const { bucket, key } = parseUrl(url);
   try {
-    await config.clients.s3.send(new HeadObjectCommand({ Bucket: bucket.bucketName, Key: key }));
+    await config.clients.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return true;
   } catch (err) {
     const name = errorName(err);
@@ -577,7 +578,7 @@ async function sampleFindings(config: CliConfig, bucket: PayloadBucket, scan: Sc
         [INPUT_KEY, bucket.getInputPayloadUrl(item.payloadId, executionId)],
         [OUTPUT_KEY, bucket.getOutputPayloadUrl(item.payloadId, executionId)],
       ];
-      const exists = await Promise.all(urls.map(([, url]) => headExists(config, url, bucket)));
+      const exists = await Promise.all(urls.map(([, url]) => headExists(config, url)));
       const missing = urls.filter((_, i) => !exists[i]);
       if (missing.length === 0) continue;
       results[n] = {
@@ -632,7 +633,7 @@ export async function runDoctor(config: CliConfig, options: DoctorOptions = {}):
   const checks: CheckResult[] = [];
 
   const [lifecycle, versioning] = await Promise.all([readLifecycleRules(config, bucket), readVersioning(config, bucket)]);
-  const bucketChecks = analyseBucketConfiguration(bucket, lifecycle, versioning);
+  const bucketChecks = analyseBucketConfiguration(bucket.layout, lifecycle, versioning);
   findings.push(...bucketChecks.findings);
   checks.push(...bucketChecks.checks);
 

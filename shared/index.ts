@@ -20,6 +20,7 @@ export {
   type PayloadInput,
   type S3Location,
 } from './payload-bucket';
+export { PayloadLayout, type ExecutionKey, type ExecutionObjectName } from './payload-layout';
 export { DEFAULT_ROOT_PREFIX, normalizeRootPrefix } from './config';
 export {
   CirrusError,

@@ -12,21 +12,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ENV, normalizeRootPrefix, type Env } from '../shared/config';
+import { DEFAULT_REGION, ENV, normalizeRootPrefix, type Env } from '../shared/config';
 import { ConfigurationError, errorMessage, errorName } from '../shared/errors';
 import { PayloadBucket } from '../shared/payload-bucket';
+import { STACK_OUTPUTS } from '../shared/stack-outputs';
 import { StateDb } from '../shared/statedb';
 
-/** CloudFormation output holding the payload bucket name. */
-export const STACK_OUTPUT_BUCKET = 'PayloadBucketName';
-/** CloudFormation output holding the payload root prefix. */
-export const STACK_OUTPUT_ROOT_PREFIX = 'PayloadRootPrefix';
-/** CloudFormation output holding the StateDB table name. */
-export const STACK_OUTPUT_TABLE = 'StateDbTableName';
-/** CloudFormation output holding the process queue URL (optional: only the sending commands need it). */
-export const STACK_OUTPUT_QUEUE = 'ProcessQueueUrl';
-/** Region used when neither a flag, the environment nor the AWS profile names one (Cirrus's default). */
-export const DEFAULT_REGION = 'us-west-2';
+export { DEFAULT_REGION };
 
 /** The global options every command accepts. */
 export interface GlobalOptions {
@@ -255,9 +247,9 @@ type Values = { bucketName?: string; rootPrefix?: string; tableName?: string; qu
 async function valuesFromStack(clients: CliClients, stackName: string, flags: Values): Promise<Values> {
   const outputs = await readStackOutputs(clients.cloudFormation, stackName);
   const wanted: [string, string | undefined][] = [
-    [STACK_OUTPUT_BUCKET, flags.bucketName],
-    [STACK_OUTPUT_ROOT_PREFIX, flags.rootPrefix],
-    [STACK_OUTPUT_TABLE, flags.tableName],
+    [STACK_OUTPUTS.payloadBucketName, flags.bucketName],
+    [STACK_OUTPUTS.payloadRootPrefix, flags.rootPrefix],
+    [STACK_OUTPUTS.stateDbTableName, flags.tableName],
   ];
   const missing = wanted.filter(([key, flag]) => flag === undefined && !outputs.has(key)).map(([key]) => key);
   if (missing.length > 0) {
@@ -267,10 +259,10 @@ async function valuesFromStack(clients: CliClients, stackName: string, flags: Va
     );
   }
   return {
-    bucketName: flags.bucketName ?? outputs.get(STACK_OUTPUT_BUCKET),
-    rootPrefix: flags.rootPrefix ?? outputs.get(STACK_OUTPUT_ROOT_PREFIX),
-    tableName: flags.tableName ?? outputs.get(STACK_OUTPUT_TABLE),
-    queueUrl: flags.queueUrl ?? outputs.get(STACK_OUTPUT_QUEUE),
+    bucketName: flags.bucketName ?? outputs.get(STACK_OUTPUTS.payloadBucketName),
+    rootPrefix: flags.rootPrefix ?? outputs.get(STACK_OUTPUTS.payloadRootPrefix),
+    tableName: flags.tableName ?? outputs.get(STACK_OUTPUTS.stateDbTableName),
+    queueUrl: flags.queueUrl ?? outputs.get(STACK_OUTPUTS.processQueueUrl),
   };
 }
 
@@ -343,7 +335,7 @@ export function requireQueueUrl(config: CliConfig): string {
   if (!config.queueUrl) {
     throw new ConfigurationError(
       config.stackName
-        ? `no process queue configured: stack "${config.stackName}" has no ${STACK_OUTPUT_QUEUE} output; pass --queue-url`
+        ? `no process queue configured: stack "${config.stackName}" has no ${STACK_OUTPUTS.processQueueUrl} output; pass --queue-url`
         : `no process queue configured: set ${ENV.processQueueUrl} or pass --queue-url (or --stack <name>)`,
     );
   }

@@ -1,15 +1,7 @@
 /**
- * `cirrus doctor` (issue 10): finds the silent ways a deployment loses its payload history.
- *
- * Checks:
- * - `lifecycle.executions`: no enabled lifecycle rule that expires or transitions current objects
- *   can match a key under `<root>/executions/` (error).
- * - `lifecycle.tmp`: a rule expires all of `<root>/tmp/`, and none expires any of it in under
- *   3 days (warning).
- * - `versioning`: the bucket's versioning status and what it means for expired objects (info).
- * - `statedb.stale`: items in CLAIMED or PROCESSING for longer than `--stale-after` (warning).
- * - `statedb.scan`: the StateDB scan was cut short by `--max-items` (warning).
- * - `payloads.missing`: recent SUCCEEDED items whose `input.json` or `output.json` is missing (error).
+ * `cirrus doctor`: finds the silent ways a deployment loses its payload history. The checks, with
+ * what each reports, are the one list {@link CHECKS}; `cirrus doctor --help` is generated from it
+ * ({@link checksHelp}) and a test keeps the README's doctor section naming every check.
  * @module
  */
 import {
@@ -23,7 +15,8 @@ import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { errorName } from '../shared/errors';
 import { executionIdFromArn } from '../shared/execution';
 import type { JsonObject } from '../shared/json';
-import { INPUT_KEY, OUTPUT_KEY, type PayloadBucket } from '../shared/payload-bucket';
+import { parseUrl, type PayloadBucket } from '../shared/payload-bucket';
+import { INPUT_KEY, OUTPUT_KEY, type PayloadLayout } from '../shared/payload-layout';
 import { LEGACY_SUCCEEDED, State, keyToPayloadId, stateOf, type StateDbRecord } from '../shared/statedb';
 import { PARTITION_KEY, SORT_KEY } from '../shared/statedb-schema';
 import { requireBucket, requireStateDb, type CliConfig } from './config';
@@ -33,15 +26,83 @@ import { describeError } from './errors';
 /** Severity of a finding. */
 export type Severity = 'error' | 'warning' | 'info';
 
-/** The checks, in report order. */
+/** A `<root>/tmp/` expiry shorter than this many days is a warning. */
+export const MIN_TMP_EXPIRY_DAYS = 3;
+
+/** One check: what it makes sure of (one line) and what it reports (the `--help` text). */
+export interface CheckSpec {
+  summary: string;
+  help: string;
+}
+
+/** The checks, in report order: the one list the report order and `cirrus doctor --help` come from. */
 export const CHECKS = {
-  'lifecycle.executions': 'execution history is never expired or transitioned by a lifecycle rule',
-  'lifecycle.tmp': 'a lifecycle rule expires <root>/tmp/ after at least 3 days',
-  versioning: 'bucket versioning and noncurrent versions',
-  'statedb.stale': 'no item stays CLAIMED or PROCESSING longer than --stale-after',
-  'statedb.scan': 'the StateDB scan read the whole table within --max-items',
-  'payloads.missing': 'recent SUCCEEDED items still have their input.json and output.json',
-} as const;
+  'lifecycle.executions': {
+    summary: 'execution history is never expired or transitioned by a lifecycle rule',
+    help:
+      'error when an enabled lifecycle rule that expires or transitions objects can match keys under ' +
+      '<root>/executions/: a rule with no filter, a prefix of <root>/executions/ (such as the root or ""), ' +
+      'a prefix inside it, or a tag or size filter (any object can carry tags). Losing input.json/output.json ' +
+      'breaks get-input-payload/get-output-payload. Rules acting only on noncurrent versions are reported as info.',
+  },
+  'lifecycle.tmp': {
+    summary: `a lifecycle rule expires <root>/tmp/ after at least ${MIN_TMP_EXPIRY_DAYS} days`,
+    help:
+      'warning when no enabled rule expires every object under <root>/tmp/ (oversized, batch and invalid ' +
+      `payloads then grow without bound), or when a rule expires any of it in under ${MIN_TMP_EXPIRY_DAYS} days ` +
+      '(in-flight retries need them).',
+  },
+  versioning: {
+    summary: 'bucket versioning and noncurrent versions',
+    help:
+      "info: the bucket's versioning status; in a versioned bucket, expired objects stay as noncurrent " +
+      'versions unless a NoncurrentVersionExpiration rule removes them.',
+  },
+  'statedb.stale': {
+    summary: 'no item stays CLAIMED or PROCESSING longer than --stale-after',
+    help:
+      'warning per item in CLAIMED or PROCESSING for longer than --stale-after (a crash or a lost status ' +
+      'event), with payload id, state, age and last execution. Read with a paginated StateDB scan.',
+  },
+  'statedb.scan': {
+    summary: 'the StateDB scan read the whole table within --max-items',
+    help: 'warning when --max-items stopped the scan before the end of the table.',
+  },
+  'payloads.missing': {
+    summary: 'recent SUCCEEDED items still have their input.json and output.json',
+    help: 'error per item among the --sample most recent SUCCEEDED items whose input.json or output.json is missing from the bucket.',
+  },
+} as const satisfies Record<string, CheckSpec>;
+
+/** Column of the help text after the check names, and the width it is wrapped to. */
+const HELP_INDENT = 23;
+const HELP_WIDTH = 100;
+
+/** Wraps `text` into lines of at most `width` characters (a longer word stands alone). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** The `Checks:` section of `cirrus doctor --help`, generated from {@link CHECKS}. */
+export function checksHelp(): string {
+  const rows = Object.entries(CHECKS).map(([name, spec]) =>
+    wrap(spec.help, HELP_WIDTH - HELP_INDENT)
+      .map((line, i) => `  ${(i === 0 ? name : '').padEnd(HELP_INDENT - 3)} ${line}`)
+      .join('\n'),
+  );
+  return `Checks:\n${rows.join('\n')}`;
+}
 
 /** Name of a check. */
 export type CheckName = keyof typeof CHECKS;
@@ -107,8 +168,6 @@ export const DEFAULT_STALE_AFTER_MS = 6 * 3_600_000;
 export const DEFAULT_MAX_ITEMS = 10_000;
 /** Default of `--sample`. */
 export const DEFAULT_SAMPLE = 20;
-/** A `<root>/tmp/` expiry shorter than this many days is a warning. */
-export const MIN_TMP_EXPIRY_DAYS = 3;
 /** Items per Scan request. */
 const SCAN_PAGE = 1000;
 /** Parallel HeadObject requests of the sample check. */
@@ -248,7 +307,7 @@ async function readVersioning(config: CliConfig, bucket: PayloadBucket): Promise
 
 /** The lifecycle and versioning checks, from the rules and the versioning status (pure). */
 export function analyseBucketConfiguration(
-  layout: Pick<PayloadBucket, 'prefixExecutions' | 'prefixTmp'>,
+  layout: PayloadLayout,
   lifecycle: ConfigRead<LifecycleRule[]>,
   versioning: ConfigRead<string | undefined>,
 ): { findings: Finding[]; checks: CheckResult[] } {
@@ -480,10 +539,10 @@ function staleFindings(scan: ScanResult, staleAfterMs: number, now: number): Fin
   });
 }
 
-async function headExists(config: CliConfig, url: string, bucket: PayloadBucket): Promise<boolean> {
-  const key = url.slice(`s3://${bucket.bucketName}/`.length);
+async function headExists(config: CliConfig, url: string): Promise<boolean> {
+  const { bucket, key } = parseUrl(url);
   try {
-    await config.clients.s3.send(new HeadObjectCommand({ Bucket: bucket.bucketName, Key: key }));
+    await config.clients.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return true;
   } catch (err) {
     const name = errorName(err);
@@ -519,7 +578,7 @@ async function sampleFindings(config: CliConfig, bucket: PayloadBucket, scan: Sc
         [INPUT_KEY, bucket.getInputPayloadUrl(item.payloadId, executionId)],
         [OUTPUT_KEY, bucket.getOutputPayloadUrl(item.payloadId, executionId)],
       ];
-      const exists = await Promise.all(urls.map(([, url]) => headExists(config, url, bucket)));
+      const exists = await Promise.all(urls.map(([, url]) => headExists(config, url)));
       const missing = urls.filter((_, i) => !exists[i]);
       if (missing.length === 0) continue;
       results[n] = {
@@ -574,7 +633,7 @@ export async function runDoctor(config: CliConfig, options: DoctorOptions = {}):
   const checks: CheckResult[] = [];
 
   const [lifecycle, versioning] = await Promise.all([readLifecycleRules(config, bucket), readVersioning(config, bucket)]);
-  const bucketChecks = analyseBucketConfiguration(bucket, lifecycle, versioning);
+  const bucketChecks = analyseBucketConfiguration(bucket.layout, lifecycle, versioning);
   findings.push(...bucketChecks.findings);
   checks.push(...bucketChecks.checks);
 

@@ -11,12 +11,12 @@ import { errorMessage } from '../shared/errors';
 import { SerializedPayload, type JsonObject } from '../shared/json';
 import type { PayloadBucket } from '../shared/payload-bucket';
 import { validateProcessPayload } from '../shared/payload';
+import { utf8Length } from '../shared/size';
+import { chunkBySize } from '../shared/sns';
 import { toJsonText, type InputDocument } from './input';
 
 /** SQS's message size limit, used when the queue does not say its own. */
 export const SQS_MAX_MESSAGE_BYTES = 262_144;
-/** Entries per SendMessageBatch call. */
-const BATCH_ENTRIES = 10;
 
 /** A payload ready to send. */
 export interface PreparedPayload {
@@ -91,28 +91,14 @@ export class PayloadSender {
   /** The message body of a payload: its text, or a `tmp/oversized/` reference when over the limit. */
   private async outgoing(p: PreparedPayload): Promise<Outgoing> {
     this.limit ??= await queueMessageLimit(this.sqs, this.queueUrl);
-    if (Buffer.byteLength(p.text, 'utf8') <= this.limit) return { payload: p, body: p.text };
+    if (utf8Length(p.text) <= this.limit) return { payload: p, body: p.text };
     const url = await this.bucket.uploadOversizePayload(new SerializedPayload({} as JsonObject, p.text));
     return { payload: p, body: JSON.stringify({ url }), oversizedUrl: url };
   }
 
   /** Groups messages into batches of at most 10 entries and the queue's limit in total. */
   private batches(items: Outgoing[]): Outgoing[][] {
-    const out: Outgoing[][] = [];
-    let current: Outgoing[] = [];
-    let bytes = 0;
-    for (const item of items) {
-      const size = Buffer.byteLength(item.body, 'utf8');
-      if (current.length === BATCH_ENTRIES || (current.length > 0 && bytes + size > (this.limit ?? SQS_MAX_MESSAGE_BYTES))) {
-        out.push(current);
-        current = [];
-        bytes = 0;
-      }
-      current.push(item);
-      bytes += size;
-    }
-    if (current.length > 0) out.push(current);
-    return out;
+    return chunkBySize(items, (item) => utf8Length(item.body), this.limit ?? SQS_MAX_MESSAGE_BYTES);
   }
 
   private async sendBatch(batch: Outgoing[]): Promise<SendResult[]> {

@@ -6,7 +6,9 @@
  */
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { regionFromEnv } from './config';
-import { CirrusError, NotAProcessPayloadError, RecordExtractError, errorMessage } from './errors';
+import { BatchJobError, NotAProcessPayloadError, RecordExtractError, errorMessage } from './errors';
+
+export { BatchJobError };
 import { MAX_JSON_DEPTH, SerializedPayload, hasInexactNumber, isJsonObject, jsonDepthExceeds, type JsonObject } from './json';
 import type { Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
@@ -58,9 +60,6 @@ function assertWritable(p: SerializedPayload, what: string): void {
     throw new NotAProcessPayloadError('payload', `${what} nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, more than can be written back as JSON`);
   }
 }
-
-/** A Batch job failure, named after the error the job logged (e.g. `ValueError`). */
-export class BatchJobError extends CirrusError {}
 
 /** Builds an error whose `name` (and constructor name) is the job's error type. */
 export function namedBatchError(type: string, message: string): BatchJobError {

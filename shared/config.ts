@@ -83,18 +83,45 @@ export function requireEnv(name: string, env: Env = process.env): string {
   return v;
 }
 
-/** The AWS region: `AWS_REGION`, then `AWS_DEFAULT_REGION`, else `us-west-2` (Cirrus's default). */
+/** Region used when nothing names one (Cirrus's default): execution names, console URLs, the CLI. */
+export const DEFAULT_REGION = 'us-west-2';
+
+/** The AWS region: `AWS_REGION`, then `AWS_DEFAULT_REGION`, else {@link DEFAULT_REGION}. */
 export function regionFromEnv(env: Env = process.env): string {
-  return env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-west-2';
+  return env.AWS_REGION || env.AWS_DEFAULT_REGION || DEFAULT_REGION;
 }
 
-/** Reads a positive integer variable, with a default; rejects anything else. */
-export function positiveIntFromEnv(name: string, fallback: number, env: Env = process.env): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new ConfigurationError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+/** Options of {@link parsePositiveInt}. */
+export interface IntOptions {
+  /** What the text is, for the message: a flag (`--limit`) or a variable name. */
+  what: string;
+  /** The smallest value accepted; 1 unless given (0 accepts zero). */
+  min?: number;
+  /** The largest value accepted; `Number.MAX_SAFE_INTEGER` unless given. */
+  max?: number;
+}
+
+/**
+ * The one integer parser of the runtime and the CLI: decimal digits only (surrounding blanks are
+ * ignored), so `1e3`, `0x10`, `1.0`, `+1` and `-1` are refused, within `min`..`max`.
+ * (The CDK context keys have their own, `validatePositiveInteger` in lib/config.ts.)
+ *
+ * @throws ConfigurationError naming `what`; the CLI reports it as a usage error (exit 2).
+ */
+export function parsePositiveInt(text: string, options: IntOptions): number {
+  const { what, min = 1, max = Number.MAX_SAFE_INTEGER } = options;
+  const t = text.trim();
+  const n = Number(t);
+  if (!/^\d+$/.test(t) || !Number.isSafeInteger(n) || n < min || n > max) {
+    const expected = min === 0 ? 'a non-negative integer' : min === 1 ? 'a positive integer' : `an integer of at least ${min}`;
+    const bound = max === Number.MAX_SAFE_INTEGER ? '' : ` no larger than ${max}`;
+    throw new ConfigurationError(`invalid ${what} value ${JSON.stringify(text)}: expected ${expected}${bound}`);
   }
   return n;
+}
+
+/** Reads a positive integer variable ({@link parsePositiveInt}), with a default when unset or blank. */
+export function positiveIntFromEnv(name: string, fallback: number, env: Env = process.env): number {
+  const raw = env[name];
+  return raw?.trim() ? parsePositiveInt(raw, { what: name }) : fallback;
 }

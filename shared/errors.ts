@@ -20,26 +20,33 @@ export class UndefinedPayloadBucketError extends CirrusError {}
 /** A configuration value (environment variable, flag or CDK context) is malformed. */
 export class ConfigurationError extends CirrusError {}
 
+/**
+ * The record is invalid: process stores it under `tmp/invalid` and reports it failed, and retrying
+ * cannot help. Any other error while a record is read (S3 throttling, a network error, …) means the
+ * record is fine and is retried. process decides between the two with one `instanceof` on this class.
+ */
+export class InvalidRecordError extends CirrusError {}
+
 /** A string that should be an `s3://bucket/key` URL is not one. */
-export class InvalidS3UrlError extends CirrusError {}
+export class InvalidS3UrlError extends InvalidRecordError {}
 
 /** A record has no `url` and therefore cannot be read from S3 (Cirrus `NoUrlError`). */
 export class NoUrlError extends CirrusError {}
 
 /** A `{"url": …}` reference points to a bucket this deployment may not read payloads from. */
-export class ReferenceNotAllowedError extends CirrusError {}
+export class ReferenceNotAllowedError extends InvalidRecordError {}
 
 /** A referenced payload object does not exist or is not a JSON object. */
-export class PayloadReadError extends CirrusError {}
+export class PayloadReadError extends InvalidRecordError {}
 
 /** A message could not be turned into a record (not JSON, unknown envelope, …). */
-export class RecordExtractError extends CirrusError {}
+export class RecordExtractError extends InvalidRecordError {}
 
 /**
  * The record is not a valid process payload. `field` names the offending field
  * (`type`, `features`, `process`, `process[0].workflow`, `id`, …).
  */
-export class NotAProcessPayloadError extends CirrusError {
+export class NotAProcessPayloadError extends InvalidRecordError {
   /** The payload field that failed validation. */
   readonly field: string;
 
@@ -65,6 +72,79 @@ export class ExecutionNotFoundError extends CirrusError {
 
 /** A workflow execution status-change event lacks a field update-state needs. */
 export class MalformedEventError extends CirrusError {}
+
+function quoted(s: string, n = 200): string {
+  return JSON.stringify(s.length > n ? `${s.slice(0, n)}…` : s) + (s.length > n ? ` (${s.length} characters)` : '');
+}
+
+/** A payload id that breaks the id rule (`shared/payload-id.ts`); `rule` names the rule it breaks. */
+export class InvalidPayloadIdError extends NotAProcessPayloadError {
+  constructor(
+    readonly payloadId: string,
+    readonly rule: string,
+  ) {
+    super('id', `${rule}: ${quoted(payloadId)}`);
+    this.name = 'InvalidPayloadIdError';
+  }
+}
+
+/** One record's result as {@link ProcessFailedError} reports it (process's `RecordResult` is one). */
+export interface ProcessedRecord {
+  index: number;
+  payloadId?: string;
+  outcome: string;
+  error?: string;
+}
+
+/**
+ * Process outcomes that make the handler report the message failed: `invalid` (an
+ * {@link InvalidRecordError}, stored under tmp/invalid) and `retry` (anything else; SQS redelivers it).
+ */
+export function isReportedFailure(outcome: string): boolean {
+  return outcome === 'invalid' || outcome === 'retry';
+}
+
+/** Error thrown by a direct (non-SQS) invocation of process when any record failed. */
+export class ProcessFailedError<R extends ProcessedRecord = ProcessedRecord> extends CirrusError {
+  constructor(readonly results: R[]) {
+    const failed = results.filter((r) => isReportedFailure(r.outcome));
+    super(
+      `${failed.length} of ${results.length} payload(s) failed to process: ` +
+        failed.map((r) => `${r.payloadId ?? `record ${r.index}`}: ${r.error ?? r.outcome}`).join('; '),
+    );
+  }
+}
+
+/** Still throttled when the invocation had no time left; the payload stays CLAIMED. */
+export class StartExecutionThrottledError extends CirrusError {
+  override readonly name = 'StartExecutionThrottledError';
+  constructor(
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(`StartExecution still throttled after ${attempts} attempt(s) when the invocation's time was spent${cause ? `: ${errorName(cause)}` : ''}`, { cause });
+  }
+}
+
+/** The task's input was neither a payload nor a `{"url"}` reference. */
+export class TaskInputError extends CirrusError {}
+
+/** A Batch job failure, named after the error the job logged (e.g. `ValueError`). */
+export class BatchJobError extends CirrusError {}
+
+/** A `chain_filter` expression could not be parsed. */
+export class ChainFilterError extends CirrusError {}
+
+/** Some entries of an SNS batch call were not accepted. */
+export class BatchSendError extends CirrusError {
+  constructor(
+    message: string,
+    /** Messages of the failed entries. */
+    readonly failedEntries: { id: string; code?: string; message?: string }[],
+  ) {
+    super(message);
+  }
+}
 
 /** Returns `err.name` for errors and `typeof` for anything thrown that is not an Error. */
 export function errorName(err: unknown): string {

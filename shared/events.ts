@@ -114,11 +114,19 @@ export class WorkflowEventPublisher {
     private readonly sns: () => SNSClient = snsClient,
     /** Where each event is also written as a workflow metric event (`CIRRUS_WORKFLOW_LOG_GROUP`), if anywhere. */
     readonly metrics?: WorkflowMetricLogger,
+    /** The region of the console URLs in the events; by default the one `process.env` names. */
+    readonly region: string = regionFromEnv(),
   ) {}
 
   /** Builds a publisher for `CIRRUS_WORKFLOW_EVENT_TOPIC_ARN` (and `CIRRUS_WORKFLOW_LOG_GROUP`). */
   static fromEnv(logger?: Logger, env: Env = process.env): WorkflowEventPublisher {
-    return new WorkflowEventPublisher(env[ENV.workflowEventTopicArn] || undefined, logger, snsClient, WorkflowMetricLogger.fromEnv(logger, env));
+    return new WorkflowEventPublisher(
+      env[ENV.workflowEventTopicArn] || undefined,
+      logger,
+      snsClient,
+      WorkflowMetricLogger.fromEnv(logger, env),
+      regionFromEnv(env),
+    );
   }
 
   /** True when a topic is configured. */
@@ -138,8 +146,7 @@ export class WorkflowEventPublisher {
 
   private async send(events: WorkflowEvent[]): Promise<void> {
     if (events.length === 0 || !this.topicArn) return;
-    const region = regionFromEnv();
-    const messages: SnsMessage[] = events.map((e) => ({ message: serializeEvent(e, region), attributes: eventAttributes(e) }));
+    const messages: SnsMessage[] = events.map((e) => ({ message: serializeEvent(e, this.region), attributes: eventAttributes(e) }));
     try {
       await publishBatch(this.sns(), this.topicArn, messages);
     } catch (err) {

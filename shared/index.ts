@@ -20,23 +20,26 @@ export {
   type PayloadInput,
   type S3Location,
 } from './payload-bucket';
+export { PayloadLayout, type ExecutionKey, type ExecutionObjectName } from './payload-layout';
 export { DEFAULT_ROOT_PREFIX, normalizeRootPrefix } from './config';
 export {
   CirrusError,
   UndefinedPayloadBucketError,
   ConfigurationError,
+  InvalidRecordError,
   InvalidS3UrlError,
   NoUrlError,
   ReferenceNotAllowedError,
   PayloadReadError,
   NotAProcessPayloadError,
+  InvalidPayloadIdError,
+  TaskInputError,
 } from './errors';
 export {
   validateProcessPayload,
   buildPayloadId,
   parsePayloadId,
   checkPayloadId,
-  InvalidPayloadIdError,
   PAYLOAD_ID_REGEX,
   type ProcessPayload,
   type ProcessDefinition,
@@ -45,4 +48,4 @@ export {
 } from './payload';
 export { MAX_PAYLOAD_LENGTH, measureInlineSize, isOversized, toInlineOrReference, inlineOrReference, type InlineOrReference } from './size';
 export { SerializedPayload, isJsonObject, type JsonObject, type JsonValue } from './json';
-export { lambdaTask, batchTask, TaskInputError, type TaskFunction, type TaskOptions, type BatchTaskInput } from './task';
+export { lambdaTask, batchTask, type TaskFunction, type TaskOptions, type BatchTaskInput } from './task';

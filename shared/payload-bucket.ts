@@ -1,26 +1,22 @@
 /**
- * The payload bucket: the one module that owns the S3 key layout (SPEC sections 2 and 3).
+ * The payload bucket: the S3 reads and writes of payload objects, with keys from its
+ * {@link PayloadLayout} (`shared/payload-layout.ts`), and the reference rule ({@link parseUrl},
+ * {@link PayloadBucket.checkReadable}, {@link PayloadBucket.batchOutputLocation}).
  *
- * No other module builds payload keys or writes payload objects. The CDK stack derives its
- * `<root>/tmp/` lifecycle rule from {@link PayloadBucket.prefixTmp}.
+ * No other module writes payload objects.
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import { CopyObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Client } from './clients';
-import { ENV, normalizeRootPrefix, parseBucketList, payloadBucketFromEnv, type Env } from './config';
-import { InvalidS3UrlError, NoUrlError, NotAProcessPayloadError, PayloadReadError, ReferenceNotAllowedError, errorName } from './errors';
+import { ENV, parseBucketList, payloadBucketFromEnv, type Env } from './config';
+import { InvalidS3UrlError, NoUrlError, PayloadReadError, ReferenceNotAllowedError, errorName } from './errors';
 import { isJsonObject, SerializedPayload, type JsonObject } from './json';
-import { checkPayloadId, checkRecordedPayloadId } from './payload-id';
+import { checkPayloadId } from './payload-id';
+import { INPUT_KEY, OUTPUT_KEY, PayloadLayout, S3_MAX_KEY_BYTES, formatUrl } from './payload-layout';
+import { utf8Length } from './size';
 
-/** Name of the execution input object. */
-export const INPUT_KEY = 'input.json';
-/** Name of the execution output object. */
-export const OUTPUT_KEY = 'output.json';
-/** S3's limit on the length of an object key, in UTF-8 bytes. */
-export const S3_MAX_KEY_BYTES = 1024;
-/** Length of an execution id (a UUID) in the execution key layout. */
-const EXECUTION_ID_LENGTH = 36;
+export { INPUT_KEY, OUTPUT_KEY, PayloadLayout, S3_MAX_KEY_BYTES, formatUrl };
 
 /** An S3 location. */
 export interface S3Location {
@@ -72,16 +68,11 @@ export function parseUrl(url: unknown): S3Location {
       );
     }
   }
-  const bytes = utf8Bytes(key);
+  const bytes = utf8Length(key);
   if (bytes > S3_MAX_KEY_BYTES) {
     throw new InvalidS3UrlError(`reference key takes ${bytes} bytes, over S3's ${S3_MAX_KEY_BYTES}-byte key limit: ${JSON.stringify(url.slice(0, 200))}…`);
   }
   return { bucket, key };
-}
-
-/** Builds `s3://bucket/key`. */
-export function formatUrl(bucket: string, key: string): string {
-  return `s3://${bucket}/${key}`;
 }
 
 /** True when `record` is a reference (`{"url": …}`) rather than an inline payload. */
@@ -99,36 +90,12 @@ function referenceUrl(urlOrRecord: string | JsonObject): string {
   return String(urlOrRecord.url);
 }
 
-/** UTF-8 byte length of a string. */
-function utf8Bytes(s: string): number {
-  return Buffer.byteLength(s, 'utf8');
-}
-
-/**
- * The payload bucket and its key layout.
- *
- * ```text
- * <root>/tmp/oversized/<uuid>.json
- * <root>/tmp/batch/<payload_id>/<uuid>.json
- * <root>/tmp/invalid/<uuid>.json
- * <root>/executions/<payload_id>/<execution_id>/input.json|output.json
- * ```
- */
+/** The payload bucket: S3 I/O on the keys of its {@link PayloadLayout}. */
 export class PayloadBucket {
   /** The bucket name. */
   readonly bucketName: string;
-  /** The normalised root prefix (no leading or trailing `/`). */
-  readonly rootPrefix: string;
-  /** `<root>/tmp`: ephemeral objects, expired by the lifecycle rule. */
-  readonly prefixTmp: string;
-  /** `<root>/tmp/batch`. */
-  readonly prefixBatch: string;
-  /** `<root>/tmp/invalid`. */
-  readonly prefixInvalid: string;
-  /** `<root>/tmp/oversized`. */
-  readonly prefixOversized: string;
-  /** `<root>/executions`: persistent execution inputs and outputs. */
-  readonly prefixExecutions: string;
+  /** The key layout (pure): prefixes, key builders, key parsing and limits. */
+  readonly layout: PayloadLayout;
   /** Buckets (besides this one) that references may be read from; `undefined` = any. */
   readonly referenceBuckets: readonly string[] | undefined;
 
@@ -136,18 +103,38 @@ export class PayloadBucket {
 
   /**
    * @param bucketName - the bucket; must be non-empty.
-   * @param rootPrefix - the root prefix, normalised with {@link normalizeRootPrefix}.
+   * @param rootPrefix - the root prefix of its {@link PayloadLayout}.
    */
   constructor(bucketName: string, rootPrefix?: string, options: PayloadBucketOptions = {}) {
     this.bucketName = bucketName;
-    this.rootPrefix = normalizeRootPrefix(rootPrefix);
-    this.prefixTmp = `${this.rootPrefix}/tmp`;
-    this.prefixBatch = `${this.prefixTmp}/batch`;
-    this.prefixInvalid = `${this.prefixTmp}/invalid`;
-    this.prefixOversized = `${this.prefixTmp}/oversized`;
-    this.prefixExecutions = `${this.rootPrefix}/executions`;
+    this.layout = new PayloadLayout(rootPrefix);
     this.referenceBuckets = options.referenceBuckets;
     this.s3Override = options.s3;
+  }
+
+  /** The normalised root prefix (no leading or trailing `/`). */
+  get rootPrefix(): string {
+    return this.layout.rootPrefix;
+  }
+  /** `<root>/tmp`: ephemeral objects, expired by the lifecycle rule. */
+  get prefixTmp(): string {
+    return this.layout.prefixTmp;
+  }
+  /** `<root>/tmp/batch`. */
+  get prefixBatch(): string {
+    return this.layout.prefixBatch;
+  }
+  /** `<root>/tmp/invalid`. */
+  get prefixInvalid(): string {
+    return this.layout.prefixInvalid;
+  }
+  /** `<root>/tmp/oversized`. */
+  get prefixOversized(): string {
+    return this.layout.prefixOversized;
+  }
+  /** `<root>/executions`: persistent execution inputs and outputs. */
+  get prefixExecutions(): string {
+    return this.layout.prefixExecutions;
   }
 
   /**
@@ -177,44 +164,29 @@ export class PayloadBucket {
     return formatUrl(this.bucketName, key);
   }
 
-  /**
-   * `<root>/executions/<payloadId>/<executionId>` (pure).
-   *
-   * @throws InvalidPayloadIdError when the id breaks the key rule (its keys could leave the prefix).
-   */
+  /** See {@link PayloadLayout.execPayloadPrefix} (pure). */
   execPayloadPrefix(payloadId: string, executionId: string): string {
-    checkRecordedPayloadId(payloadId);
-    // The execution id is one plain key segment, or its keys could leave the payload's prefix.
-    // eslint-disable-next-line no-control-regex
-    if (executionId === '' || executionId === '.' || executionId === '..' || /[/\u0000-\u001f\u007f]/.test(executionId)) {
-      throw new NotAProcessPayloadError('execution id', `${JSON.stringify(executionId)} is not one plain key segment`);
-    }
-    return `${this.prefixExecutions}/${payloadId}/${executionId}`;
+    return this.layout.execPayloadPrefix(payloadId, executionId);
   }
 
   /** URL of an execution's `input.json` (pure). */
   getInputPayloadUrl(payloadId: string, executionId: string): string {
-    return this.url(`${this.execPayloadPrefix(payloadId, executionId)}/${INPUT_KEY}`);
+    return this.layout.inputUrl(this.bucketName, payloadId, executionId);
   }
 
   /** URL of an execution's `output.json` (pure). */
   getOutputPayloadUrl(payloadId: string, executionId: string): string {
-    return this.url(`${this.execPayloadPrefix(payloadId, executionId)}/${OUTPUT_KEY}`);
+    return this.layout.outputUrl(this.bucketName, payloadId, executionId);
   }
 
-  /**
-   * The longest key this bucket would write for `payloadId` (its execution `output.json` or its
-   * batch object), in UTF-8 bytes. Used to reject ids that S3 could never store.
-   */
+  /** See {@link PayloadLayout.longestKeyBytes}. */
   longestKeyBytes(payloadId: string): number {
-    const exec = utf8Bytes(`${this.prefixExecutions}/${payloadId}/`) + EXECUTION_ID_LENGTH + 1 + OUTPUT_KEY.length;
-    const batch = utf8Bytes(`${this.prefixBatch}/${payloadId}/`) + EXECUTION_ID_LENGTH + '.json'.length;
-    return Math.max(exec, batch);
+    return this.layout.longestKeyBytes(payloadId);
   }
 
-  /** True when every key this bucket would write for `payloadId` fits S3's 1,024-byte limit. */
+  /** See {@link PayloadLayout.keysFit}. */
   keysFit(payloadId: string): boolean {
-    return this.longestKeyBytes(payloadId) <= S3_MAX_KEY_BYTES;
+    return this.layout.keysFit(payloadId);
   }
 
   /** True when references to `bucket` may be read (this bucket, or one of the reference buckets). */
@@ -292,7 +264,7 @@ export class PayloadBucket {
 
   /** Stores `p` at `<root>/tmp/oversized/<uuid>.json`; returns the URL. */
   uploadOversizePayload(p: PayloadInput): Promise<string> {
-    return this.upload(p, `${this.prefixOversized}/${randomUUID()}.json`);
+    return this.upload(p, this.layout.oversizedKey(randomUUID()));
   }
 
   /**
@@ -302,10 +274,10 @@ export class PayloadBucket {
    */
   async copyToOversized(sourceUrl: string): Promise<string> {
     const src = parseUrl(sourceUrl);
-    if (src.bucket !== this.bucketName || !src.key.startsWith(`${this.rootPrefix}/`)) {
+    if (src.bucket !== this.bucketName || !this.layout.isPayloadKey(src.key)) {
       throw new InvalidS3UrlError(`copy source ${sourceUrl} is not a payload object of s3://${this.bucketName}/${this.rootPrefix}/`);
     }
-    const key = `${this.prefixOversized}/${randomUUID()}.json`;
+    const key = this.layout.oversizedKey(randomUUID());
     await this.s3.send(
       new CopyObjectCommand({
         Bucket: this.bucketName,
@@ -324,7 +296,7 @@ export class PayloadBucket {
    * invalid record must always be kept for inspection).
    */
   async uploadInvalidPayload(p: JsonObject | SerializedPayload | string): Promise<string> {
-    const key = `${this.prefixInvalid}/${randomUUID()}.json`;
+    const key = this.layout.invalidKey(randomUUID());
     if (typeof p === 'string') return this.putJson(key, JSON.stringify(p));
     let body: string | Buffer;
     try {
@@ -353,7 +325,7 @@ export class PayloadBucket {
       throw new TypeError('a batch payload needs a string "id"');
     }
     checkPayloadId(id);
-    return this.putJson(`${this.prefixBatch}/${id}/${randomUUID()}.json`, p instanceof SerializedPayload ? p.body : JSON.stringify(p));
+    return this.putJson(this.layout.batchKey(id, randomUUID()), p instanceof SerializedPayload ? p.body : JSON.stringify(p));
   }
 
   /**
@@ -364,7 +336,7 @@ export class PayloadBucket {
    */
   batchOutputLocation(urlOut: unknown): S3Location {
     const loc = parseUrl(urlOut);
-    if (loc.bucket !== this.bucketName || !loc.key.startsWith(`${this.prefixBatch}/`)) {
+    if (loc.bucket !== this.bucketName || !this.layout.isBatchKey(loc.key)) {
       throw new InvalidS3UrlError(`batch output URL ${String(urlOut)} is not under s3://${this.bucketName}/${this.prefixBatch}/`);
     }
     return loc;
@@ -378,7 +350,7 @@ export class PayloadBucket {
 
   /** Stores the execution's `input.json`; returns its deterministic URL. */
   async uploadInputPayload(p: PayloadInput, payloadId: string, executionId: string): Promise<string> {
-    return this.upload(p, `${this.execPayloadPrefix(payloadId, executionId)}/${INPUT_KEY}`);
+    return this.upload(p, this.layout.inputKey(payloadId, executionId));
   }
 
   /**
@@ -388,7 +360,7 @@ export class PayloadBucket {
    * execution runs (or will run), which the caller starts with instead of what it was given.
    */
   async createInputPayload(p: SerializedPayload, payloadId: string, executionId: string): Promise<{ url: string; existing?: SerializedPayload }> {
-    const key = `${this.execPayloadPrefix(payloadId, executionId)}/${INPUT_KEY}`;
+    const key = this.layout.inputKey(payloadId, executionId);
     const url = this.url(key);
     try {
       await this.s3.send(
@@ -404,7 +376,7 @@ export class PayloadBucket {
 
   /** Stores the execution's `output.json`; returns its deterministic URL. */
   async uploadOutputPayload(p: PayloadInput, payloadId: string, executionId: string): Promise<string> {
-    return this.upload(p, `${this.execPayloadPrefix(payloadId, executionId)}/${OUTPUT_KEY}`);
+    return this.upload(p, this.layout.outputKey(payloadId, executionId));
   }
 }
 

@@ -5,7 +5,9 @@
  * StateDB key, the workflow events and the CLI.
  * @module
  */
-import { NotAProcessPayloadError } from './errors';
+import { InvalidPayloadIdError } from './errors';
+
+export { InvalidPayloadIdError };
 
 /** The text that separates collections from the workflow in a payload id. */
 export const WORKFLOW_SEPARATOR = '/workflow-';
@@ -23,25 +25,10 @@ export interface PayloadIdParts {
   itemids: string;
 }
 
-/** A payload id that breaks the id rule; `rule` names the rule it breaks. */
-export class InvalidPayloadIdError extends NotAProcessPayloadError {
-  constructor(
-    readonly payloadId: string,
-    readonly rule: string,
-  ) {
-    super('id', `${rule}: ${truncate(payloadId)}`);
-    this.name = 'InvalidPayloadIdError';
-  }
-}
-
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f]/;
 /** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-function truncate(s: string, n = 200): string {
-  return JSON.stringify(s.length > n ? `${s.slice(0, n)}…` : s) + (s.length > n ? ` (${s.length} characters)` : '');
-}
 
 /**
  * Cirrus's StateDB split (`payload_id_to_key`): collections before the first `/workflow-`, workflow

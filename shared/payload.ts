@@ -7,6 +7,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from './json';
 import type { PayloadBucket } from './payload-bucket';
 
 import { checkPayloadId } from './payload-id';
+import { utf8Length } from './size';
 
 export { checkPayloadId, checkRecordedPayloadId, cirrusEventParts, InvalidPayloadIdError, parsePayloadId, PAYLOAD_ID_REGEX, type PayloadIdParts } from './payload-id';
 
@@ -101,10 +102,6 @@ export interface ValidateOptions {
   bucket?: PayloadBucket;
 }
 
-function utf8(s: string): number {
-  return Buffer.byteLength(s, 'utf8');
-}
-
 /**
  * Validates a process payload and returns it with its id set.
  *
@@ -166,11 +163,11 @@ export function validateProcessPayload(raw: unknown, options: ValidateOptions = 
 export function checkKeyLimits(id: string, bucket?: PayloadBucket): void {
   const { collections, workflow, itemids: sort } = checkPayloadId(id);
   const partition = `${collections}_${workflow}`;
-  if (utf8(partition) > DYNAMODB_MAX_PARTITION_KEY_BYTES) {
-    throw new NotAProcessPayloadError('id', `its collections and workflow take ${utf8(partition)} bytes, over DynamoDB's ${DYNAMODB_MAX_PARTITION_KEY_BYTES}-byte partition key limit`);
+  if (utf8Length(partition) > DYNAMODB_MAX_PARTITION_KEY_BYTES) {
+    throw new NotAProcessPayloadError('id', `its collections and workflow take ${utf8Length(partition)} bytes, over DynamoDB's ${DYNAMODB_MAX_PARTITION_KEY_BYTES}-byte partition key limit`);
   }
-  if (utf8(sort) > DYNAMODB_MAX_SORT_KEY_BYTES) {
-    throw new NotAProcessPayloadError('id', `its item ids take ${utf8(sort)} bytes, over DynamoDB's ${DYNAMODB_MAX_SORT_KEY_BYTES}-byte sort key limit`);
+  if (utf8Length(sort) > DYNAMODB_MAX_SORT_KEY_BYTES) {
+    throw new NotAProcessPayloadError('id', `its item ids take ${utf8Length(sort)} bytes, over DynamoDB's ${DYNAMODB_MAX_SORT_KEY_BYTES}-byte sort key limit`);
   }
   if (sort.length === 0) {
     throw new NotAProcessPayloadError('id', 'the item ids part is empty');

@@ -11,14 +11,10 @@ import { randomUUID } from 'node:crypto';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import pLimit from 'p-limit';
 import { sfnClient } from './clients';
-import { ENV, positiveIntFromEnv, requireEnv, type Env } from './config';
+import { ENV, positiveIntFromEnv, regionFromEnv, requireEnv, type Env } from './config';
 import {
-  CirrusError,
-  InvalidS3UrlError,
+  InvalidRecordError,
   NotAProcessPayloadError,
-  PayloadReadError,
-  RecordExtractError,
-  ReferenceNotAllowedError,
   awsErrorText,
   errorMessage,
   errorName,
@@ -86,10 +82,7 @@ export interface ProcessSummary {
   results: RecordResult[];
 }
 
-/** Outcomes that make the handler report the message failed. */
-export function isReportedFailure(o: Outcome): boolean {
-  return o === 'invalid' || o === 'retry';
-}
+export { isReportedFailure, ProcessFailedError } from './errors';
 
 interface Candidate {
   index: number;
@@ -109,6 +102,9 @@ export async function processEvent(event: unknown, deps: ProcessDeps = {}): Prom
   const stateDb = deps.stateDb ?? StateDb.fromEnv(env);
   const baseArn = deps.baseWorkflowArn ?? requireEnv(ENV.baseWorkflowArn, env);
   const sfn = deps.sfn ?? sfnClient();
+  // Execution names of resumed payloads hold console URLs, so they depend on the region: the
+  // region of the environment the caller gave, never process.env's when another one was given.
+  const region = regionFromEnv(env);
   const events = deps.events ?? WorkflowEventPublisher.fromEnv(logger, env);
   const limit = pLimit(deps.concurrency ?? positiveIntFromEnv(ENV.processConcurrency, DEFAULT_PROCESS_CONCURRENCY, env));
 
@@ -147,7 +143,7 @@ export async function processEvent(event: unknown, deps: ProcessDeps = {}): Prom
       r.payloadId = c.payload.id;
       if (seen.has(c.payload.id)) {
         const item = states.get(c.payload.id);
-        const planned = plannedExecutionArn(c.payload, item, baseArn);
+        const planned = plannedExecutionArn(c.payload, item, baseArn, region);
         events.announce({
           event_type: WorkflowEventType.DUPLICATE_ID_ENCOUNTERED,
           payload_id: c.payload.id,
@@ -168,7 +164,7 @@ export async function processEvent(event: unknown, deps: ProcessDeps = {}): Prom
         limit(async () => {
           const log = payloadLogger(logger, c.payload.id, { workflow: workflowOf(c.payload) });
           try {
-            Object.assign(results[c.index], await runPayload(c.payload, c.serialized, states.get(c.payload.id), { bucket, stateDb, sfn, events, baseArn, log, remainingMs: deps.remainingMs }));
+            Object.assign(results[c.index], await runPayload(c.payload, c.serialized, states.get(c.payload.id), { bucket, stateDb, sfn, events, baseArn, region, log, remainingMs: deps.remainingMs }));
           } catch (err) {
             log.error('failed to start the workflow; the message is reported failed for redelivery', { error: errorMessage(err), error_name: errorName(err) });
             Object.assign(results[c.index], { outcome: 'retry', error: errorMessage(err) });
@@ -213,13 +209,7 @@ async function extractAndValidate(
     }
     return { payload: valid, serialized };
   } catch (err) {
-    const invalid =
-      err instanceof RecordExtractError ||
-      err instanceof NotAProcessPayloadError ||
-      err instanceof InvalidS3UrlError ||
-      err instanceof ReferenceNotAllowedError ||
-      err instanceof PayloadReadError;
-    if (!invalid) {
+    if (!(err instanceof InvalidRecordError)) {
       // S3 throttling, a network error, …: nothing is wrong with the record; try again later.
       logger.error('could not read the record; reported failed for redelivery', { error: errorMessage(err), record_index: result.index });
       Object.assign(result, { outcome: 'retry', error: errorMessage(err) });
@@ -290,9 +280,9 @@ function toStorable(record: unknown): JsonObject | string {
 }
 
 /** The execution ARN this attempt would use: the claimed one when CLAIMED, else a new one. */
-export function plannedExecutionArn(payload: ProcessPayload, item: StateItem | undefined, baseArn: string): string {
+export function plannedExecutionArn(payload: ProcessPayload, item: StateItem | undefined, baseArn: string, region: string): string {
   if (item?.state === State.CLAIMED && item.executions.length > 0) return item.executions[item.executions.length - 1];
-  return buildExecutionArn(baseArn, workflowOf(payload), executionId(payload.id, item?.executions ?? []));
+  return buildExecutionArn(baseArn, workflowOf(payload), executionId(payload.id, item?.executions ?? [], region));
 }
 
 interface RunContext {
@@ -301,6 +291,8 @@ interface RunContext {
   sfn: SFNClient;
   events: WorkflowEventPublisher;
   baseArn: string;
+  /** The region execution names are planned in (console URLs of earlier executions). */
+  region: string;
   log: Logger;
   remainingMs?: () => number;
 }
@@ -325,7 +317,7 @@ async function runPayload(payload: ProcessPayload, serialized: SerializedPayload
   if (!rerunnable && !replace) return skip(ctx, id, item, state, 'found before claiming');
 
   // Claim (conditional: not CLAIMED, not PROCESSING).
-  const execArn = plannedExecutionArn(payload, item, ctx.baseArn);
+  const execArn = plannedExecutionArn(payload, item, ctx.baseArn, ctx.region);
   if (state !== State.CLAIMED) {
     // The random claim id lets a claim retried by the SDK after a lost response recognise itself.
     const claim = await ctx.stateDb.claim(id, execArn, undefined, randomUUID());
@@ -435,15 +427,4 @@ async function keepExecutionInput(ctx: RunContext, payloadId: string, execArn: s
   }
   await ctx.bucket.uploadInputPayload(ran, payloadId, splitExecutionArn(execArn).executionName);
   ctx.log.warn('input.json restored to the input the existing execution runs', { execution_arn: execArn, input_payload_url: inputUrl });
-}
-
-/** Error thrown by a direct (non-SQS) invocation when any record failed. */
-export class ProcessFailedError extends CirrusError {
-  constructor(readonly results: RecordResult[]) {
-    const failed = results.filter((r) => isReportedFailure(r.outcome));
-    super(
-      `${failed.length} of ${results.length} payload(s) failed to process: ` +
-        failed.map((r) => `${r.payloadId ?? `record ${r.index}`}: ${r.error ?? r.outcome}`).join('; '),
-    );
-  }
 }

@@ -8,6 +8,11 @@ import { SerializedPayload, type JsonObject } from './json';
 /** The largest payload, in UTF-8 bytes of its doubly-escaped JSON, passed inline. */
 export const MAX_PAYLOAD_LENGTH = 120000;
 
+/** The length of a string in UTF-8 bytes (S3 keys, DynamoDB keys, SNS and SQS limits count bytes). */
+export function utf8Length(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
 function countChar(text: string, ch: string): number {
   let n = 0;
   let i = text.indexOf(ch);
@@ -25,7 +30,7 @@ function countChar(text: string, ch: string): number {
  * friends add one byte, the rest become `\u00XX` and add five).
  */
 export function escapedJsonStringBytes(text: string): number {
-  let bytes = Buffer.byteLength(text, 'utf8') + 2 + countChar(text, '"') + countChar(text, '\\');
+  let bytes = utf8Length(text) + 2 + countChar(text, '"') + countChar(text, '\\');
   // eslint-disable-next-line no-control-regex
   const control = /[\u0000-\u001f]/g;
   if (control.test(text)) {

@@ -5,7 +5,10 @@
  */
 import { PublishBatchCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { CirrusError } from './errors';
+import { BatchSendError } from './errors';
+import { utf8Length } from './size';
+
+export { BatchSendError };
 
 /** The largest batch SNS PublishBatch and SQS SendMessageBatch accept. */
 export const MAX_BATCH = 10;
@@ -22,34 +25,32 @@ export interface SnsMessage {
   attributes?: Record<string, MessageAttributeValue>;
 }
 
-/** Some entries of a batch call were not accepted. */
-export class BatchSendError extends CirrusError {
-  constructor(
-    message: string,
-    /** Messages of the failed entries. */
-    readonly failedEntries: { id: string; code?: string; message?: string }[],
-  ) {
-    super(message);
-  }
-}
-
 /** Bytes of a message's attributes counted against the request size (names, types and values). */
 function attributeBytes(attrs: Record<string, MessageAttributeValue> | undefined): number {
   let n = 0;
   for (const [name, v] of Object.entries(attrs ?? {})) {
-    n += Buffer.byteLength(name) + Buffer.byteLength(v.DataType ?? '') + Buffer.byteLength(v.StringValue ?? '') + (v.BinaryValue?.length ?? 0);
+    n += utf8Length(name) + utf8Length(v.DataType ?? '') + utf8Length(v.StringValue ?? '') + (v.BinaryValue?.length ?? 0);
   }
   return n;
 }
 
-/** Splits entries into batches of at most {@link MAX_BATCH} entries and {@link MAX_BATCH_BYTES} bytes. */
-function chunks<T>(items: readonly T[], bytes: (item: T) => number): T[][] {
+/** Bytes of an SNS message counted against the batch request size: its text and its attributes. */
+function messageBytes(m: SnsMessage): number {
+  return utf8Length(m.message) + attributeBytes(m.attributes);
+}
+
+/**
+ * Splits entries, in order, into batches of at most {@link MAX_BATCH} entries and `maxBytes` bytes
+ * in total (as `bytes` counts an entry); an entry larger than `maxBytes` goes alone in its batch.
+ * Used for SNS PublishBatch here and for SQS SendMessageBatch by the CLI.
+ */
+export function chunkBySize<T>(items: readonly T[], bytes: (item: T) => number, maxBytes = MAX_BATCH_BYTES): T[][] {
   const out: T[][] = [];
   let batch: T[] = [];
   let total = 0;
   for (const item of items) {
     const n = bytes(item);
-    if (batch.length > 0 && (batch.length >= MAX_BATCH || total + n > MAX_BATCH_BYTES)) {
+    if (batch.length > 0 && (batch.length >= MAX_BATCH || total + n > maxBytes)) {
       out.push(batch);
       batch = [];
       total = 0;
@@ -69,7 +70,7 @@ function chunks<T>(items: readonly T[], bytes: (item: T) => number): T[][] {
 export async function publishBatch(sns: SNSClient, topicArn: string, messages: readonly SnsMessage[]): Promise<number> {
   let calls = 0;
   let failure: unknown;
-  for (const batch of chunks(messages, (m) => Buffer.byteLength(m.message) + attributeBytes(m.attributes))) {
+  for (const batch of chunkBySize(messages, messageBytes)) {
     calls++;
     try {
       const res = await sns.send(
@@ -185,7 +186,7 @@ export async function publishEach(sns: SNSClient, topicArn: string, messages: re
       }
     }
   };
-  for (const batch of chunks(sendable, ({ m }) => Buffer.byteLength(m.message) + attributeBytes(m.attributes))) await send(batch);
+  for (const batch of chunkBySize(sendable, ({ m }) => messageBytes(m))) await send(batch);
   report.rejected.sort((a, b) => a.index - b.index);
   return report;
 }
@@ -193,7 +194,7 @@ export async function publishEach(sns: SNSClient, topicArn: string, messages: re
 /** Sends message bodies to a queue in batches of at most 10 entries and 256 KiB; throws when any entry fails. */
 export async function sendMessageBatch(sqs: SQSClient, queueUrl: string, bodies: readonly string[]): Promise<number> {
   let calls = 0;
-  for (const batch of chunks(bodies, (body) => Buffer.byteLength(body))) {
+  for (const batch of chunkBySize(bodies, utf8Length)) {
     calls++;
     const res = await sqs.send(
       new SendMessageBatchCommand({

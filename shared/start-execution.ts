@@ -17,7 +17,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StartExecutionCommand, type SFNClient, type StartExecutionCommandInput } from '@aws-sdk/client-sfn';
-import { CirrusError, errorName } from './errors';
+import { StartExecutionThrottledError, errorName } from './errors';
+
+export { StartExecutionThrottledError };
 
 /** Time kept back for setting PROCESSING, announcing and answering after a start (ms). */
 export const START_RESERVE_MS = 5000;
@@ -41,17 +43,6 @@ export function isThrottlingError(err: unknown): boolean {
   if (THROTTLING_NAMES.has(errorName(err))) return true;
   const meta = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata;
   return meta?.httpStatusCode === 429;
-}
-
-/** Still throttled when the invocation had no time left; the payload stays CLAIMED. */
-export class StartExecutionThrottledError extends CirrusError {
-  override readonly name = 'StartExecutionThrottledError';
-  constructor(
-    readonly attempts: number,
-    cause: unknown,
-  ) {
-    super(`StartExecution still throttled after ${attempts} attempt(s) when the invocation's time was spent${cause ? `: ${errorName(cause)}` : ''}`, { cause });
-  }
 }
 
 /** The backoff shared by the starts of one sandbox. */

@@ -4,7 +4,9 @@
  * Step Functions.
  * @module
  */
-import { CirrusError } from './errors';
+import { TaskInputError } from './errors';
+
+export { TaskInputError };
 import { isJsonObject, type JsonObject } from './json';
 import { PayloadBucket } from './payload-bucket';
 import { MAX_PAYLOAD_LENGTH, inlineOrReference } from './size';
@@ -19,9 +21,6 @@ export interface TaskOptions {
   /** Inline limit in bytes; defaults to {@link MAX_PAYLOAD_LENGTH}. */
   limit?: number;
 }
-
-/** The task's input was neither a payload nor a `{"url"}` reference. */
-export class TaskInputError extends CirrusError {}
 
 function lazyBucket(options: TaskOptions): () => PayloadBucket {
   let b = options.bucket;

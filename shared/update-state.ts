@@ -349,70 +349,104 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
     result.inputPayloadUrl = inputUrl;
     const now = isoNow();
 
-    if (status === 'SUCCEEDED') {
-      // The output exactly as Step Functions returned it (or the referenced object's bytes): stored
-      // as it is in output.json, and read again without rounding only to publish and chain.
-      let output: SerializedPayload | undefined;
-      if (typeof outputText === 'string' && outputText !== 'null' && outputText !== '') {
-        const rawOutput = parseJsonObject(outputText, 'output');
-        if (!isReference(rawOutput)) output = new SerializedPayload(rawOutput, outputText);
-        // A workflow that passes its oversized input through returns the same reference: read once.
-        else if (inputRead && rawOutput.url === rawInput.url) output = inputRead;
-        else output = await bucket.readSerialized(String(rawOutput.url));
-      }
-      let outputUrl: string | undefined;
-      if (output && keysSafe) {
-        outputUrl = await bucket.uploadOutputPayload(output, payloadId, executionName);
-      } else if (!output) {
-        log.warn('succeeded execution has no output payload; no output.json written');
-      }
-      await stateDb.setSucceeded(payloadId, { now });
-      result.state = State.SUCCEEDED;
-      result.outputPayloadUrl = outputUrl;
-      events.announce({
-        event_type: WorkflowEventType.SUCCEEDED,
-        payload_id: payloadId,
-        isotimestamp: now,
-        input_payload_url: inputUrl,
-        output_payload_url: outputUrl,
-        execution_arn: execArn,
-      });
-      if (output) {
-        const passed = await passOn(output, { env, deps, bucket, events, log, payloadId, now, outputUrl, execArn });
-        Object.assign(result, passed);
-      }
-      log.info('execution succeeded', { output_payload_url: outputUrl, published: result.published, chained: result.chained });
-      return result;
-    }
-
-    if (status === 'ABORTED') {
-      await stateDb.setAborted(payloadId, now);
-      result.state = State.ABORTED;
-      events.announce({ event_type: WorkflowEventType.ABORTED, payload_id: payloadId, isotimestamp: now, input_payload_url: inputUrl, execution_arn: execArn });
-      log.info('execution aborted');
-      return result;
-    }
-
-    // FAILED or TIMED_OUT
-    const err =
-      status === 'TIMED_OUT'
-        ? formatExecutionError('TimedOutError', 'The step function execution timed out.')
-        : formatExecutionError(detail.error, detail.cause);
-    result.error = err.text;
-    let eventType: WorkflowEventType;
-    if (INVALID_EXCEPTIONS.includes(err.type)) {
-      await stateDb.setInvalid(payloadId, err.text, now);
-      result.state = State.INVALID;
-      eventType = WorkflowEventType.INVALID;
-    } else {
-      await stateDb.setFailed(payloadId, err.text, now);
-      result.state = State.FAILED;
-      eventType = err.type === 'TimedOutError' ? WorkflowEventType.TIMED_OUT : WorkflowEventType.FAILED;
-    }
-    events.announce({ event_type: eventType, payload_id: payloadId, isotimestamp: now, input_payload_url: inputUrl, error: err.text, execution_arn: execArn });
-    log.info(`execution ${status.toLowerCase()}`, { error: err.text, state: result.state });
-    return result;
+    const ending: Ending = { env, deps, bucket, stateDb, events, log, detail, payloadId, execArn, executionName, inputUrl, keysSafe, now, rawInput, inputRead, outputText };
+    if (status === 'SUCCEEDED') return await onSucceeded(ending, result);
+    if (status === 'ABORTED') return await onAborted(ending, result);
+    return await onFailedOrTimedOut(ending, result);
   } finally {
     await events.flush();
   }
+}
+
+/** What a final-status handler needs of one execution's end. */
+interface Ending {
+  env: Env;
+  deps: UpdateStateDeps;
+  bucket: PayloadBucket;
+  stateDb: StateDb;
+  events: WorkflowEventPublisher;
+  log: Logger;
+  detail: StatusChangeDetail;
+  payloadId: string;
+  execArn: string;
+  executionName: string;
+  /** The execution's input.json URL; undefined when the id breaks the key rule. */
+  inputUrl: string | undefined;
+  /** False when no key may be built from the payload id (no output.json then). */
+  keysSafe: boolean;
+  now: string;
+  /** The execution input as received (a payload or a `{"url"}` reference) and, for a reference, what it points to. */
+  rawInput: JsonObject;
+  inputRead: SerializedPayload | undefined;
+  outputText: string | undefined;
+}
+
+/** SUCCEEDED: stores output.json, records SUCCEEDED, announces it, then publishes and chains. */
+async function onSucceeded(e: Ending, result: UpdateStateResult): Promise<UpdateStateResult> {
+  const { bucket, log, payloadId, inputRead, rawInput, outputText, now, inputUrl, execArn } = e;
+  // The output exactly as Step Functions returned it (or the referenced object's bytes): stored
+  // as it is in output.json, and read again without rounding only to publish and chain.
+  let output: SerializedPayload | undefined;
+  if (typeof outputText === 'string' && outputText !== 'null' && outputText !== '') {
+    const rawOutput = parseJsonObject(outputText, 'output');
+    if (!isReference(rawOutput)) output = new SerializedPayload(rawOutput, outputText);
+    // A workflow that passes its oversized input through returns the same reference: read once.
+    else if (inputRead && rawOutput.url === rawInput.url) output = inputRead;
+    else output = await bucket.readSerialized(String(rawOutput.url));
+  }
+  let outputUrl: string | undefined;
+  if (output && e.keysSafe) {
+    outputUrl = await bucket.uploadOutputPayload(output, payloadId, e.executionName);
+  } else if (!output) {
+    log.warn('succeeded execution has no output payload; no output.json written');
+  }
+  await e.stateDb.setSucceeded(payloadId, { now });
+  result.state = State.SUCCEEDED;
+  result.outputPayloadUrl = outputUrl;
+  e.events.announce({
+    event_type: WorkflowEventType.SUCCEEDED,
+    payload_id: payloadId,
+    isotimestamp: now,
+    input_payload_url: inputUrl,
+    output_payload_url: outputUrl,
+    execution_arn: execArn,
+  });
+  if (output) {
+    const passed = await passOn(output, { env: e.env, deps: e.deps, bucket, events: e.events, log, payloadId, now, outputUrl, execArn });
+    Object.assign(result, passed);
+  }
+  log.info('execution succeeded', { output_payload_url: outputUrl, published: result.published, chained: result.chained });
+  return result;
+}
+
+/** ABORTED: records ABORTED and announces it. */
+async function onAborted(e: Ending, result: UpdateStateResult): Promise<UpdateStateResult> {
+  await e.stateDb.setAborted(e.payloadId, e.now);
+  result.state = State.ABORTED;
+  e.events.announce({ event_type: WorkflowEventType.ABORTED, payload_id: e.payloadId, isotimestamp: e.now, input_payload_url: e.inputUrl, execution_arn: e.execArn });
+  e.log.info('execution aborted');
+  return result;
+}
+
+/** FAILED or TIMED_OUT: records INVALID (for the invalid exceptions) or FAILED, with the error, and announces it. */
+async function onFailedOrTimedOut(e: Ending, result: UpdateStateResult): Promise<UpdateStateResult> {
+  const { detail, stateDb, payloadId, now } = e;
+  const err =
+    detail.status === 'TIMED_OUT'
+      ? formatExecutionError('TimedOutError', 'The step function execution timed out.')
+      : formatExecutionError(detail.error, detail.cause);
+  result.error = err.text;
+  let eventType: WorkflowEventType;
+  if (INVALID_EXCEPTIONS.includes(err.type)) {
+    await stateDb.setInvalid(payloadId, err.text, now);
+    result.state = State.INVALID;
+    eventType = WorkflowEventType.INVALID;
+  } else {
+    await stateDb.setFailed(payloadId, err.text, now);
+    result.state = State.FAILED;
+    eventType = err.type === 'TimedOutError' ? WorkflowEventType.TIMED_OUT : WorkflowEventType.FAILED;
+  }
+  e.events.announce({ event_type: eventType, payload_id: payloadId, isotimestamp: now, input_payload_url: e.inputUrl, error: err.text, execution_arn: e.execArn });
+  e.log.info(`execution ${detail.status.toLowerCase()}`, { error: err.text, state: result.state });
+  return result;
 }

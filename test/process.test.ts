@@ -273,6 +273,23 @@ describe('process on the local stack', () => {
     expect(events().map((e) => e.event_type)).toEqual(['CLAIMED_PROCESSING', 'STARTED_PROCESSING']);
   });
 
+  it('processEvent with another environment plans the execution name from the console URLs of its region, not process.env\'s', async () => {
+    const payload = makePayload({ succeed: false });
+    const first = await processOnce(payload);
+    await p.db.setFailed(payload.id, 'WorkflowFailed: process[0].succeed is not true');
+    expect(process.env.AWS_REGION).not.toBe('eu-west-1');
+
+    const events = eventsFromNow();
+    const { results } = await processEvent(sqsEvent(sqsRecord(payload)), { env: { ...process.env, AWS_REGION: 'eu-west-1' } });
+    expect(results).toMatchObject([{ outcome: 'started' }]);
+
+    const second = p.executionArn('minimal', expectedExecutionName(payload.id, [first], 'eu-west-1'));
+    expect(second).not.toBe(p.executionArn('minimal', expectedExecutionName(payload.id, [first])));
+    expect(await p.db.getItem(payload.id)).toMatchObject({ state: 'PROCESSING', executions: [first, second] });
+    const started = events().find((e) => e.event_type === 'STARTED_PROCESSING');
+    expect(started?.execution).toContain('https://eu-west-1.console.aws.amazon.com/');
+  });
+
   it('rerun after INVALID: skipped with ALREADY_INVALID, unless replace: true', async () => {
     const payload = makePayload();
     const first = await processOnce(payload);

@@ -7,6 +7,7 @@ import {
   normalizeRootPrefix,
   parseBucketList,
   payloadBucketFromEnv,
+  parsePositiveInt,
   positiveIntFromEnv,
   regionFromEnv,
   requireEnv,
@@ -107,8 +108,29 @@ describe('other variables', () => {
   it('positiveIntFromEnv accepts positive integers and rejects anything else', () => {
     expect(positiveIntFromEnv('N', 10, {})).toBe(10);
     expect(positiveIntFromEnv('N', 10, { N: '3' })).toBe(3);
-    for (const bad of ['0', '-1', '1.5', 'ten']) {
+    for (const bad of ['0', '-1', '1.5', 'ten', '1e3']) {
       expect(thrown(() => positiveIntFromEnv('N', 10, { N: bad })).name).toBe('ConfigurationError');
     }
+  });
+
+  it('parsePositiveInt accepts decimal digits only', () => {
+    expect(parsePositiveInt('42', { what: '--limit' })).toBe(42);
+    expect(parsePositiveInt(' 7 ', { what: '--limit' })).toBe(7);
+    for (const bad of ['1e3', '0x10', '1.0', '+1', '-1', '', ' ', '0', '9007199254740993', 'Infinity']) {
+      expect(thrown(() => parsePositiveInt(bad, { what: '--limit' })).message).toBe(`invalid --limit value ${JSON.stringify(bad)}: expected a positive integer`);
+    }
+  });
+
+  it('parsePositiveInt refuses 1e3 where Number() would read 1000', () => {
+    expect(Number('1e3')).toBe(1000);
+    expect(thrown(() => parsePositiveInt('1e3', { what: 'N' })).name).toBe('ConfigurationError');
+  });
+
+  it('parsePositiveInt keeps to min and max', () => {
+    expect(parsePositiveInt('0', { what: '--sample', min: 0 })).toBe(0);
+    expect(thrown(() => parsePositiveInt('-1', { what: '--sample', min: 0 })).message).toBe('invalid --sample value "-1": expected a non-negative integer');
+    expect(parsePositiveInt('5', { what: 'n', max: 5 })).toBe(5);
+    expect(thrown(() => parsePositiveInt('6', { what: 'n', max: 5 })).message).toBe('invalid n value "6": expected a positive integer no larger than 5');
+    expect(thrown(() => parsePositiveInt('2', { what: 'n', min: 3 })).message).toBe('invalid n value "2": expected an integer of at least 3');
   });
 });

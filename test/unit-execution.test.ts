@@ -166,20 +166,28 @@ describe('planned execution ARN (SPEC 8)', () => {
 
   it('names a new payload from its id and no executions', () => {
     withEnv({ AWS_REGION: 'us-west-2' }, () => {
-      expect(plannedExecutionArn(payload, undefined, BASE_ARN)).toBe(ARN1);
+      expect(plannedExecutionArn(payload, undefined, BASE_ARN, 'us-west-2')).toBe(ARN1);
     });
   });
 
   it('names a FAILED payload from its recorded executions', () => {
     withEnv({ AWS_REGION: 'us-west-2' }, () => {
-      expect(plannedExecutionArn(payload, item(State.FAILED, [ARN1]), BASE_ARN)).toBe(ARN2);
-      expect(plannedExecutionArn(payload, item(State.ABORTED, [ARN1, ARN2]), BASE_ARN)).toBe(
+      expect(plannedExecutionArn(payload, item(State.FAILED, [ARN1]), BASE_ARN, 'us-west-2')).toBe(ARN2);
+      expect(plannedExecutionArn(payload, item(State.ABORTED, [ARN1, ARN2]), BASE_ARN, 'us-west-2')).toBe(
         'arn:aws:states:us-west-2:123456789012:execution:cirrus-test-cog-archive:118c97b1-b45b-5bb8-8455-3e5ad942798a',
       );
     });
   });
 
+  it('names a resumed payload from the console URLs of the region it is given, whatever process.env says', () => {
+    withEnv({ AWS_REGION: 'us-west-2' }, () => {
+      const arn = plannedExecutionArn(payload, item(State.FAILED, [ARN1]), BASE_ARN, 'eu-west-1');
+      expect(arn).not.toBe(ARN2);
+      expect(executionIdFromArn(arn)).toBe(executionId(PAYLOAD_ID, [ARN1], 'eu-west-1'));
+    });
+  });
+
   it('reuses the last recorded execution of a CLAIMED payload', () => {
-    expect(plannedExecutionArn(payload, item(State.CLAIMED, [ARN1, ARN2]), BASE_ARN)).toBe(ARN2);
+    expect(plannedExecutionArn(payload, item(State.CLAIMED, [ARN1, ARN2]), BASE_ARN, 'us-west-2')).toBe(ARN2);
   });
 });

@@ -4,7 +4,8 @@
 import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { BatchSendError, MAX_BATCH, publishBatch, sendMessageBatch } from '../shared/sns';
+import { BatchSendError, MAX_BATCH, chunkBySize, publishBatch, sendMessageBatch } from '../shared/sns';
+import { utf8Length } from '../shared/size';
 
 const TOPIC = 'arn:aws:sns:us-west-2:123456789012:topic';
 const QUEUE = 'https://sqs.us-west-2.amazonaws.com/123456789012/queue';
@@ -84,5 +85,19 @@ describe('sendMessageBatch', () => {
   it('throws BatchSendError when an entry fails', async () => {
     mock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [{ Id: '0', Code: 'X', SenderFault: true }] });
     await expect(sendMessageBatch(sqs, QUEUE, ['a'])).rejects.toBeInstanceOf(BatchSendError);
+  });
+});
+
+describe('chunkBySize (SNS batches here, SQS batches in the CLI)', () => {
+  it('keeps order, at most MAX_BATCH entries and the byte limit per batch', () => {
+    const items = Array.from({ length: 23 }, (_, i) => `m${i}`);
+    const batches = chunkBySize(items, utf8Length);
+    expect(batches.map((b) => b.length)).toEqual([MAX_BATCH, MAX_BATCH, 3]);
+    expect(batches.flat()).toEqual(items);
+    expect(chunkBySize(['aaaa', 'bbbb', 'cc', 'd'], utf8Length, 6)).toEqual([['aaaa'], ['bbbb', 'cc'], ['d']]);
+  });
+
+  it('counts UTF-8 bytes and sends an entry over the limit alone', () => {
+    expect(chunkBySize(['éé', 'ab', 'x'.repeat(9), 'y'], utf8Length, 5)).toEqual([['éé'], ['ab'], ['x'.repeat(9)], ['y']]);
   });
 });

@@ -260,7 +260,7 @@ export async function listExecutions(config: CliConfig, payloadId: string): Prom
   let item: StateItem | undefined;
   if (config.tableName) item = await readItem(config, requireStateDb(config), payloadId);
 
-  const prefix = `${bucket.prefixExecutions}/${payloadId}/`;
+  const prefix = bucket.layout.payloadExecutionsPrefix(payloadId);
   const objects = await listAll(config, bucket, prefix);
 
   const entries = new Map<string, ExecutionEntry & { first: number | undefined }>();
@@ -273,13 +273,12 @@ export async function listExecutions(config: CliConfig, payloadId: string): Prom
     return e;
   };
   for (const obj of objects) {
-    const rest = obj.Key?.slice(prefix.length) ?? '';
-    const m = /^([^/]+)\/(input\.json|output\.json)$/.exec(rest);
-    if (!m) continue;
-    const e = entry(m[1]);
+    const parsed = obj.Key === undefined ? undefined : bucket.layout.parseExecutionKey(obj.Key);
+    if (parsed?.payloadId !== payloadId) continue;
+    const e = entry(parsed.executionId);
     const modified = obj.LastModified ? new Date(obj.LastModified) : undefined;
     const info: ExecutionObjectInfo = { url: bucket.url(obj.Key as string), last_modified: modified?.toISOString() ?? null, size: obj.Size ?? null };
-    if (m[2] === INPUT_KEY) e.input_json = info;
+    if (parsed.name === INPUT_KEY) e.input_json = info;
     else e.output_json = info;
     if (modified) {
       const t = modified.getTime();

@@ -7,6 +7,7 @@
 import { paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { LEGACY_SUCCEEDED, State, isoNow, joinCollectionsWorkflow, recordToItem, type StateDbRecord, type StateItem } from '../../shared/statedb';
 import { PARTITION_KEY, STATE_UPDATED_INDEX, UPDATED_INDEX } from '../../shared/statedb-schema';
+import { parsePositiveInt } from '../../shared/config';
 import { requireStateDb, type CliConfig } from '../config';
 import { parseDuration } from '../duration';
 import { UsageError } from '../errors';
@@ -62,12 +63,6 @@ function parseState(text: string): State {
   return s as State;
 }
 
-function parseLimit(text: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`invalid --limit value ${JSON.stringify(text)}: expected a positive integer`);
-  return n;
-}
-
 /** The partition a set of flags names. @throws UsageError without one. */
 function partitionOf(flags: QueryFlags): string {
   if (flags.collectionsWorkflow) {
@@ -89,7 +84,7 @@ export function parseFilters(flags: QueryFlags): QueryFilters {
     ...(flags.state !== undefined ? { state: parseState(flags.state) } : {}),
     ...(flags.since !== undefined ? { since: parseSince(flags.since) } : {}),
     ...(flags.errorPrefix !== undefined ? { errorPrefix: flags.errorPrefix } : {}),
-    ...(flags.limit !== undefined ? { limit: parseLimit(flags.limit) } : {}),
+    ...(flags.limit !== undefined ? { limit: parsePositiveInt(flags.limit, { what: '--limit' }) } : {}),
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { ENV } from '../../shared/config';
+import { ENV, parsePositiveInt } from '../../shared/config';
 import { requireBucket } from '../config';
 import { assertResourcesExist } from '../resources';
 import { exampleHelp, formatJson, ndjson, type CommandContext } from '../context';
@@ -150,8 +150,7 @@ function rerunCommand(program: Command, ctx: CommandContext): void {
     .addHelpText('after', `${exampleHelp('cirrus rerun --collections sentinel-2-l2a --workflow cog --state FAILED --dry-run', 'cirrus rerun --collections-workflow sentinel-2-l2a_cog --state FAILED --since 6h --yes')}${CONFIG_HELP}`)
     .action(async (flags: RerunFlags, c: Command) => {
       const filters = parseFilters(flags);
-      const over = Number(flags.confirmOver);
-      if (!/^\d+$/.test(flags.confirmOver) || !Number.isSafeInteger(over)) throw new UsageError(`invalid --confirm-over value ${JSON.stringify(flags.confirmOver)}: expected a non-negative integer`);
+      const over = parsePositiveInt(flags.confirmOver, { what: '--confirm-over', min: 0 });
       const { config } = await ctx.config(c);
       const plans = await planRerun(config, filters);
       const toSend = plans.filter((p) => p.action === 'send');

@@ -4,12 +4,11 @@
  * @module
  */
 import type { Command } from 'commander';
-import { ENV } from '../../shared/config';
-import { DEFAULT_MAX_ITEMS, DEFAULT_SAMPLE, MIN_TMP_EXPIRY_DAYS, formatDoctorReport, runDoctor } from '../doctor';
+import { ENV, parsePositiveInt } from '../../shared/config';
+import { DEFAULT_MAX_ITEMS, DEFAULT_SAMPLE, checksHelp, formatDoctorReport, runDoctor } from '../doctor';
 import { formatJson, exampleHelp, type CommandContext } from '../context';
 import type { CliConfig } from '../config';
 import { parseDuration } from '../duration';
-import { UsageError } from '../errors';
 import { CONFIG_HELP, CONFIG_SECTION, PAYLOAD_ID_HELP } from '../help';
 import { assertResourcesExist, type Needs } from '../resources';
 import { getExecution } from './execution';
@@ -114,15 +113,6 @@ function getExecutionCommand(program: Command, ctx: CommandContext): void {
     });
 }
 
-function parseCount(text: string, flag: string, min: number): number {
-  const t = text.trim();
-  const n = Number(t);
-  if (!/^\d+$/.test(t) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`invalid ${flag} value ${JSON.stringify(text)}: expected ${min === 0 ? 'a non-negative' : 'a positive'} integer`);
-  }
-  return n;
-}
-
 /** Options of `cirrus doctor` as commander parses them. */
 interface DoctorCliOptions {
   staleAfter: string;
@@ -148,8 +138,8 @@ function doctorCommand(program: Command, ctx: CommandContext): void {
     .action(async (opts: DoctorCliOptions, c: Command) => {
       const doctorOptions = {
         staleAfterMs: parseDuration(opts.staleAfter, '--stale-after'),
-        maxItems: parseCount(opts.maxItems, '--max-items', 1),
-        sample: parseCount(opts.sample, '--sample', 0),
+        maxItems: parsePositiveInt(opts.maxItems, { what: '--max-items' }),
+        sample: parsePositiveInt(opts.sample, { what: '--sample', min: 0 }),
       };
       const { config: cfg, options } = await ctx.config(c);
       // A bucket or table that does not exist is a configuration error, never "lost history".
@@ -168,25 +158,7 @@ export function registerReadCommands(program: Command, ctx: CommandContext): voi
 }
 
 const DOCTOR_HELP = `
-Checks:
-  ${'lifecycle.executions'.padEnd(21)}error when an enabled lifecycle rule that expires or transitions objects
-  ${''.padEnd(21)}can match keys under <root>/executions/: a rule with no filter, a prefix of
-  ${''.padEnd(21)}<root>/executions/ (such as the root or ""), a prefix inside it, or a tag or
-  ${''.padEnd(21)}size filter (any object can carry tags). Losing input.json/output.json
-  ${''.padEnd(21)}breaks get-input-payload/get-output-payload. Rules acting only on
-  ${''.padEnd(21)}noncurrent versions are reported as info.
-  ${'lifecycle.tmp'.padEnd(21)}warning when no enabled rule expires every object under <root>/tmp/
-  ${''.padEnd(21)}(oversized, batch and invalid payloads then grow without bound), or when a
-  ${''.padEnd(21)}rule expires any of it in under ${MIN_TMP_EXPIRY_DAYS} days (in-flight retries need them).
-  ${'versioning'.padEnd(21)}info: the bucket's versioning status; in a versioned bucket, expired
-  ${''.padEnd(21)}objects stay as noncurrent versions unless a NoncurrentVersionExpiration
-  ${''.padEnd(21)}rule removes them.
-  ${'statedb.stale'.padEnd(21)}warning per item in CLAIMED or PROCESSING for longer than --stale-after
-  ${''.padEnd(21)}(a crash or a lost status event), with payload id, state, age and last
-  ${''.padEnd(21)}execution. Read with a paginated StateDB scan.
-  ${'statedb.scan'.padEnd(21)}warning when --max-items stopped the scan before the end of the table.
-  ${'payloads.missing'.padEnd(21)}error per item among the --sample most recent SUCCEEDED items whose
-  ${''.padEnd(21)}input.json or output.json is missing from the bucket.
+${checksHelp()}
 
 Output: a report with one line per finding ([ERROR], [WARN], [info]) and [ok] per passing
 check; --json prints {"findings": [{severity, check, message, details}], "summary": {...}}.

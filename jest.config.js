@@ -26,5 +26,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/global-setup.js',
   globalTeardown: '<rootDir>/test/global-teardown.js',
   testTimeout: 60000,
+  // Jest's transform cache lives with the dependencies, not in /tmp/jest_<uid> (nothing left behind).
+  cacheDirectory: '<rootDir>/node_modules/.cache/jest',
   maxWorkers: 2,
 };

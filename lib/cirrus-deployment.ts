@@ -17,10 +17,12 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { BATCH_LOG_GROUP } from '../shared/batch';
 import { ENV } from '../shared/config';
 import { METRICS_SERVICE_ENV } from '../shared/metric-names';
 import { STATE_DB_SCHEMA, type KeyAttribute } from '../shared/statedb-schema';
 import { ConfigurationError } from '../shared/errors';
+import { FINAL_STATUSES, type FinalStatus } from '../shared/update-state';
 import { resolveCirrusConfig, type CirrusConfig, type CirrusConfigOptions } from './config';
 import { assertBundles, defaultBundleDir, type LambdaName } from './lambda-bundles';
 import { CirrusMonitoring } from './monitoring';
@@ -46,12 +48,12 @@ export const DEAD_LETTER_RETENTION = Duration.days(14);
 export const UPDATE_STATE_RULE_RETRY_ATTEMPTS = 10;
 /** Age after which EventBridge stops retrying a delivery to update-state. */
 export const UPDATE_STATE_RULE_MAX_EVENT_AGE = Duration.hours(6);
-/** Execution statuses that update-state handles. */
-export const FINAL_EXECUTION_STATUSES = ['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'] as const;
+/** Execution statuses that update-state handles (its own list, `FINAL_STATUSES`). */
+export const FINAL_EXECUTION_STATUSES: readonly FinalStatus[] = FINAL_STATUSES;
 /** Log retention of every function and workflow. */
 export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
-/** The log group AWS Batch jobs write to, read by post-batch. */
-export const BATCH_JOB_LOG_GROUP = '/aws/batch/job';
+/** The log group AWS Batch jobs write to, read by post-batch (its own constant, `BATCH_LOG_GROUP`). */
+export const BATCH_JOB_LOG_GROUP: string = BATCH_LOG_GROUP;
 
 /** Timeout of a task function added with {@link CirrusDeployment.addTaskFunction}, unless given. */
 export const DEFAULT_TASK_FUNCTION_TIMEOUT = Duration.seconds(60);

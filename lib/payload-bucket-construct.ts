@@ -108,20 +108,34 @@ export class CirrusPayloadBucket extends Construct {
     if (existing !== undefined) {
       this.imported = true;
       this.bucket = existing;
-      const name = existing.bucketName;
-      const which = Token.isUnresolved(name) ? 'the existing payload bucket' : `the existing payload bucket "${name}"`;
-      const message =
-        `Using ${which}: this stack does not manage its ` +
-        `lifecycle. The operator must add a lifecycle rule expiring objects under ` +
-        `"${this.tmpRulePrefix}" (e.g. after ${tmpExpirationDays} days) and must not expire ` +
-        `"${this.layout.prefixExecutions}/".`;
-      Annotations.of(this).addWarningV2(IMPORTED_BUCKET_WARNING_ID, message);
-      (props.warn ?? ((m: string) => console.warn(`WARNING: ${m}`)))(message);
+      this.warnUnmanagedLifecycle(existing, tmpExpirationDays, props.warn);
       return;
     }
 
     this.imported = false;
-    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+    this.accessLogsBucket = this.createAccessLogsBucket();
+    this.bucket = this.createBucket(this.accessLogsBucket, tmpExpirationDays);
+  }
+
+  /**
+   * Warns (synth annotation and `warn`) that the stack does not manage the lifecycle of the
+   * existing bucket: the operator must expire `<root>/tmp/` and keep `<root>/executions/`.
+   */
+  private warnUnmanagedLifecycle(existing: s3.IBucket, tmpExpirationDays: number, warn?: (message: string) => void): void {
+    const name = existing.bucketName;
+    const which = Token.isUnresolved(name) ? 'the existing payload bucket' : `the existing payload bucket "${name}"`;
+    const message =
+      `Using ${which}: this stack does not manage its ` +
+      `lifecycle. The operator must add a lifecycle rule expiring objects under ` +
+      `"${this.tmpRulePrefix}" (e.g. after ${tmpExpirationDays} days) and must not expire ` +
+      `"${this.layout.prefixExecutions}/".`;
+    Annotations.of(this).addWarningV2(IMPORTED_BUCKET_WARNING_ID, message);
+    (warn ?? ((m: string) => console.warn(`WARNING: ${m}`)))(message);
+  }
+
+  /** The companion bucket receiving the server access logs of the payload bucket. */
+  private createAccessLogsBucket(): s3.Bucket {
+    return new s3.Bucket(this, 'AccessLogs', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       // Server access log delivery supports SSE-S3 only.
@@ -137,9 +151,11 @@ export class CirrusPayloadBucket extends Construct {
         },
       ],
     });
-    this.accessLogsBucket = accessLogs;
+  }
 
-    this.bucket = new s3.Bucket(this, 'Bucket', {
+  /** The payload bucket, logging to `accessLogs`, with the `<root>/tmp/` expiration rule. */
+  private createBucket(accessLogs: s3.IBucket, tmpExpirationDays: number): s3.Bucket {
+    return new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       encryption: s3.BucketEncryption.S3_MANAGED,

@@ -85,7 +85,7 @@ export class CirrusPayloadBucket extends Construct {
     // Deliver server access logs through a bucket policy (not the LogDeliveryWrite ACL, which
     // BucketOwnerEnforced forbids), whatever the app's feature flags say.
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
-    // The defaults of the context keys (lib/config.ts), so props and context agree.
+    // The defaults of the context keys (cdk/config.ts), so props and context agree.
     const rootPrefix = props.rootPrefix ?? DEFAULT_ROOT_PREFIX;
     const tmpExpirationDays = props.tmpExpirationDays ?? DEFAULT_TMP_EXPIRATION_DAYS;
     this.layout = new PayloadLayout(rootPrefix);

@@ -117,7 +117,7 @@ export class CirrusMonitoring extends Construct {
   constructor(scope: Construct, id: string, props: CirrusMonitoringProps) {
     super(scope, id);
     this.prefix = props.resourcePrefix;
-    // The defaults and checks of the context keys (one list, lib/config.ts).
+    // The defaults and checks of the context keys (one list, cdk/config.ts).
     this.config = resolveMonitoringConfig(props.config);
     // The constructs keep their ids and their order of creation (alarm topic, alarms, dashboard).
     if (this.config.alarms) this.alarmTopic = this.createAlarmTopic();

@@ -28,8 +28,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { PROCESS_CONCURRENCY_HEADROOM, STARTS_PER_SECOND_PER_INVOCATION } from '../lib/config';
-import { START_EXECUTION_QUOTA } from '../lib/process-limits';
+import { PROCESS_CONCURRENCY_HEADROOM, STARTS_PER_SECOND_PER_INVOCATION } from '../cdk/config';
+import { START_EXECUTION_QUOTA } from '../cdk/process-limits';
 import {
   applyStackEnv,
   SqsEventSource,

@@ -2,12 +2,12 @@
  * CDK entry point (`cdk.json` runs it through `scripts/run-ts.mjs`).
  *
  * Context keys (all optional; `-c key=value` or `cdk.json`): listed with their defaults in
- * `CONTEXT_KEY_DOCS` (`lib/config.ts`), from which the README table is generated.
+ * `CONTEXT_KEY_DOCS` (`cdk/config.ts`), from which the README table is generated.
  * @module
  */
 import { App } from 'aws-cdk-lib';
-import { buildCirrusApp } from '../lib/app';
-import { MissingBundleError } from '../lib/lambda-bundles';
+import { buildCirrusApp } from '../cdk/app';
+import { MissingBundleError } from '../cdk/lambda-bundles';
 import { ConfigurationError } from '../shared/errors';
 
 try {

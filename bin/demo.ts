@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../cli/program';
 import { repoRoot, startPipeline, type Pipeline } from '../local/pipeline';
-import { PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from '../lib/process-limits';
+import { PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from '../cdk/process-limits';
 import { formatBytes, renderTree } from '../local/tree';
 import { validateProcessPayload } from '../shared/payload';
 import { payloadIdToKey, StateDb } from '../shared/statedb';

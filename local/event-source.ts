@@ -15,8 +15,8 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { PROCESS_BATCH_SIZE, PROCESS_TIMEOUT_SECONDS } from '../lib/process-limits';
-import { DEFAULT_PROCESS_MAX_CONCURRENCY } from '../lib/config';
+import { PROCESS_BATCH_SIZE, PROCESS_TIMEOUT_SECONDS } from '../cdk/process-limits';
+import { DEFAULT_PROCESS_MAX_CONCURRENCY } from '../cdk/config';
 import type { LocalLambdaContext } from './handlers';
 import type { LocalClientConfig } from './index';
 

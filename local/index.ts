@@ -44,7 +44,7 @@ import { LocalSqs, type RecordedSqsMessage } from './sqs';
 import { enableConditionalPuts } from './s3-conditional';
 import { LocalLogs, type RecordedLogEvent } from './logs';
 import { START_EXECUTION_QUOTA, TokenBucket, type TokenBucketQuota, type TokenBucketStats } from './throttle';
-import { PROCESS_MAX_RECEIVE_COUNT, PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from '../lib/process-limits';
+import { PROCESS_MAX_RECEIVE_COUNT, PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from '../cdk/process-limits';
 
 export * from './errors';
 export { STATUS_EVENT_DATA_LIMIT_BYTES, escapedSize, buildStatusChangeEvent } from './events';

@@ -6,10 +6,10 @@
  * @module
  */
 import { AwsServiceError } from './errors';
-import type { TokenBucketQuota } from '../lib/process-limits';
+import type { TokenBucketQuota } from '../cdk/process-limits';
 
-export type { TokenBucketQuota } from '../lib/process-limits';
-export { START_EXECUTION_QUOTA } from '../lib/process-limits';
+export type { TokenBucketQuota } from '../cdk/process-limits';
+export { START_EXECUTION_QUOTA } from '../cdk/process-limits';
 
 /** The error AWS answers a throttled call with. */
 export function throttlingError(): AwsServiceError {

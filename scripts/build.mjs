@@ -89,7 +89,7 @@ rmSync(join(dist, 'lib', 'types'), { recursive: true, force: true });
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.lib.json')], { stdio: 'inherit' });
 
-// The CDK constructs (package.json "exports" "./cdk"): CommonJS bundle of lib/index.ts with
+// The CDK constructs (package.json "exports" "./cdk"): CommonJS bundle of cdk/index.ts with
 // aws-cdk-lib and constructs (peer dependencies) and the runtime dependencies left external, plus
 // declarations. The error classes the library exports are taken from it (dist/lib/index.js), not
 // copied, so `instanceof ConfigurationError` holds whichever entry point the class came from.
@@ -119,7 +119,7 @@ const errorsFromLibrary = {
 };
 await build({
   ...common,
-  entryPoints: [join(root, 'lib', 'index.ts')],
+  entryPoints: [join(root, 'cdk', 'index.ts')],
   outfile: join(dist, 'cdk', 'index.js'),
   target: 'node20',
   packages: 'external',

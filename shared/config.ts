@@ -104,7 +104,7 @@ export interface IntOptions {
 /**
  * The one integer parser of the runtime and the CLI: decimal digits only (surrounding blanks are
  * ignored), so `1e3`, `0x10`, `1.0`, `+1` and `-1` are refused, within `min`..`max`.
- * (The CDK context keys have their own, `validatePositiveInteger` in lib/config.ts.)
+ * (The CDK context keys use it too, through `validatePositiveInteger` in cdk/config.ts.)
  *
  * @throws ConfigurationError naming `what`; the CLI reports it as a usage error (exit 2).
  */

@@ -31,7 +31,8 @@ export const INVALID_EXCEPTIONS: readonly string[] = ['cirrus.lib.errors.Invalid
 
 /** Step Functions execution statuses update-state acts on. */
 export type FinalStatus = 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
-const FINAL = new Set<string>(['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT']);
+export const FINAL_STATUSES: readonly FinalStatus[] = ['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'];
+const FINAL = new Set<string>(FINAL_STATUSES);
 const NOT_FINAL = new Set<string>(['RUNNING', 'PENDING_REDRIVE']);
 
 /** The `detail` of an EventBridge "Step Functions Execution Status Change" event. */

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { buildCirrusApp } from '../lib/app';
+import { buildCirrusApp } from '../cdk/app';
 import { bundleDir } from './helpers/cdk-bundles';
 
 const ROOT = join(__dirname, '..');

@@ -15,11 +15,11 @@ import {
   DEFAULT_TASK_FUNCTION_TIMEOUT,
   type CirrusDeploymentProps,
   type TaskFunctionOptions,
-} from '../lib/cirrus-deployment';
-import { CirrusStack } from '../lib/cirrus-stack';
-import { readCirrusConfig, resolveCirrusConfig } from '../lib/config';
-import { CirrusPayloadBucket, IMPORTED_BUCKET_WARNING_ID } from '../lib/payload-bucket-construct';
-import { CirrusWorkflowMetricLog } from '../lib/workflow-metric-log';
+} from '../cdk/cirrus-deployment';
+import { CirrusStack } from '../cdk/cirrus-stack';
+import { readCirrusConfig, resolveCirrusConfig } from '../cdk/config';
+import { CirrusPayloadBucket, IMPORTED_BUCKET_WARNING_ID } from '../cdk/payload-bucket-construct';
+import { CirrusWorkflowMetricLog } from '../cdk/workflow-metric-log';
 import { ENV } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
 import { bundleDir } from './helpers/cdk-bundles';

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, type CfnResource, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { buildCirrusApp, type CirrusApp } from '../lib/app';
-import { contextKeysMarkdown, readCirrusConfig, CONTEXT_KEYS } from '../lib/config';
+import { buildCirrusApp, type CirrusApp } from '../cdk/app';
+import { contextKeysMarkdown, readCirrusConfig, CONTEXT_KEYS } from '../cdk/config';
 import { ConfigurationError } from '../shared/errors';
 import { bundleDir } from './helpers/cdk-bundles';
 

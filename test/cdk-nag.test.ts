@@ -15,7 +15,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { buildCirrusApp, type CirrusApp } from '../lib/app';
+import { buildCirrusApp, type CirrusApp } from '../cdk/app';
 import { bundleDir } from './helpers/cdk-bundles';
 
 const ROOT = join(__dirname, '..');

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { buildCirrusApp, type CirrusApp } from '../lib/app';
-import { flattenCfn } from '../lib/nag';
+import { buildCirrusApp, type CirrusApp } from '../cdk/app';
+import { flattenCfn } from '../cdk/nag';
 import { bundleDir } from './helpers/cdk-bundles';
 
 const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;

@@ -10,9 +10,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
-import { CirrusPayloadBucket } from '../lib/payload-bucket-construct';
-import { CirrusWorkflow, placeholdersOf, readDefinition } from '../lib/workflow';
-import { flattenCfn } from '../lib/nag';
+import { CirrusPayloadBucket } from '../cdk/payload-bucket-construct';
+import { CirrusWorkflow, placeholdersOf, readDefinition } from '../cdk/workflow';
+import { flattenCfn } from '../cdk/nag';
 import { ConfigurationError } from '../shared/errors';
 
 const MINIMAL = join(__dirname, '..', 'workflows', 'minimal.asl.json');

@@ -1,6 +1,6 @@
 /**
  * The CDK app: context validation, fine-grained template assertions (default and custom
- * contexts, imported bucket), IAM least privilege, and a snapshot of the template.
+ * contexts, imported bucket), IAM least privilege, and one snapshot: the default template.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,16 +9,17 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnResource } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { buildCirrusApp, type CirrusApp } from '../lib/app';
-import { PROCESS_TIMEOUT } from '../lib/cirrus-deployment';
-import { readCirrusConfig, CONTEXT_KEYS, DEFAULT_PROCESS_MAX_CONCURRENCY } from '../lib/config';
-import { START_EXECUTION_QUOTA } from '../lib/process-limits';
-import { BUNDLE_NAMES, LAMBDA_NAMES, MissingBundleError, missingBundles, type LambdaName } from '../lib/lambda-bundles';
-import { flattenCfn } from '../lib/nag';
-import { CirrusPayloadBucket, IMPORTED_BUCKET_WARNING_ID } from '../lib/payload-bucket-construct';
+import { buildCirrusApp, type CirrusApp } from '../cdk/app';
+import { PROCESS_TIMEOUT } from '../cdk/cirrus-deployment';
+import { readCirrusConfig, CONTEXT_KEYS, DEFAULT_PROCESS_MAX_CONCURRENCY } from '../cdk/config';
+import { START_EXECUTION_QUOTA } from '../cdk/process-limits';
+import { BUNDLE_NAMES, LAMBDA_NAMES, MissingBundleError, missingBundles, type LambdaName } from '../cdk/lambda-bundles';
+import { flattenCfn } from '../cdk/nag';
+import { CirrusPayloadBucket, IMPORTED_BUCKET_WARNING_ID } from '../cdk/payload-bucket-construct';
 import { ENV } from '../shared/config';
+import { METRICS_SERVICE_ENV } from '../shared/metric-names';
 import { ConfigurationError } from '../shared/errors';
-import { PayloadBucket } from '../shared/payload-bucket';
+import { PayloadLayout } from '../shared/payload-layout';
 import { STATE_DB_SCHEMA } from '../shared/statedb-schema';
 import { bundleDir } from './helpers/cdk-bundles';
 
@@ -241,7 +242,7 @@ describe('default deployment', () => {
       string,
       Json
     >[];
-    const tmp = `${new PayloadBucket('x', 'cirrus').prefixTmp}/`;
+    const tmp = `${new PayloadLayout('cirrus').prefixTmp}/`;
     expect(tmp).toBe('cirrus/tmp/');
     expect(rules).toEqual([
       { Id: 'expire-tmp', Status: 'Enabled', Prefix: tmp, ExpirationInDays: 10 },
@@ -600,7 +601,7 @@ describe('custom contexts', () => {
     >[];
     const expiring = rules.filter((r) => r.ExpirationInDays !== undefined);
     expect(expiring).toEqual([{ Id: 'expire-tmp', Status: 'Enabled', Prefix: 'custom/tmp/', ExpirationInDays: 3 }]);
-    expect(expiring[0].Prefix).toBe(`${new PayloadBucket('x', '/custom/').prefixTmp}/`);
+    expect(expiring[0].Prefix).toBe(`${new PayloadLayout('/custom/').prefixTmp}/`);
     assertNoRuleTouchesExecutions(rules, 'custom');
     const puts = roleStatements(b, 'process').filter((s) => actionsOf(s).includes('s3:PutObject'));
     expect(puts.flatMap(resourcesOf)).toEqual([`<${id}.Arn>/custom/*`]);
@@ -688,7 +689,7 @@ describe('custom contexts', () => {
 
 /** No lifecycle rule may expire, transition or otherwise touch objects under <root>/executions/. */
 function assertNoRuleTouchesExecutions(rules: Record<string, Json>[], root: string): void {
-  const executions = `${new PayloadBucket('x', root).prefixExecutions}/`;
+  const executions = `${new PayloadLayout(root).prefixExecutions}/`;
   for (const rule of rules) {
     const prefix = (rule.Prefix as string | undefined) ?? (rule.Filter as { Prefix?: string } | undefined)?.Prefix ?? '';
     const coversExecutions = executions.startsWith(prefix) || prefix.startsWith(executions);
@@ -711,16 +712,97 @@ describe('snapshot', () => {
     expect(JSON.stringify(normalise(json))).not.toMatch(/[0-9a-f]{64}/);
     expect(normalise(json)).toMatchSnapshot();
   });
+});
 
-  test('custom template (root prefix, imported bucket, reference buckets, resource prefix)', () => {
-    const b = synth({
-      resourcePrefix: 'dev',
-      payloadRootPrefix: 'custom',
-      payloadBucketName: 'my-existing-bucket',
-      referenceBuckets: 'ref-a',
-      tmpExpirationDays: 4,
-    });
-    expect(normalise(b.template.toJSON())).toMatchSnapshot();
+/**
+ * What the custom template showed (root prefix, imported bucket, reference buckets, resource
+ * prefix), asserted one fact per test instead of a second snapshot.
+ */
+describe('custom deployment (resource prefix, root prefix, imported bucket, reference buckets)', () => {
+  const CUSTOM = {
+    resourcePrefix: 'dev',
+    payloadRootPrefix: 'custom',
+    payloadBucketName: 'my-existing-bucket',
+    referenceBuckets: 'ref-a',
+    tmpExpirationDays: 4,
+  };
+  let def: Built;
+  let b: Built;
+  beforeAll(() => {
+    def = synth();
+    b = synth(CUSTOM);
+  });
+
+  test('keeps the logical ids of the default stack: only the created buckets and their policies are gone', () => {
+    // CDK derives two ids from the stack name (the event source mapping, the rule's invoke permission).
+    const withoutStackName = (ids: string[], stackName: string): string[] =>
+      ids.map((id) => id.replace(new RegExp(`^(CirrusProcessSqsEventSource|CirrusUpdateStateRuleAllowEventRule)${stackName}.*`), '$1<stack>')).sort();
+    const defaultIds = Object.keys(def.template.toJSON().Resources as Record<string, unknown>);
+    const customIds = Object.keys(b.template.toJSON().Resources as Record<string, unknown>);
+    const buckets = Object.keys({ ...def.template.findResources('AWS::S3::Bucket'), ...def.template.findResources('AWS::S3::BucketPolicy') });
+    expect(buckets).toHaveLength(4);
+    expect(withoutStackName(customIds, 'dev')).toEqual(withoutStackName(defaultIds.filter((id) => !buckets.includes(id)), 'cirrus'));
+  });
+
+  test('every function gets the imported bucket, the root prefix and the reference buckets in its environment', () => {
+    const fns = Object.values(b.template.findResources('AWS::Lambda::Function'));
+    expect(fns.length).toBeGreaterThan(0);
+    for (const fn of fns) {
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        [ENV.payloadBucket]: 'my-existing-bucket',
+        [ENV.rootPrefix]: 'custom',
+        [ENV.referenceBuckets]: 'ref-a',
+      });
+    }
+  });
+
+  test('every function reads <bucket>/custom/* and ref-a/*, and writes <bucket>/custom/* only', () => {
+    for (const name of LAMBDA_NAMES) {
+      const statements = roleStatements(b, name);
+      const on = (action: string): string[] => statements.filter((s) => actionsOf(s).includes(action)).flatMap(resourcesOf).sort();
+      expect(on('s3:GetObject')).toEqual(['arn:<AWS::Partition>:s3:::my-existing-bucket/custom/*', 'arn:<AWS::Partition>:s3:::ref-a/*']);
+      expect(on('s3:PutObject')).toEqual(['arn:<AWS::Partition>:s3:::my-existing-bucket/custom/*']);
+    }
+  });
+
+  test('the resource prefix names the state machines, their log groups, the metric log and the function roles', () => {
+    const names = Object.values(b.template.findResources('AWS::StepFunctions::StateMachine')).map((r) => r.Properties.StateMachineName as string);
+    expect(names.sort()).toEqual(['dev-minimal', 'dev-stamp-items']);
+    const logGroups = Object.values(b.template.findResources('AWS::Logs::LogGroup')).map((r) => r.Properties.LogGroupName as string | undefined);
+    expect(logGroups.filter((n) => n !== undefined).sort()).toEqual([
+      '/aws/vendedlogs/states/dev-minimal',
+      '/aws/vendedlogs/states/dev-stamp-items',
+      'dev-workflow-event-metrics',
+    ]);
+    for (const filter of Object.values(b.template.findResources('AWS::Logs::MetricFilter'))) {
+      expect(filter.Properties.MetricTransformations[0].MetricNamespace).toBe('dev-workflow');
+    }
+    for (const role of Object.values(b.template.findResources('AWS::IAM::Role'))) {
+      const description = role.Properties.Description as string | undefined;
+      if (description !== undefined) expect(description).toMatch(/^Execution role of the dev /);
+    }
+    expect(onlyResource(b.template, 'AWS::Events::Rule').props.Description).toBe('Step Functions status changes of the dev-* workflows, for update-state');
+  });
+
+  test('the resource prefix names the alarms, the alarm topic and the dashboard', () => {
+    const alarms = Object.values(b.template.findResources('AWS::CloudWatch::Alarm')).map((r) => r.Properties.AlarmName as string);
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const name of alarms) expect(name).toMatch(/^dev-/);
+    b.template.hasResourceProperties('AWS::SNS::Topic', { DisplayName: 'dev Cirrus alarms' });
+    expect(onlyResource(b.template, 'AWS::CloudWatch::Dashboard').props.DashboardName).toBe('dev');
+  });
+
+  test('the metrics service and the base workflow ARN are the resource prefix', () => {
+    const fn = b.template.findResources('AWS::Lambda::Function')[logicalId(b.stack, b.stack.cirrus.functions.process)];
+    expect(fn.Properties.Environment.Variables[METRICS_SERVICE_ENV]).toBe('dev');
+    expect(flattenCfn(fn.Properties.Environment.Variables[ENV.baseWorkflowArn])).toBe(`${PARTITION_REGION_ACCOUNT}:stateMachine:dev-`);
+  });
+
+  test('outputs: the imported bucket, the custom root prefix and the dev- base workflow ARN', () => {
+    const outputs = b.template.toJSON().Outputs as Record<string, { Value: Json }>;
+    expect(outputs.PayloadBucketName.Value).toBe('my-existing-bucket');
+    expect(outputs.PayloadRootPrefix.Value).toBe('custom');
+    expect(flattenCfn(outputs.BaseWorkflowArn.Value as never)).toBe(`${PARTITION_REGION_ACCOUNT}:stateMachine:dev-`);
   });
 });
 

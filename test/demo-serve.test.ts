@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { PROCESS_MAX_RECEIVE_COUNT } from '../lib/process-limits';
+import { PROCESS_MAX_RECEIVE_COUNT } from '../cdk/process-limits';
 
 const root = path.resolve(__dirname, '..');
 const demo = path.join(root, 'dist', 'bin', 'demo.js');

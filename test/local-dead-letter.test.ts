@@ -4,7 +4,7 @@
  * the next receive, with its id and body.
  */
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { PROCESS_MAX_RECEIVE_COUNT } from '../lib/cirrus-deployment';
+import { PROCESS_MAX_RECEIVE_COUNT } from '../cdk/cirrus-deployment';
 import { startLocalStack, type LocalStack } from '../local';
 
 let stack: LocalStack;

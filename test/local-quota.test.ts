@@ -5,7 +5,7 @@
  */
 import { CreateStateMachineCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { PROCESS_BATCH_SIZE, PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from '../lib/process-limits';
+import { PROCESS_BATCH_SIZE, PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from '../cdk/process-limits';
 import { SqsEventSource, START_EXECUTION_QUOTA, TokenBucket, startLocalStack, type LocalStack } from '../local';
 
 const PASS = JSON.stringify({ StartAt: 'P', States: { P: { Type: 'Pass', End: true } } });

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { BUNDLE_NAMES } from '../lib/lambda-bundles';
+import { BUNDLE_NAMES } from '../cdk/lambda-bundles';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '..');
@@ -133,7 +133,7 @@ describe('the packed package', () => {
         'dist/lib/index.js',
         'dist/lib/types/index.d.ts',
         'dist/cdk/index.js',
-        'dist/cdk/types/lib/index.d.ts',
+        'dist/cdk/types/cdk/index.d.ts',
         ...BUNDLE_NAMES.map((name) => `dist/lambdas/${name}/index.js`),
         'workflows/minimal.asl.json',
         'workflows/stamp-items.asl.json',

@@ -6,7 +6,7 @@
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLE_NAMES, defaultBundleDir, missingBundles } from '../../lib/lambda-bundles';
+import { BUNDLE_NAMES, defaultBundleDir, missingBundles } from '../../cdk/lambda-bundles';
 
 let bundleDirCache: string | undefined;
 

@@ -17,10 +17,12 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { BATCH_LOG_GROUP } from '../shared/batch';
 import { ENV } from '../shared/config';
 import { METRICS_SERVICE_ENV } from '../shared/metric-names';
 import { STATE_DB_SCHEMA, type KeyAttribute } from '../shared/statedb-schema';
 import { ConfigurationError } from '../shared/errors';
+import { FINAL_STATUSES, type FinalStatus } from '../shared/update-state';
 import { resolveCirrusConfig, type CirrusConfig, type CirrusConfigOptions } from './config';
 import { assertBundles, defaultBundleDir, type LambdaName } from './lambda-bundles';
 import { CirrusMonitoring } from './monitoring';
@@ -46,12 +48,12 @@ export const DEAD_LETTER_RETENTION = Duration.days(14);
 export const UPDATE_STATE_RULE_RETRY_ATTEMPTS = 10;
 /** Age after which EventBridge stops retrying a delivery to update-state. */
 export const UPDATE_STATE_RULE_MAX_EVENT_AGE = Duration.hours(6);
-/** Execution statuses that update-state handles. */
-export const FINAL_EXECUTION_STATUSES = ['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'] as const;
+/** Execution statuses that update-state handles (its own list, `FINAL_STATUSES`). */
+export const FINAL_EXECUTION_STATUSES: readonly FinalStatus[] = FINAL_STATUSES;
 /** Log retention of every function and workflow. */
 export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
-/** The log group AWS Batch jobs write to, read by post-batch. */
-export const BATCH_JOB_LOG_GROUP = '/aws/batch/job';
+/** The log group AWS Batch jobs write to, read by post-batch (its own constant, `BATCH_LOG_GROUP`). */
+export const BATCH_JOB_LOG_GROUP: string = BATCH_LOG_GROUP;
 
 /** Timeout of a task function added with {@link CirrusDeployment.addTaskFunction}, unless given. */
 export const DEFAULT_TASK_FUNCTION_TIMEOUT = Duration.seconds(60);
@@ -129,6 +131,37 @@ function attributeType(a: KeyAttribute): dynamodb.Attribute {
   return { name: a.name, type: types[a.type] };
 }
 
+/** The StateDB table (`StateDb` in `scope`), from the shared schema. */
+function createStateDb(scope: Construct): dynamodb.Table {
+  const schema = STATE_DB_SCHEMA;
+  const table = new dynamodb.Table(scope, 'StateDb', {
+    partitionKey: attributeType(schema.partitionKey),
+    sortKey: attributeType(schema.sortKey),
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  for (const gsi of schema.globalSecondaryIndexes) {
+    table.addGlobalSecondaryIndex({
+      indexName: gsi.indexName,
+      partitionKey: attributeType(gsi.partitionKey),
+      sortKey: attributeType(gsi.sortKey),
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+  }
+  return table;
+}
+
+/** A dead-letter queue: 14 days' retention, SSE-SQS, TLS only. */
+function createDeadLetterQueue(scope: Construct, id: string): sqs.Queue {
+  return new sqs.Queue(scope, id, {
+    retentionPeriod: DEAD_LETTER_RETENTION,
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+  });
+}
+
 /**
  * The Cirrus system in one construct. Least-privilege IAM throughout: payload objects only under
  * `<root>/`, `states:StartExecution` only on `<resourcePrefix>-*` state machines,
@@ -175,11 +208,11 @@ export class CirrusDeployment extends Construct {
       throw new ConfigurationError('give either existingBucket or config.payloadBucketName, not both');
     }
     this.config = config;
-    const stack = Stack.of(this);
     const prefix = config.resourcePrefix;
-    const bundleDir = assertBundles(props.lambdaBundleDir ?? defaultBundleDir());
-    this.bundleDir = bundleDir;
+    this.bundleDir = assertBundles(props.lambdaBundleDir ?? defaultBundleDir());
 
+    // Every construct below keeps its scope (this) and id, so the logical ids stay those of the
+    // deployed stacks; the helpers are called in the order the constructs were always created.
     this.payload = new CirrusPayloadBucket(this, 'PayloadBucket', {
       rootPrefix: config.payloadRootPrefix,
       tmpExpirationDays: config.tmpExpirationDays,
@@ -188,74 +221,82 @@ export class CirrusDeployment extends Construct {
       referenceBuckets: config.referenceBuckets,
       warn: props.warn,
     });
-
-    // StateDB, from the shared schema.
-    const schema = STATE_DB_SCHEMA;
-    this.stateDb = new dynamodb.Table(this, 'StateDb', {
-      partitionKey: attributeType(schema.partitionKey),
-      sortKey: attributeType(schema.sortKey),
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    for (const gsi of schema.globalSecondaryIndexes) {
-      this.stateDb.addGlobalSecondaryIndex({
-        indexName: gsi.indexName,
-        partitionKey: attributeType(gsi.partitionKey),
-        sortKey: attributeType(gsi.sortKey),
-        projectionType: dynamodb.ProjectionType.ALL,
-      });
-    }
+    this.stateDb = createStateDb(this);
 
     // Queues.
-    this.processDeadLetterQueue = new sqs.Queue(this, 'ProcessDeadLetterQueue', {
-      retentionPeriod: DEAD_LETTER_RETENTION,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
+    this.processDeadLetterQueue = createDeadLetterQueue(this, 'ProcessDeadLetterQueue');
     this.processQueue = new sqs.Queue(this, 'ProcessQueue', {
       visibilityTimeout: PROCESS_QUEUE_VISIBILITY_TIMEOUT,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       deadLetterQueue: { queue: this.processDeadLetterQueue, maxReceiveCount: PROCESS_MAX_RECEIVE_COUNT },
     });
-    this.updateStateDeadLetterQueue = new sqs.Queue(this, 'UpdateStateDeadLetterQueue', {
-      retentionPeriod: DEAD_LETTER_RETENTION,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
+    this.updateStateDeadLetterQueue = createDeadLetterQueue(this, 'UpdateStateDeadLetterQueue');
     // Topics, encrypted with the AWS managed SNS key (publishers are this stack's functions).
     const snsKey = kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns');
     this.workflowEventTopic = new sns.Topic(this, 'WorkflowEventTopic', { enforceSSL: true, masterKey: snsKey });
     this.publishTopic = new sns.Topic(this, 'PublishTopic', { enforceSSL: true, masterKey: snsKey });
     this.workflowMetricLog = new CirrusWorkflowMetricLog(this, 'WorkflowMetricLog', { resourcePrefix: prefix });
 
-    this.baseWorkflowArn = stack.formatArn({
+    this.baseWorkflowArn = Stack.of(this).formatArn({
       service: 'states',
       resource: 'stateMachine',
       resourceName: `${prefix}-`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
 
-    // Environment (SPEC section 1).
+    // Functions, then what each may do.
+    this.payloadEnv = this.payloadEnvironment();
+    const fns = {} as Record<LambdaName, lambda.Function>;
+    for (const spec of this.functionSpecs()) fns[spec.name as LambdaName] = this.makeFunction(spec, this.bundleDir);
+    this.functions = fns;
+    for (const fn of Object.values(fns)) this.payload.grantPayloadReadWrite(fn);
+    this.wireProcess(fns.process);
+    this.wireUpdateState(fns['update-state']);
+    this.updateStateRule = this.createUpdateStateRule(fns['update-state']);
+    this.wirePostBatch(fns['post-batch']);
+
+    this.monitoring = this.createMonitoring();
+  }
+
+  /** Alarms, alarm topic and dashboard of the queues and functions (workflows are added later). */
+  private createMonitoring(): CirrusMonitoring {
+    const fns = this.functions;
+    return new CirrusMonitoring(this, 'Monitoring', {
+      resourcePrefix: this.config.resourcePrefix,
+      processQueue: this.processQueue,
+      processDeadLetterQueue: this.processDeadLetterQueue,
+      updateStateDeadLetterQueue: this.updateStateDeadLetterQueue,
+      processFunction: fns.process,
+      updateStateFunction: fns['update-state'],
+      otherFunctions: { 'pre-batch': fns['pre-batch'], 'post-batch': fns['post-batch'] },
+      config: this.config.monitoring,
+    });
+  }
+
+  /** The environment every payload-handling function gets (SPEC section 1): bucket, root prefix, reference buckets. */
+  private payloadEnvironment(): Record<string, string> {
     const payloadEnv: Record<string, string> = {
       [ENV.payloadBucket]: this.payload.bucket.bucketName,
       [ENV.rootPrefix]: this.payload.rootPrefix,
     };
-    if (config.referenceBuckets.length > 0) payloadEnv[ENV.referenceBuckets] = config.referenceBuckets.join(',');
-    this.payloadEnv = payloadEnv;
+    if (this.config.referenceBuckets.length > 0) payloadEnv[ENV.referenceBuckets] = this.config.referenceBuckets.join(',');
+    return payloadEnv;
+  }
+
+  /** The four functions of the deployment, in the order they are created. */
+  private functionSpecs(): FunctionSpec[] {
+    const payloadEnv = this.payloadEnv;
     const stateEnv = {
       ...payloadEnv,
       [ENV.stateDb]: this.stateDb.tableName,
       [ENV.baseWorkflowArn]: this.baseWorkflowArn,
       [ENV.workflowEventTopicArn]: this.workflowEventTopic.topicArn,
       // The `service` dimension of the workflow metrics: the deployment.
-      [METRICS_SERVICE_ENV]: prefix,
+      [METRICS_SERVICE_ENV]: this.config.resourcePrefix,
       [ENV.workflowLogGroup]: this.workflowMetricLog.logGroup.logGroupName,
     };
-
-    const specs: FunctionSpec[] = [
+    return [
       {
         id: 'Process',
         name: 'process',
@@ -293,19 +334,15 @@ export class CirrusDeployment extends Construct {
         environment: payloadEnv,
       },
     ];
-    const fns = {} as Record<LambdaName, lambda.Function>;
-    for (const spec of specs) fns[spec.name as LambdaName] = this.makeFunction(spec, bundleDir);
-    this.functions = fns;
+  }
 
-    for (const fn of Object.values(fns)) this.payload.grantPayloadReadWrite(fn);
-
-    // process: SQS source, StateDB, start executions of this deployment's state machines only.
-    const processFn = fns.process;
+  /** process: SQS source, StateDB, start executions of this deployment's state machines only. */
+  private wireProcess(processFn: lambda.Function): void {
     processFn.addEventSource(
       new SqsEventSource(this.processQueue, {
         batchSize: PROCESS_BATCH_SIZE,
         reportBatchItemFailures: true,
-        maxConcurrency: config.processMaxConcurrency,
+        maxConcurrency: this.config.processMaxConcurrency,
       }),
     );
     this.grantStateDb(processFn);
@@ -320,18 +357,19 @@ export class CirrusDeployment extends Construct {
       [startExecutionArn],
       'process starts the workflow named in each payload; workflows are the <resourcePrefix>-* state machines.',
     );
+  }
 
-    // update-state: StateDB, outputs, events, chaining, and reading execution input/output.
-    const updateState = fns['update-state'];
+  /** update-state: StateDB, outputs, events, chaining, and reading execution input/output. */
+  private wireUpdateState(updateState: lambda.Function): void {
     this.grantStateDb(updateState);
     grantPublish(this.workflowEventTopic, updateState);
     this.workflowMetricLog.grantWrite(updateState);
     grantPublish(this.publishTopic, updateState);
     this.processQueue.grantSendMessages(updateState);
-    const executionArn = stack.formatArn({
+    const executionArn = Stack.of(this).formatArn({
       service: 'states',
       resource: 'execution',
-      resourceName: `${prefix}-*:*`,
+      resourceName: `${this.config.resourcePrefix}-*:*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     updateState.addToRolePolicy(
@@ -342,9 +380,12 @@ export class CirrusDeployment extends Construct {
       [executionArn],
       'update-state reads the input/output of any execution of the <resourcePrefix>-* state machines when the event omits them.',
     );
+  }
 
-    this.updateStateRule = new events.Rule(this, 'UpdateStateRule', {
-      description: `Step Functions status changes of the ${prefix}-* workflows, for update-state`,
+  /** The EventBridge rule sending the final status changes of this deployment's workflows to update-state. */
+  private createUpdateStateRule(updateState: lambda.Function): events.Rule {
+    return new events.Rule(this, 'UpdateStateRule', {
+      description: `Step Functions status changes of the ${this.config.resourcePrefix}-* workflows, for update-state`,
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
@@ -361,10 +402,11 @@ export class CirrusDeployment extends Construct {
         }),
       ],
     });
+  }
 
-    // post-batch reads the log of the failed Batch job.
-    const postBatch = fns['post-batch'];
-    const batchLogStreams = stack.formatArn({
+  /** post-batch reads the log of the failed Batch job. */
+  private wirePostBatch(postBatch: lambda.Function): void {
+    const batchLogStreams = Stack.of(this).formatArn({
       service: 'logs',
       resource: 'log-group',
       resourceName: `${BATCH_JOB_LOG_GROUP}:log-stream:*`,
@@ -376,17 +418,6 @@ export class CirrusDeployment extends Construct {
       [batchLogStreams],
       'Batch job log streams are named per job at run time; access is limited to the /aws/batch/job log group.',
     );
-
-    this.monitoring = new CirrusMonitoring(this, 'Monitoring', {
-      resourcePrefix: prefix,
-      processQueue: this.processQueue,
-      processDeadLetterQueue: this.processDeadLetterQueue,
-      updateStateDeadLetterQueue: this.updateStateDeadLetterQueue,
-      processFunction: fns.process,
-      updateStateFunction: fns['update-state'],
-      otherFunctions: { 'pre-batch': fns['pre-batch'], 'post-batch': fns['post-batch'] },
-      config: config.monitoring,
-    });
   }
 
   /**

@@ -9,8 +9,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DEFAULT_ROOT_PREFIX } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
-import { PayloadBucket } from '../shared/payload-bucket';
-import { DEFAULT_TMP_EXPIRATION_DAYS } from './config';
+import { PayloadLayout } from '../shared/payload-layout';
+import { DEFAULT_TMP_EXPIRATION_DAYS, rootPrefixIamProblem } from './config';
 import { acknowledgeWildcardResources } from './nag';
 
 /** Days after which incomplete multipart uploads are aborted (bucket-wide; never deletes objects). */
@@ -64,13 +64,13 @@ export interface CirrusPayloadBucketProps {
  * policy, SSE-S3, versioning off, server access logs to a companion bucket, a lifecycle rule that
  * expires `<root>/tmp/` and a bucket-wide rule that only aborts incomplete multipart uploads.
  * No rule ever expires `<root>/executions/`. The `tmp/` prefix comes from the runtime
- * {@link PayloadBucket} layout, the single source of truth.
+ * {@link PayloadLayout}, the single source of truth.
  */
 export class CirrusPayloadBucket extends Construct {
   /** The bucket (created or imported). */
   readonly bucket: s3.IBucket;
-  /** The runtime key layout for this bucket (prefix attributes only; no S3 calls are made). */
-  readonly layout: PayloadBucket;
+  /** The runtime key layout for this bucket (pure: no bucket name, no S3 client). */
+  readonly layout: PayloadLayout;
   /** The normalised root prefix. */
   readonly rootPrefix: string;
   /** Reference buckets readers may also read (see {@link CirrusPayloadBucketProps.referenceBuckets}). */
@@ -85,15 +85,14 @@ export class CirrusPayloadBucket extends Construct {
     // Deliver server access logs through a bucket policy (not the LogDeliveryWrite ACL, which
     // BucketOwnerEnforced forbids), whatever the app's feature flags say.
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
-    // The bucket name is not needed for prefixes; 'x' stands in (the name may be a token).
-    // The defaults of the context keys (lib/config.ts), so props and context agree.
+    // The defaults of the context keys (cdk/config.ts), so props and context agree.
     const rootPrefix = props.rootPrefix ?? DEFAULT_ROOT_PREFIX;
     const tmpExpirationDays = props.tmpExpirationDays ?? DEFAULT_TMP_EXPIRATION_DAYS;
-    this.layout = new PayloadBucket('x', rootPrefix);
+    this.layout = new PayloadLayout(rootPrefix);
     this.rootPrefix = this.layout.rootPrefix;
-    if (/[*?$]/.test(this.rootPrefix)) {
-      // IAM wildcards or policy variables in `<bucket>/<root>/*` would widen every grant.
-      throw new ConfigurationError(`invalid payload root prefix ${JSON.stringify(rootPrefix)}: it must not contain "*", "?" or "$"`);
+    const problem = rootPrefixIamProblem(this.rootPrefix);
+    if (problem !== undefined) {
+      throw new ConfigurationError(`invalid payload root prefix ${JSON.stringify(rootPrefix)}: ${problem}`);
     }
     this.referenceBuckets = [...(props.referenceBuckets ?? [])];
     if (!Number.isInteger(tmpExpirationDays) || tmpExpirationDays < 1) {
@@ -109,20 +108,34 @@ export class CirrusPayloadBucket extends Construct {
     if (existing !== undefined) {
       this.imported = true;
       this.bucket = existing;
-      const name = existing.bucketName;
-      const which = Token.isUnresolved(name) ? 'the existing payload bucket' : `the existing payload bucket "${name}"`;
-      const message =
-        `Using ${which}: this stack does not manage its ` +
-        `lifecycle. The operator must add a lifecycle rule expiring objects under ` +
-        `"${this.tmpRulePrefix}" (e.g. after ${tmpExpirationDays} days) and must not expire ` +
-        `"${this.layout.prefixExecutions}/".`;
-      Annotations.of(this).addWarningV2(IMPORTED_BUCKET_WARNING_ID, message);
-      (props.warn ?? ((m: string) => console.warn(`WARNING: ${m}`)))(message);
+      this.warnUnmanagedLifecycle(existing, tmpExpirationDays, props.warn);
       return;
     }
 
     this.imported = false;
-    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+    this.accessLogsBucket = this.createAccessLogsBucket();
+    this.bucket = this.createBucket(this.accessLogsBucket, tmpExpirationDays);
+  }
+
+  /**
+   * Warns (synth annotation and `warn`) that the stack does not manage the lifecycle of the
+   * existing bucket: the operator must expire `<root>/tmp/` and keep `<root>/executions/`.
+   */
+  private warnUnmanagedLifecycle(existing: s3.IBucket, tmpExpirationDays: number, warn?: (message: string) => void): void {
+    const name = existing.bucketName;
+    const which = Token.isUnresolved(name) ? 'the existing payload bucket' : `the existing payload bucket "${name}"`;
+    const message =
+      `Using ${which}: this stack does not manage its ` +
+      `lifecycle. The operator must add a lifecycle rule expiring objects under ` +
+      `"${this.tmpRulePrefix}" (e.g. after ${tmpExpirationDays} days) and must not expire ` +
+      `"${this.layout.prefixExecutions}/".`;
+    Annotations.of(this).addWarningV2(IMPORTED_BUCKET_WARNING_ID, message);
+    (warn ?? ((m: string) => console.warn(`WARNING: ${m}`)))(message);
+  }
+
+  /** The companion bucket receiving the server access logs of the payload bucket. */
+  private createAccessLogsBucket(): s3.Bucket {
+    return new s3.Bucket(this, 'AccessLogs', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       // Server access log delivery supports SSE-S3 only.
@@ -138,9 +151,11 @@ export class CirrusPayloadBucket extends Construct {
         },
       ],
     });
-    this.accessLogsBucket = accessLogs;
+  }
 
-    this.bucket = new s3.Bucket(this, 'Bucket', {
+  /** The payload bucket, logging to `accessLogs`, with the `<root>/tmp/` expiration rule. */
+  private createBucket(accessLogs: s3.IBucket, tmpExpirationDays: number): s3.Bucket {
+    return new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       encryption: s3.BucketEncryption.S3_MANAGED,

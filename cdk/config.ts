@@ -6,7 +6,7 @@
  * are accepted. Anything malformed is rejected with a {@link ConfigurationError} naming the key.
  * @module
  */
-import { DEFAULT_ROOT_PREFIX, normalizeRootPrefix, parseBucketList } from '../shared/config';
+import { DEFAULT_ROOT_PREFIX, normalizeRootPrefix, parseBucketList, parsePositiveInt } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
 import { START_EXECUTION_QUOTA } from './process-limits';
 
@@ -239,13 +239,24 @@ export function validatePayloadRootPrefix(value: unknown, key: string = CONTEXT_
   } catch (e) {
     fail(key, value, e instanceof Error ? e.message : String(e));
   }
-  // The prefix ends up in IAM resource ARNs (`<bucket>/<root>/*`), where these are wildcards or
-  // policy variables and would widen the grant.
-  if (/[*?$]/.test(root)) fail(key, value, 'it must not contain "*", "?" or "$"');
+  const problem = rootPrefixIamProblem(root);
+  if (problem !== undefined) fail(key, value, problem);
   return root;
 }
 
-/** Parses a positive integer given as a number or a string of digits. */
+/**
+ * Why a normalised root prefix cannot go into IAM resource ARNs (`<bucket>/<root>/*`), or
+ * `undefined` when it can: there `*` and `?` are wildcards and `$` starts a policy variable, which
+ * would widen every grant. The one check of the context key and of the `CirrusPayloadBucket` construct.
+ */
+export function rootPrefixIamProblem(root: string): string | undefined {
+  return /[*?$]/.test(root) ? 'it must not contain "*", "?" or "$"' : undefined;
+}
+
+/**
+ * Parses a positive integer given as a number or a string of digits, with the runtime's parser
+ * (`parsePositiveInt`: decimal digits only, so `1e3` is refused), and errors naming the context key.
+ */
 export function validatePositiveInteger(
   value: unknown,
   key: string,
@@ -253,11 +264,14 @@ export function validatePositiveInteger(
   max?: number,
 ): number | undefined {
   if (isUnset(value)) return fallback;
+  if (typeof value !== 'number' && typeof value !== 'string') fail(key, value, 'expected a positive integer');
   let n: number;
-  if (typeof value === 'number') n = value;
-  else if (typeof value === 'string' && /^\s*\d+\s*$/.test(value)) n = Number(value);
-  else fail(key, value, 'expected a positive integer');
-  if (!Number.isSafeInteger(n) || n < 1) fail(key, value, 'expected a positive integer');
+  try {
+    // A number is read as its decimal text: 1.5, 1e21 and NaN are not digits and are refused.
+    n = parsePositiveInt(String(value), { what: key });
+  } catch {
+    fail(key, value, 'expected a positive integer');
+  }
   if (max !== undefined && n > max) fail(key, value, `expected at most ${max}`);
   return n;
 }

@@ -6,7 +6,7 @@
  * import { CirrusDeployment } from 'cirrus-payload-bucket/cdk';
  * ```
  *
- * `buildCirrusApp` (`lib/app.ts`, this repository's CDK app with the cdk-nag checks) is not part
+ * `buildCirrusApp` (`cdk/app.ts`, this repository's CDK app with the cdk-nag checks) is not part
  * of it: it needs `cdk-nag`, a development dependency.
  * @module
  */

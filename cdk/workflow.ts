@@ -138,6 +138,31 @@ export function readDefinition(file: string): string {
 }
 
 /**
+ * The `DefinitionSubstitutions` of a workflow: the deployment's values (`ResourcePrefix`,
+ * `PayloadBucket`, `PayloadRootPrefix`), the given ones, and the task functions' ARNs, keeping
+ * only the placeholders the definition uses.
+ * @throws ConfigurationError when a placeholder of the definition has no value.
+ */
+function substitutionsFor(props: CirrusWorkflowProps, definition: string): Record<string, string> {
+  const substitutions: Record<string, string> = {};
+  if (props.payloadBucket) {
+    substitutions.ResourcePrefix = props.resourcePrefix;
+    substitutions.PayloadBucket = props.payloadBucket.bucket.bucketName;
+    substitutions.PayloadRootPrefix = props.payloadBucket.rootPrefix;
+  }
+  Object.assign(substitutions, props.substitutions ?? {});
+  for (const [key, fn] of Object.entries(props.lambdas ?? {})) substitutions[key] = fn.functionArn;
+  const missing = placeholdersOf(definition).filter((p) => !(p in substitutions));
+  if (missing.length > 0) {
+    throw new ConfigurationError(
+      `workflow "${props.name}" (${props.definitionFile}) uses placeholder(s) with no value: ${missing.map((m) => '${' + m + '}').join(', ')}`,
+    );
+  }
+  const used = new Set(placeholdersOf(definition));
+  return Object.fromEntries(Object.entries(substitutions).filter(([k]) => used.has(k)));
+}
+
+/**
  * A workflow of the deployment. The definition is inlined into the template (so the synthesized
  * template, its snapshot and cdk-nag see it) with `DefinitionSubstitutions`. Every placeholder
  * must have a value, checked at synth. Executions log ALL events (without execution data, which
@@ -168,22 +193,7 @@ export class CirrusWorkflow extends Construct {
     this.workflowName = name;
 
     const definition = readDefinition(props.definitionFile);
-    const substitutions: Record<string, string> = {};
-    if (props.payloadBucket) {
-      substitutions.ResourcePrefix = resourcePrefix;
-      substitutions.PayloadBucket = props.payloadBucket.bucket.bucketName;
-      substitutions.PayloadRootPrefix = props.payloadBucket.rootPrefix;
-    }
-    Object.assign(substitutions, props.substitutions ?? {});
-    for (const [key, fn] of Object.entries(props.lambdas ?? {})) substitutions[key] = fn.functionArn;
-    const missing = placeholdersOf(definition).filter((p) => !(p in substitutions));
-    if (missing.length > 0) {
-      throw new ConfigurationError(
-        `workflow "${name}" (${props.definitionFile}) uses placeholder(s) with no value: ${missing.map((m) => '${' + m + '}').join(', ')}`,
-      );
-    }
-    const used = new Set(placeholdersOf(definition));
-    const definitionSubstitutions = Object.fromEntries(Object.entries(substitutions).filter(([k]) => used.has(k)));
+    const definitionSubstitutions = substitutionsFor(props, definition);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
@@ -202,6 +212,14 @@ export class CirrusWorkflow extends Construct {
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
 
+    this.grantTasks(props);
+  }
+
+  /**
+   * Lets the state machine invoke the task functions (which get payload read/write under
+   * `<root>/`), and acknowledges the wildcards of its role.
+   */
+  private grantTasks(props: CirrusWorkflowProps): void {
     const invokeResources: string[] = [];
     for (const fn of Object.values(props.lambdas ?? {})) {
       fn.grantInvoke(this.stateMachine);

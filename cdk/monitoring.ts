@@ -63,6 +63,42 @@ const WORKFLOW_OUTCOMES_LEFT: readonly MetricName[] = [
 ];
 const WORKFLOW_OUTCOMES_RIGHT: readonly MetricName[] = [METRIC_NAMES.skipped, METRIC_NAMES.duplicate, METRIC_NAMES.invalidRecord];
 
+/** Messages visible in a queue (5-minute maximum). */
+function visibleMessages(q: sqs.IQueue, label?: string): cw.Metric {
+  return q.metricApproximateNumberOfMessagesVisible({ period: MONITORING_PERIOD, statistic: cw.Stats.MAXIMUM, label });
+}
+
+/** Age of the oldest message of a queue (5-minute maximum). No label: a labelled metric makes CloudFormation's alarm a metric-math one. */
+function oldestMessageAge(q: sqs.IQueue): cw.Metric {
+  return q.metricApproximateAgeOfOldestMessage({ period: MONITORING_PERIOD, statistic: cw.Stats.MAXIMUM });
+}
+
+/** The dashboard row of the functions: duration, errors and throttles of each. */
+function functionWidgets(props: CirrusMonitoringProps): cw.IWidget[] {
+  const functions: [string, lambda.IFunction][] = [
+    ['process', props.processFunction],
+    ['update-state', props.updateStateFunction],
+    ...Object.entries(props.otherFunctions ?? {}),
+  ];
+  return [
+    graph({
+      title: 'Functions: duration (ms, maximum)',
+      left: functions.map(([label, fn]) => fn.metricDuration({ period: MONITORING_PERIOD, statistic: cw.Stats.MAXIMUM, label })),
+      width: 8,
+    }),
+    graph({
+      title: 'Functions: errors',
+      left: functions.map(([label, fn]) => fn.metricErrors({ period: MONITORING_PERIOD, statistic: cw.Stats.SUM, label })),
+      width: 8,
+    }),
+    graph({
+      title: 'Functions: throttles',
+      left: functions.map(([label, fn]) => fn.metricThrottles({ period: MONITORING_PERIOD, statistic: cw.Stats.SUM, label })),
+      width: 8,
+    }),
+  ];
+}
+
 /**
  * The alarms, alarm topic and dashboard. Workflows are added with {@link addWorkflow} (the
  * deployment does it for each of its workflows): each gets an executions alarm and a dashboard row.
@@ -81,118 +117,115 @@ export class CirrusMonitoring extends Construct {
   constructor(scope: Construct, id: string, props: CirrusMonitoringProps) {
     super(scope, id);
     this.prefix = props.resourcePrefix;
-    // The defaults and checks of the context keys (one list, lib/config.ts).
+    // The defaults and checks of the context keys (one list, cdk/config.ts).
     this.config = resolveMonitoringConfig(props.config);
-    const cfg = this.config;
+    // The constructs keep their ids and their order of creation (alarm topic, alarms, dashboard).
+    if (this.config.alarms) this.alarmTopic = this.createAlarmTopic();
+    this.addQueueAlarms(props);
+    this.addFunctionAlarms(props);
+    if (this.config.dashboard) this.dashboard = this.createDashboard(props);
+  }
+
+  /**
+   * The alarm topic, with the e-mail subscription if any. Not encrypted: CloudWatch alarm actions
+   * cannot publish to a topic encrypted with the AWS managed SNS key, and the notifications hold
+   * alarm states only, no payload data.
+   */
+  private createAlarmTopic(): sns.Topic {
+    const topic = new sns.Topic(this, 'AlarmTopic', { displayName: `${this.prefix} Cirrus alarms`, enforceSSL: true });
+    if (this.config.alarmEmail) topic.addSubscription(new subs.EmailSubscription(this.config.alarmEmail));
+    return topic;
+  }
+
+  /** Alarms on the dead-letter queues and on the age of the oldest process-queue message. */
+  private addQueueAlarms(props: CirrusMonitoringProps): void {
     const prefix = this.prefix;
-
-    if (cfg.alarms) {
-      // Not encrypted: CloudWatch alarm actions cannot publish to a topic encrypted with the AWS
-      // managed SNS key, and the notifications hold alarm states only, no payload data.
-      this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: `${prefix} Cirrus alarms`, enforceSSL: true });
-      if (cfg.alarmEmail) this.alarmTopic.addSubscription(new subs.EmailSubscription(cfg.alarmEmail));
-    }
-
-    const visible = (q: sqs.IQueue, label?: string): cw.Metric =>
-      q.metricApproximateNumberOfMessagesVisible({ period: MONITORING_PERIOD, statistic: cw.Stats.MAXIMUM, label });
-    // Alarm metrics carry no label: a labelled metric makes CloudFormation's alarm a metric-math one.
-    const oldestAge = props.processQueue.metricApproximateAgeOfOldestMessage({ period: MONITORING_PERIOD, statistic: cw.Stats.MAXIMUM });
-
     this.addAlarm('ProcessDeadLetterQueue', {
       alarmName: `${prefix}-process-dead-letter-queue`,
       alarmDescription: 'A process message was received 5 times without success and now waits in the process dead-letter queue (ProcessDeadLetterQueueUrl).',
-      metric: visible(props.processDeadLetterQueue),
+      metric: visibleMessages(props.processDeadLetterQueue),
       threshold: 1,
     });
     this.addAlarm('UpdateStateDeadLetterQueue', {
       alarmName: `${prefix}-update-state-dead-letter-queue`,
       alarmDescription: 'A Step Functions status-change event could not be recorded by update-state and waits in its dead-letter queue (UpdateStateDeadLetterQueueUrl).',
-      metric: visible(props.updateStateDeadLetterQueue),
+      metric: visibleMessages(props.updateStateDeadLetterQueue),
       threshold: 1,
     });
+    const seconds = this.config.processQueueAgeAlarmSeconds;
     this.addAlarm('ProcessQueueAge', {
       alarmName: `${prefix}-process-queue-message-age`,
-      alarmDescription: `The oldest message of the process queue is ${cfg.processQueueAgeAlarmSeconds} seconds old or older: process is not keeping up or keeps failing.`,
-      metric: oldestAge,
-      threshold: cfg.processQueueAgeAlarmSeconds,
+      alarmDescription: `The oldest message of the process queue is ${seconds} seconds old or older: process is not keeping up or keeps failing.`,
+      metric: oldestMessageAge(props.processQueue),
+      threshold: seconds,
     });
+  }
+
+  /** Errors and throttles alarms of process and update-state. */
+  private addFunctionAlarms(props: CirrusMonitoringProps): void {
     const functionAlarms: [string, string, lambda.IFunction][] = [
       ['Process', 'process', props.processFunction],
       ['UpdateState', 'update-state', props.updateStateFunction],
     ];
     for (const [fid, name, fn] of functionAlarms) {
       this.addAlarm(`${fid}Errors`, {
-        alarmName: `${prefix}-${name}-errors`,
+        alarmName: `${this.prefix}-${name}-errors`,
         alarmDescription: `The ${name} function raised an error (an invocation failed or timed out).`,
         metric: fn.metricErrors({ period: MONITORING_PERIOD, statistic: cw.Stats.SUM }),
         threshold: 1,
       });
       this.addAlarm(`${fid}Throttles`, {
-        alarmName: `${prefix}-${name}-throttles`,
+        alarmName: `${this.prefix}-${name}-throttles`,
         alarmDescription: `Invocations of the ${name} function were throttled (account or reserved concurrency limit).`,
         metric: fn.metricThrottles({ period: MONITORING_PERIOD, statistic: cw.Stats.SUM }),
         threshold: 1,
       });
     }
+  }
 
-    if (cfg.dashboard) {
-      this.dashboard = new cw.Dashboard(this, 'Dashboard', { dashboardName: prefix, defaultInterval: Duration.hours(3) });
-      const functions: [string, lambda.IFunction][] = [
-        ['process', props.processFunction],
-        ['update-state', props.updateStateFunction],
-        ...Object.entries(props.otherFunctions ?? {}),
-      ];
-      const alarms = [...this.alarms.values()];
-      if (alarms.length > 0) this.dashboard.addWidgets(new cw.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24 }));
-      this.dashboard.addWidgets(
-        graph({
-          title: 'Process queue: messages',
-          left: [
-            visible(props.processQueue, 'waiting'),
-            props.processQueue.metricApproximateNumberOfMessagesNotVisible({ period: MONITORING_PERIOD, statistic: cw.Stats.MAXIMUM, label: 'in flight' }),
-          ],
-          width: 8,
-        }),
-        graph({
-          title: 'Process queue: age of the oldest message (s)',
-          left: [oldestAge.with({ label: 'oldest message' })],
-          leftAnnotations: [{ value: cfg.processQueueAgeAlarmSeconds, label: 'alarm' }],
-          width: 8,
-        }),
-        graph({
-          title: 'Dead-letter queues: messages',
-          left: [
-            visible(props.processDeadLetterQueue, 'process'),
-            visible(props.updateStateDeadLetterQueue, 'update-state'),
-          ],
-          width: 8,
-        }),
-      );
-      this.dashboard.addWidgets(
-        graph({
-          title: 'Functions: duration (ms, maximum)',
-          left: functions.map(([label, fn]) => fn.metricDuration({ period: MONITORING_PERIOD, statistic: cw.Stats.MAXIMUM, label })),
-          width: 8,
-        }),
-        graph({
-          title: 'Functions: errors',
-          left: functions.map(([label, fn]) => fn.metricErrors({ period: MONITORING_PERIOD, statistic: cw.Stats.SUM, label })),
-          width: 8,
-        }),
-        graph({
-          title: 'Functions: throttles',
-          left: functions.map(([label, fn]) => fn.metricThrottles({ period: MONITORING_PERIOD, statistic: cw.Stats.SUM, label })),
-          width: 8,
-        }),
-      );
-      this.dashboard.addWidgets(
-        graph({
-          title: 'Records that name no workflow',
-          left: [this.payloadMetric(UNKNOWN_WORKFLOW, METRIC_NAMES.invalidRecord), this.payloadMetric(UNKNOWN_WORKFLOW, METRIC_NAMES.failed)],
-          width: 24,
-        }),
-      );
-    }
+  /** The dashboard: alarm status, queues, functions, and the records that name no workflow. */
+  private createDashboard(props: CirrusMonitoringProps): cw.Dashboard {
+    const dashboard = new cw.Dashboard(this, 'Dashboard', { dashboardName: this.prefix, defaultInterval: Duration.hours(3) });
+    const alarms = [...this.alarms.values()];
+    if (alarms.length > 0) dashboard.addWidgets(new cw.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24 }));
+    dashboard.addWidgets(...this.queueWidgets(props));
+    dashboard.addWidgets(...functionWidgets(props));
+    dashboard.addWidgets(
+      graph({
+        title: 'Records that name no workflow',
+        left: [this.payloadMetric(UNKNOWN_WORKFLOW, METRIC_NAMES.invalidRecord), this.payloadMetric(UNKNOWN_WORKFLOW, METRIC_NAMES.failed)],
+        width: 24,
+      }),
+    );
+    return dashboard;
+  }
+
+  /** The dashboard row of the queues: process queue messages and age, dead-letter queues. */
+  private queueWidgets(props: CirrusMonitoringProps): cw.IWidget[] {
+    return [
+      graph({
+        title: 'Process queue: messages',
+        left: [
+          visibleMessages(props.processQueue, 'waiting'),
+          props.processQueue.metricApproximateNumberOfMessagesNotVisible({ period: MONITORING_PERIOD, statistic: cw.Stats.MAXIMUM, label: 'in flight' }),
+        ],
+        width: 8,
+      }),
+      graph({
+        title: 'Process queue: age of the oldest message (s)',
+        left: [oldestMessageAge(props.processQueue).with({ label: 'oldest message' })],
+        leftAnnotations: [{ value: this.config.processQueueAgeAlarmSeconds, label: 'alarm' }],
+        width: 8,
+      }),
+      graph({
+        title: 'Dead-letter queues: messages',
+        left: [
+          visibleMessages(props.processDeadLetterQueue, 'process'),
+          visibleMessages(props.updateStateDeadLetterQueue, 'update-state'),
+        ],
+        width: 8,
+      }),
+    ];
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * Configuration of the `cirrus` command: the payload bucket, root prefix and StateDB table, from
- * flags, a CloudFormation stack's outputs (`--stack`) or the environment (SPEC section 1), and
+ * flags, a CloudFormation stack's outputs (`--stack`) or the environment (README, "Configuration"), and
  * the AWS clients the commands use.
  *
  * Precedence, per value: flag, then stack output, then environment variable.

@@ -1,5 +1,5 @@
 /**
- * Execution names and ARNs, compatible with Cirrus (SPEC section 8), so a deployment can switch
+ * Execution names and ARNs, compatible with Cirrus (README, "Switching from Cirrus"), so a deployment can switch
  * between the two mid-flight.
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * The `process` function's logic (SPEC section 9): extract records, validate payloads, read their
+ * The `process` function's logic (README, "`process`"): extract records, validate payloads, read their
  * states in one BatchGetItem, drop duplicates, then claim, store `input.json`, start the workflow
  * (inline or as an oversized reference) and set PROCESSING, for many payloads at once.
  *

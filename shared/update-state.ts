@@ -1,5 +1,5 @@
 /**
- * The `update-state` function's logic (SPEC section 10): turn a Step Functions "Execution Status
+ * The `update-state` function's logic (README, "`update-state`"): turn a Step Functions "Execution Status
  * Change" event into the StateDB state, `output.json`, workflow events, published items and
  * chained payloads.
  *

@@ -1,5 +1,5 @@
 /**
- * The payload commands of the `cirrus` CLI (SPEC section 12): `get-input-payload`,
+ * The payload commands of the `cirrus` CLI (README, "Operations: the `cirrus` CLI"): `get-input-payload`,
  * `get-output-payload`, `get-state` and `list-executions`. Each is a plain async function of a
  * {@link CliConfig}, so the demo and tests can call them without going through commander.
  * @module

@@ -188,7 +188,7 @@ export function snsThroughSqsRecord(message: unknown, messageId?: string): SqsRe
 // Execution names, computed independently of shared/execution.ts
 
 /**
- * `uuid5(NAMESPACE_URL, "<payload_id>/<python repr of the console URLs>")` (SPEC section 8), written
+ * `uuid5(NAMESPACE_URL, "<payload_id>/<python repr of the console URLs>")` (README, "Switching from Cirrus"), written
  * out here so that the tests do not depend on the implementation under test. Only for ARNs
  * without quotes or backslashes (Python's repr would escape them).
  */
@@ -226,7 +226,7 @@ export interface PipelineStack {
   baseArn: string;
   /** Execution ARN of `workflow` named `name`. */
   executionArn(workflow: string, name: string): string;
-  /** Key of an execution's input.json / output.json, built by hand from the layout of SPEC section 2. */
+  /** Key of an execution's input.json / output.json, built by hand from the layout in the README's "Key layout" section. */
   executionKey(payloadId: string, executionName: string, file: 'input.json' | 'output.json'): string;
   /** Parsed JSON of the object at an `s3://` URL or key of the payload bucket. */
   getJson(urlOrKey: string): Promise<unknown>;

@@ -11,7 +11,7 @@ import {
   type LifecycleRule,
   type Tag,
 } from '@aws-sdk/client-s3';
-import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, paginateScan, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import { errorName } from '../shared/errors';
 import { executionIdFromArn } from '../shared/execution';
 import type { JsonObject } from '../shared/json';
@@ -475,18 +475,15 @@ async function scanStateDb(config: CliConfig, tableName: string, maxItems: numbe
   const items: ScannedItem[] = [];
   let scanned = 0;
   let start: Record<string, unknown> | undefined;
-  do {
-    const res: ScanCommandOutput = await config.clients.dynamo.send(
-      new ScanCommand({
-        TableName: tableName,
-        Limit: Math.min(pageSize, maxItems - scanned),
-        ExclusiveStartKey: start,
-        FilterExpression: 'begins_with(#su, :c) OR begins_with(#su, :p) OR begins_with(#su, :s) OR begins_with(#su, :d)',
-        ProjectionExpression: '#cw, #ids, #su, #up, #ex',
-        ExpressionAttributeNames: { '#cw': PARTITION_KEY, '#ids': SORT_KEY, '#su': 'state_updated', '#up': 'updated', '#ex': 'executions' },
-        ExpressionAttributeValues: { ':c': `${State.CLAIMED}_`, ':p': `${State.PROCESSING}_`, ':s': `${State.SUCCEEDED}_`, ':d': `${LEGACY_SUCCEEDED}_` },
-      }),
-    );
+  const input: ScanCommandInput = {
+    TableName: tableName,
+    Limit: Math.min(pageSize, maxItems),
+    FilterExpression: 'begins_with(#su, :c) OR begins_with(#su, :p) OR begins_with(#su, :s) OR begins_with(#su, :d)',
+    ProjectionExpression: '#cw, #ids, #su, #up, #ex',
+    ExpressionAttributeNames: { '#cw': PARTITION_KEY, '#ids': SORT_KEY, '#su': 'state_updated', '#up': 'updated', '#ex': 'executions' },
+    ExpressionAttributeValues: { ':c': `${State.CLAIMED}_`, ':p': `${State.PROCESSING}_`, ':s': `${State.SUCCEEDED}_`, ':d': `${LEGACY_SUCCEEDED}_` },
+  };
+  for await (const res of paginateScan({ client: config.clients.dynamo }, input)) {
     scanned += res.ScannedCount ?? 0;
     for (const raw of res.Items ?? []) {
       const rec = raw as StateDbRecord;
@@ -501,7 +498,11 @@ async function scanStateDb(config: CliConfig, tableName: string, maxItems: numbe
       });
     }
     start = res.LastEvaluatedKey;
-  } while (start && scanned < maxItems);
+    if (scanned >= maxItems) break;
+    // The paginator sends the same input object with each page's start key: the last page is
+    // shortened so that no more than maxItems items are read.
+    input.Limit = Math.min(pageSize, maxItems - scanned);
+  }
   if (start) {
     // DynamoDB returns a LastEvaluatedKey whenever Limit is reached, even at the end of the
     // table: look one item further before saying that the bound cut the scan short.

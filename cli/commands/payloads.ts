@@ -4,7 +4,7 @@
  * {@link CliConfig}, so the demo and tests can call them without going through commander.
  * @module
  */
-import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
+import { paginateListObjectsV2, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { ConfigurationError, ExecutionNotFoundError, NotAProcessPayloadError, PayloadNotFoundError, PayloadReadError, errorMessage, errorName } from '../../shared/errors';
 import { executionIdFromArn } from '../../shared/execution';
 import type { JsonObject } from '../../shared/json';
@@ -232,17 +232,13 @@ export interface ExecutionListing {
 /** Lists every object under `prefix`, following continuation tokens, without a delimiter. */
 async function listAll(config: CliConfig, bucket: PayloadBucket, prefix: string): Promise<NonNullable<ListObjectsV2CommandOutput['Contents']>> {
   const out: NonNullable<ListObjectsV2CommandOutput['Contents']> = [];
-  let token: string | undefined;
-  do {
-    let res: ListObjectsV2CommandOutput;
-    try {
-      res = await config.clients.s3.send(new ListObjectsV2Command({ Bucket: bucket.bucketName, Prefix: prefix, ContinuationToken: token }));
-    } catch (err) {
-      throw translateResourceError(err, config);
+  try {
+    for await (const page of paginateListObjectsV2({ client: config.clients.s3 }, { Bucket: bucket.bucketName, Prefix: prefix })) {
+      out.push(...(page.Contents ?? []));
     }
-    out.push(...(res.Contents ?? []));
-    token = res.IsTruncated ? res.NextContinuationToken : undefined;
-  } while (token);
+  } catch (err) {
+    throw translateResourceError(err, config);
+  }
   return out;
 }
 

@@ -7,7 +7,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DescribeExecutionCommand, SFNClient, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
@@ -305,12 +305,9 @@ export async function startPipelineStack(options: LocalStackOptions = {}): Promi
     },
     async listKeys(prefix) {
       const keys: string[] = [];
-      let token: string | undefined;
-      do {
-        const res = await s3.send(new ListObjectsV2Command({ Bucket: bucketName, Prefix: prefix, ContinuationToken: token }));
-        for (const o of res.Contents ?? []) keys.push(o.Key!);
-        token = res.IsTruncated ? res.NextContinuationToken : undefined;
-      } while (token);
+      for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucketName, Prefix: prefix })) {
+        for (const o of page.Contents ?? []) keys.push(o.Key!);
+      }
       return keys;
     },
     workflowEvents(payloadId) {

@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { createTableInput } from '../shared/statedb-schema';
-import { normalizeRootPrefix } from '../shared/config';
+import { DEFAULT_REGION, normalizeRootPrefix } from '../shared/config';
 import { resetClients } from '../shared/clients';
 import { substitute, type DefinitionSubstitutions } from './asl';
 import {
@@ -71,7 +71,7 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RV
 
 /** Options of {@link startLocalStack}; every field is optional. */
 export interface LocalStackOptions {
-  /** AWS region of every ARN and of `AWS_REGION`. Default `us-west-2`. */
+  /** AWS region of every ARN and of `AWS_REGION`. Default {@link DEFAULT_REGION} (`us-west-2`). */
   region?: string;
   /** Account id of every ARN. Default `123456789012`. */
   account?: string;
@@ -602,7 +602,7 @@ let exitHookInstalled = false;
  * already started is stopped again).
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const region = options.region ?? 'us-west-2';
+  const region = options.region ?? DEFAULT_REGION;
   const account = options.account ?? '123456789012';
   const resourcePrefix = options.resourcePrefix ?? 'cirrus';
   const payloadBucket = options.payloadBucket ?? `${resourcePrefix}-payloads`;

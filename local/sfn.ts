@@ -11,7 +11,9 @@ import { AwsServiceError } from './errors';
 import type { ExecutionStatus, TerminalStatus } from './events';
 import type { HandlerRegistry } from './handlers';
 import { toHistory, type InterpreterEvent } from './history';
-import { awsJsonListener, optString, reqString, utf8Bytes, type JsonObject } from './http';
+import type { JsonObject } from '../shared/json';
+import { utf8Length } from '../shared/size';
+import { awsJsonListener, optString, reqString } from './http';
 import type { TokenBucket } from './throttle';
 
 /** Maximum size of execution input and output (and of state data), as in AWS: 256 KiB. */
@@ -268,7 +270,7 @@ export class LocalStepFunctions {
     if (this.stopping) throw new AwsServiceError('ServiceUnavailable', 'the local stack is stopping', 503);
     const machine = this.machine(stateMachineArn);
     if (!NAME_RE.test(name)) throw new AwsServiceError('InvalidName', `Invalid Name: '${name}'`);
-    if (utf8Bytes(input) > MAX_EXECUTION_DATA_BYTES) {
+    if (utf8Length(input) > MAX_EXECUTION_DATA_BYTES) {
       throw new AwsServiceError(
         'ValidationException',
         `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${MAX_EXECUTION_DATA_BYTES}`,
@@ -337,7 +339,7 @@ export class LocalStepFunctions {
       run.result.then(
         (output) => {
           const text = outputText(output, parsedInput, input);
-          if (utf8Bytes(text) > MAX_EXECUTION_DATA_BYTES) {
+          if (utf8Length(text) > MAX_EXECUTION_DATA_BYTES) {
             this.finish(
               record,
               'FAILED',

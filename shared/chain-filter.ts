@@ -132,22 +132,17 @@ function parse(src: string): Node {
     }
     return { k: 'cmp', op: null, a };
   };
-  const and = (): Node => {
-    let n = primary();
-    while (isOp('&')) {
+  /** A left-associative chain of `next` joined by `op` (`&` binds tighter than `|`). */
+  const chain = (op: '&' | '|', k: 'and' | 'or', next: () => Node) => (): Node => {
+    let n = next();
+    while (isOp(op)) {
       p++;
-      n = { k: 'and', a: n, b: primary() };
+      n = { k, a: n, b: next() };
     }
     return n;
   };
-  const or = (): Node => {
-    let n = and();
-    while (isOp('|')) {
-      p++;
-      n = { k: 'or', a: n, b: and() };
-    }
-    return n;
-  };
+  const and = chain('&', 'and', primary);
+  const or = chain('|', 'or', and);
   const n = or();
   if (p !== toks.length) throw new ChainFilterError(`unexpected trailing input in chain_filter: ${src}`);
   return n;

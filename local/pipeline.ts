@@ -149,6 +149,19 @@ function taskStates(definition: unknown): { state: string; resource: string; fun
   return out;
 }
 
+/** One notice per Task state of a workflow definition that is not a Lambda call (the local stack runs only those). */
+function unsupportedTaskNotices(name: string, text: string): string[] {
+  let definition: unknown;
+  try {
+    definition = JSON.parse(text) as unknown;
+  } catch {
+    definition = {};
+  }
+  return taskStates(definition)
+    .filter((t) => !(t.resource === LAMBDA_INVOKE || /^arn:aws[a-z-]*:lambda:/.test(t.resource)))
+    .map((t) => `workflow ${name}: state "${t.state}" uses ${t.resource}, which the local stack does not run; executions reaching it fail with States.Runtime`);
+}
+
 /**
  * Registers every `*.asl.json` of `dir` as `<resourcePrefix>-<name>`, filling the placeholders the
  * CDK app fills: `${ResourcePrefix}`, `${PayloadBucket}`, `${PayloadRootPrefix}`, and
@@ -199,16 +212,7 @@ async function registerWorkflows(
       notices.push(`workflow ${name} (${file}) not registered: ${(err as Error).message}`);
       continue;
     }
-    let definition: unknown;
-    try {
-      definition = JSON.parse(text) as unknown;
-    } catch {
-      definition = {};
-    }
-    for (const t of taskStates(definition)) {
-      const lambda = t.resource === LAMBDA_INVOKE || /^arn:aws[a-z-]*:lambda:/.test(t.resource);
-      if (!lambda) notices.push(`workflow ${name}: state "${t.state}" uses ${t.resource}, which the local stack does not run; executions reaching it fail with States.Runtime`);
-    }
+    notices.push(...unsupportedTaskNotices(name, text));
   }
   for (const [fnName, users] of missingLambdas) {
     notices.push(

@@ -24,6 +24,11 @@ type Node =
   | { k: 'cmp'; op: string | null; a: Operand; b?: Operand };
 type Operand = { path: (string | number)[] } | { lit: JsonValue };
 
+/**
+ * Splits a chain_filter expression into tokens. Left as one single-pass scanner of about 75 lines
+ * on purpose: every branch advances the same position `i` (paths, quoted strings, numbers, words,
+ * operators), and split into functions it would need that position threaded through each.
+ */
 function tokenize(src: string): Tok[] {
   const toks: Tok[] = [];
   let i = 0;

@@ -242,25 +242,20 @@ async function listAll(config: CliConfig, bucket: PayloadBucket, prefix: string)
   return out;
 }
 
+/** One execution being listed, with the time of its oldest object (for ordering). */
+type ListedExecution = ExecutionEntry & { first: number | undefined };
+
 /**
- * The executions of a payload from a listing of `<root>/executions/<payload_id>/`, oldest first,
- * marking the StateDB's last execution when the table is configured. Needs only the bucket.
- *
- * Only keys of the form `<prefix><execution_id>/input.json|output.json` count: the prefix of one
- * payload id can also hold other payloads (ids that continue with `/…`).
- * @throws PayloadNotFoundError, ExecutionNotFoundError or CliError when there is nothing to list.
+ * The executions found in a listing of the payload's executions prefix, by execution id, and a
+ * function that returns (adding it when new) the entry of an execution id.
  */
-export async function listExecutions(config: CliConfig, payloadId: string): Promise<ExecutionListing> {
-  validatePayloadId(payloadId);
-  const bucket = requireBucket(config);
-  let item: StateItem | undefined;
-  if (config.tableName) item = await readItem(config, requireStateDb(config), payloadId);
-
-  const prefix = bucket.layout.payloadExecutionsPrefix(payloadId);
-  const objects = await listAll(config, bucket, prefix);
-
-  const entries = new Map<string, ExecutionEntry & { first: number | undefined }>();
-  const entry = (id: string): ExecutionEntry & { first: number | undefined } => {
+function executionEntries(
+  objects: NonNullable<ListObjectsV2CommandOutput['Contents']>,
+  payloadId: string,
+  bucket: PayloadBucket,
+): { entries: Map<string, ListedExecution>; entry: (id: string) => ListedExecution } {
+  const entries = new Map<string, ListedExecution>();
+  const entry = (id: string): ListedExecution => {
     let e = entries.get(id);
     if (!e) {
       e = { execution_id: id, execution_arn: null, input_json: null, output_json: null, last_modified: null, last_execution: null, first: undefined };
@@ -282,6 +277,43 @@ export async function listExecutions(config: CliConfig, payloadId: string): Prom
       if (e.last_modified === null || Date.parse(e.last_modified) < t) e.last_modified = modified.toISOString();
     }
   }
+  return { entries, entry };
+}
+
+/**
+ * Oldest first (by the first object's time); then in the StateDB's order of executions; then by
+ * execution id, so the order never depends on the listing.
+ */
+function byFirstSeen(order: Map<string, number>): (a: ListedExecution, b: ListedExecution) => number {
+  return (a, b) => {
+    const ta = a.first ?? -Infinity;
+    const tb = b.first ?? -Infinity;
+    if (ta !== tb) return ta - tb;
+    const oa = order.get(a.execution_id) ?? Infinity;
+    const ob = order.get(b.execution_id) ?? Infinity;
+    if (oa !== ob) return oa - ob;
+    return a.execution_id < b.execution_id ? -1 : a.execution_id > b.execution_id ? 1 : 0;
+  };
+}
+
+/**
+ * The executions of a payload from a listing of `<root>/executions/<payload_id>/`, oldest first,
+ * marking the StateDB's last execution when the table is configured. Needs only the bucket.
+ *
+ * Only keys of the form `<prefix><execution_id>/input.json|output.json` count: the prefix of one
+ * payload id can also hold other payloads (ids that continue with `/…`).
+ * @throws PayloadNotFoundError, ExecutionNotFoundError or CliError when there is nothing to list.
+ */
+export async function listExecutions(config: CliConfig, payloadId: string): Promise<ExecutionListing> {
+  validatePayloadId(payloadId);
+  const bucket = requireBucket(config);
+  let item: StateItem | undefined;
+  if (config.tableName) item = await readItem(config, requireStateDb(config), payloadId);
+
+  const prefix = bucket.layout.payloadExecutionsPrefix(payloadId);
+  const objects = await listAll(config, bucket, prefix);
+
+  const { entries, entry } = executionEntries(objects, payloadId, bucket);
 
   const order = new Map<string, number>();
   if (item) {
@@ -298,15 +330,7 @@ export async function listExecutions(config: CliConfig, payloadId: string): Prom
   }
   const last = item?.executions.at(-1);
   const lastId = last ? executionIdFromArn(last) : undefined;
-  const sorted = [...entries.values()].sort((a, b) => {
-    const ta = a.first ?? -Infinity;
-    const tb = b.first ?? -Infinity;
-    if (ta !== tb) return ta - tb;
-    const oa = order.get(a.execution_id) ?? Infinity;
-    const ob = order.get(b.execution_id) ?? Infinity;
-    if (oa !== ob) return oa - ob;
-    return a.execution_id < b.execution_id ? -1 : a.execution_id > b.execution_id ? 1 : 0;
-  });
+  const sorted = [...entries.values()].sort(byFirstSeen(order));
   return {
     payload_id: payloadId,
     prefix: bucket.url(prefix),

@@ -250,35 +250,16 @@ export interface PipelineStack {
   stop(): Promise<void>;
 }
 
-/**
- * Starts the local stack for one test file and applies its environment (`process.env` and the
- * shared SDK clients), so the Lambda handlers imported from the sources run against it.
- */
-export async function startPipelineStack(options: LocalStackOptions = {}): Promise<PipelineStack> {
-  const stack = await startLocalStack(options);
-  const restoreEnv = stack.applyEnv();
-  // The harness's own calls retry a dropped connection (the SDK default); the functions under test keep their own settings.
-  const s3 = new S3Client({ ...stack.clientConfig('s3'), maxAttempts: 3 });
-  const sfn = new SFNClient({ ...stack.clientConfig('sfn'), maxAttempts: 1 });
-  const ddb = new DynamoDBClient({ ...stack.clientConfig('dynamodb'), maxAttempts: 3 });
-  const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
-  const bucketName = stack.payloadBucket;
-  const root = stack.env.CIRRUS_PAYLOAD_ROOT_PREFIX;
-  const baseArn = stack.env.CIRRUS_BASE_WORKFLOW_ARN;
+/** The object helpers of {@link PipelineStack}: read, check, write and list objects by URL or by key of the payload bucket. */
+function payloadObjects(
+  s3: S3Client,
+  bucketName: string,
+): Pick<PipelineStack, 'getJson' | 'getText' | 'contentType' | 'exists' | 'putJson' | 'listKeys'> {
   const keyOf = (urlOrKey: string): { Bucket: string; Key: string } => {
     const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(urlOrKey);
     return m ? { Bucket: m[1], Key: m[2] } : { Bucket: bucketName, Key: urlOrKey };
   };
   return {
-    stack,
-    s3,
-    sfn,
-    doc,
-    db: new StateDb(stack.stateDbTable, doc),
-    bucket: new PayloadBucket(bucketName, root, { s3 }),
-    baseArn,
-    executionArn: (workflow, name) => `${baseArn.replace(':stateMachine:', ':execution:')}${workflow}:${name}`,
-    executionKey: (payloadId, name, file) => `${root}/executions/${payloadId}/${name}/${file}`,
     async getJson(urlOrKey) {
       const res = await s3.send(new GetObjectCommand(keyOf(urlOrKey)));
       return JSON.parse(await res.Body!.transformToString('utf-8'));
@@ -310,6 +291,35 @@ export async function startPipelineStack(options: LocalStackOptions = {}): Promi
       }
       return keys;
     },
+  };
+}
+
+/**
+ * Starts the local stack for one test file and applies its environment (`process.env` and the
+ * shared SDK clients), so the Lambda handlers imported from the sources run against it.
+ */
+export async function startPipelineStack(options: LocalStackOptions = {}): Promise<PipelineStack> {
+  const stack = await startLocalStack(options);
+  const restoreEnv = stack.applyEnv();
+  // The harness's own calls retry a dropped connection (the SDK default); the functions under test keep their own settings.
+  const s3 = new S3Client({ ...stack.clientConfig('s3'), maxAttempts: 3 });
+  const sfn = new SFNClient({ ...stack.clientConfig('sfn'), maxAttempts: 1 });
+  const ddb = new DynamoDBClient({ ...stack.clientConfig('dynamodb'), maxAttempts: 3 });
+  const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
+  const bucketName = stack.payloadBucket;
+  const root = stack.env.CIRRUS_PAYLOAD_ROOT_PREFIX;
+  const baseArn = stack.env.CIRRUS_BASE_WORKFLOW_ARN;
+  return {
+    stack,
+    s3,
+    sfn,
+    doc,
+    db: new StateDb(stack.stateDbTable, doc),
+    bucket: new PayloadBucket(bucketName, root, { s3 }),
+    baseArn,
+    executionArn: (workflow, name) => `${baseArn.replace(':stateMachine:', ':execution:')}${workflow}:${name}`,
+    executionKey: (payloadId, name, file) => `${root}/executions/${payloadId}/${name}/${file}`,
+    ...payloadObjects(s3, bucketName),
     workflowEvents(payloadId) {
       return stack.sns
         .messages(stack.workflowEventTopicArn)

@@ -18,7 +18,7 @@ import { repoRoot, startPipeline, type Pipeline } from '../local/pipeline';
 import { PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from '../cdk/process-limits';
 import { formatBytes, renderTree } from '../local/tree';
 import { validateProcessPayload } from '../shared/payload';
-import { payloadIdToKey, StateDb } from '../shared/statedb';
+import { payloadIdToKey, StateDb, type StateItem } from '../shared/statedb';
 import { measureInlineSize, MAX_PAYLOAD_LENGTH } from '../shared/size';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -61,10 +61,40 @@ async function capture(argv: string[]): Promise<{ code: number; out: string; err
   return { code, out, err };
 }
 
-async function demo(p: Pipeline): Promise<number> {
-  const { stack } = p;
-  const root = stack.env.CIRRUS_PAYLOAD_ROOT_PREFIX;
+/** The payload ids the demo sends, in the order of the sections that show them. */
+const DEMO_IDS = [
+  'demo-collection/workflow-minimal/demo-item-1',
+  'demo-collection/workflow-minimal/demo-item-big',
+  'demo-collection/workflow-minimal/demo-item-fails',
+  'demo-collection/workflow-stamp-items/demo-item-stamped',
+];
 
+/** The demo, one section after the other; 0 when every payload ended as expected. */
+async function demo(p: Pipeline): Promise<number> {
+  const failures = await sqsBatchSection(p);
+  await growingTaskSection(p);
+  section(`3. The payload bucket: s3://${p.stack.payloadBucket}/${p.stack.env.CIRRUS_PAYLOAD_ROOT_PREFIX}/`);
+  const objects = await p.listPayloadObjects();
+  process.stdout.write(`${renderTree(`s3://${p.stack.payloadBucket}/`, objects)}\n`);
+  const states = await stateDbSection(p);
+  const cliOk = await cliSection();
+  await doctorSection();
+
+  section('Summary');
+  const ok =
+    states.get(DEMO_IDS[0])?.state === 'SUCCEEDED' &&
+    states.get(DEMO_IDS[1])?.state === 'SUCCEEDED' &&
+    states.get(DEMO_IDS[2])?.state === 'FAILED' &&
+    states.get(DEMO_IDS[3])?.state === 'SUCCEEDED' &&
+    failures === 1 &&
+    cliOk;
+  step(ok ? 'pipeline OK: 3 succeeded, 1 failed on purpose, 1 invalid message reported for redelivery' : 'pipeline did NOT behave as expected (see above)');
+  return ok ? 0 : 1;
+}
+
+/** Section 1: a normal, an oversized, a failing and an invalid message in one batch; the number of batch item failures. */
+async function sqsBatchSection(p: Pipeline): Promise<number> {
+  const { stack } = p;
   section('1. One SQS batch through the process function');
   const normal = payload('minimal', [item('demo-item-1', 'demo-collection')], { succeed: true });
   const bigText = 'é'.repeat(70000); // 70,000 two-byte characters: ~140 KB inline, over the 120 KB limit
@@ -81,7 +111,12 @@ async function demo(p: Pipeline): Promise<number> {
   await stack.waitForIdle();
   step(`executions finished: ${stack.sfn.executions().map((e) => `${e.name.slice(0, 8)}… ${e.status}`).join(', ')}`);
   step(`status events delivered to update-state: ${stack.statusEvents.length}; update-state errors: ${p.updateStateErrors.length}`);
+  return failures.length;
+}
 
+/** Section 2: a Lambda task whose output grows past the inline limit. */
+async function growingTaskSection(p: Pipeline): Promise<void> {
+  const { stack } = p;
   section('2. A Lambda task whose output grows past the inline limit');
   const stamp = payload('stamp-items', [item('demo-item-stamped', 'demo-collection')], { tasks: { 'stamp-items': { pad_bytes: 130000 } } });
   step('stamp-items payload   demo-collection/workflow-stamp-items/demo-item-stamped (the task adds 130 KB to the item)');
@@ -90,25 +125,23 @@ async function demo(p: Pipeline): Promise<number> {
   const stampExec = stack.sfn.executions().find((e) => e.stateMachineArn.endsWith(':stamp-items') || e.stateMachineArn.endsWith('-stamp-items'));
   const stampOutput = stampExec ? String((await stack.sfn.execution(stampExec.executionArn))?.output ?? '') : '';
   step(`execution output (what Step Functions carried): ${stampOutput.length > 160 ? `${stampOutput.slice(0, 160)}…` : stampOutput}`);
+}
 
-  section(`3. The payload bucket: s3://${stack.payloadBucket}/${root}/`);
-  const objects = await p.listPayloadObjects();
-  process.stdout.write(`${renderTree(`s3://${stack.payloadBucket}/`, objects)}\n`);
-
+/** Section 4: the StateDB item of every demo payload. */
+async function stateDbSection(p: Pipeline): Promise<Map<string, StateItem>> {
   section('4. StateDB');
-  const db = new StateDb(stack.stateDbTable);
-  const ids = [
-    'demo-collection/workflow-minimal/demo-item-1',
-    'demo-collection/workflow-minimal/demo-item-big',
-    'demo-collection/workflow-minimal/demo-item-fails',
-    'demo-collection/workflow-stamp-items/demo-item-stamped',
-  ];
-  const states = await db.getItems(ids);
-  for (const id of ids) {
+  const db = new StateDb(p.stack.stateDbTable);
+  const states = await db.getItems(DEMO_IDS);
+  for (const id of DEMO_IDS) {
     const it = states.get(id);
     process.stdout.write(`${(it?.state ?? 'MISSING').padEnd(10)} ${id}${it?.last_error ? `\n           last_error: ${it.last_error}` : ''}\n`);
   }
+  return states;
+}
 
+/** Section 5: the CLI reads input and output payloads; true when the reads that should succeed did. */
+async function cliSection(): Promise<boolean> {
+  const ids = DEMO_IDS;
   section('5. The CLI: cirrus get-input-payload / get-output-payload');
   const input = await capture(['get-input-payload', ids[0], '--raw']);
   process.stdout.write(`$ cirrus get-input-payload ${ids[0]} --raw\n${input.out}${input.err}`);
@@ -124,7 +157,11 @@ async function demo(p: Pipeline): Promise<number> {
   process.stdout.write(`$ cirrus get-output-payload ${ids[3]}\n${stampedNote}\n`);
   const notYet = await capture(['get-output-payload', ids[2]]);
   process.stdout.write(`$ cirrus get-output-payload ${ids[2]}\n${notYet.err}(exit ${notYet.code}: expected, that run failed on purpose)\n`);
+  return input.code === 0 && output.code === 0 && stamped.code === 0;
+}
 
+/** Section 6: cirrus doctor on the local stack. */
+async function doctorSection(): Promise<void> {
   section('6. cirrus doctor');
   process.stdout.write(
     'Expected on the local stack: the S3 stand-in has no lifecycle configuration API, so the lifecycle\n' +
@@ -133,19 +170,6 @@ async function demo(p: Pipeline): Promise<number> {
   );
   const doctor = await capture(['doctor']);
   process.stdout.write(doctor.out + doctor.err);
-
-  section('Summary');
-  const ok =
-    states.get(ids[0])?.state === 'SUCCEEDED' &&
-    states.get(ids[1])?.state === 'SUCCEEDED' &&
-    states.get(ids[2])?.state === 'FAILED' &&
-    states.get(ids[3])?.state === 'SUCCEEDED' &&
-    failures.length === 1 &&
-    input.code === 0 &&
-    output.code === 0 &&
-    stamped.code === 0;
-  step(ok ? 'pipeline OK: 3 succeeded, 1 failed on purpose, 1 invalid message reported for redelivery' : 'pipeline did NOT behave as expected (see above)');
-  return ok ? 0 : 1;
 }
 
 /** A value quoted for a POSIX shell. */

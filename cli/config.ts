@@ -1,6 +1,6 @@
 /**
  * Configuration of the `cirrus` command: the payload bucket, root prefix and StateDB table, from
- * flags, a CloudFormation stack's outputs (`--stack`) or the environment (SPEC section 1), and
+ * flags, a CloudFormation stack's outputs (`--stack`) or the environment (README, "Configuration"), and
  * the AWS clients the commands use.
  *
  * Precedence, per value: flag, then stack output, then environment variable.
@@ -297,18 +297,21 @@ export async function resolveConfig(options: GlobalOptions, env: Env = process.e
   }
 }
 
+/** Why a resource is missing: the stack gave none, or neither the variable nor the flag is set. */
+function notConfigured(config: CliConfig, what: string, variable: string, flag: string): ConfigurationError {
+  return new ConfigurationError(
+    config.stackName
+      ? `no ${what} configured: stack "${config.stackName}" gave none; pass ${flag}`
+      : `no ${what} configured: set ${variable} or pass ${flag} (or --stack <name>)`,
+  );
+}
+
 /**
  * The payload bucket of a configuration.
  * @throws ConfigurationError naming the variable and the flag when no bucket is configured.
  */
 export function requireBucket(config: CliConfig): PayloadBucket {
-  if (!config.bucketName) {
-    throw new ConfigurationError(
-      config.stackName
-        ? `no payload bucket configured: stack "${config.stackName}" gave none; pass --bucket`
-        : `no payload bucket configured: set ${ENV.payloadBucket} or pass --bucket (or --stack <name>)`,
-    );
-  }
+  if (!config.bucketName) throw notConfigured(config, 'payload bucket', ENV.payloadBucket, '--bucket');
   return new PayloadBucket(config.bucketName, config.rootPrefix, { s3: config.clients.s3 });
 }
 
@@ -317,13 +320,7 @@ export function requireBucket(config: CliConfig): PayloadBucket {
  * @throws ConfigurationError naming the variable and the flag when no table is configured.
  */
 export function requireStateDb(config: CliConfig): StateDb {
-  if (!config.tableName) {
-    throw new ConfigurationError(
-      config.stackName
-        ? `no StateDB table configured: stack "${config.stackName}" gave none; pass --table`
-        : `no StateDB table configured: set ${ENV.stateDb} or pass --table (or --stack <name>)`,
-    );
-  }
+  if (!config.tableName) throw notConfigured(config, 'StateDB table', ENV.stateDb, '--table');
   return new StateDb(config.tableName, config.clients.dynamo);
 }
 

@@ -11,7 +11,7 @@ import {
   type LifecycleRule,
   type Tag,
 } from '@aws-sdk/client-s3';
-import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, paginateScan, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import { errorName } from '../shared/errors';
 import { executionIdFromArn } from '../shared/execution';
 import type { JsonObject } from '../shared/json';
@@ -305,132 +305,151 @@ async function readVersioning(config: CliConfig, bucket: PayloadBucket): Promise
   }
 }
 
+/** What a group of checks found: its findings and one result per check. */
+interface Checked {
+  findings: Finding[];
+  checks: CheckResult[];
+}
+
+/** An enabled lifecycle rule, with its position and the keys it can match. */
+interface EnabledRule {
+  rule: LifecycleRule;
+  index: number;
+  scope: RuleScope;
+}
+
 /** The lifecycle and versioning checks, from the rules and the versioning status (pure). */
 export function analyseBucketConfiguration(
   layout: PayloadLayout,
   lifecycle: ConfigRead<LifecycleRule[]>,
   versioning: ConfigRead<string | undefined>,
 ): { findings: Finding[]; checks: CheckResult[] } {
-  const findings: Finding[] = [];
-  const checks: CheckResult[] = [];
   // The prefixes come from the payload bucket layout, like the CDK lifecycle rule's.
   const executions = `${layout.prefixExecutions}/`;
   const tmp = `${layout.prefixTmp}/`;
-
+  const parts: Checked[] = [];
   if (!lifecycle.ok) {
-    findings.push({ severity: lifecycle.severity, check: 'lifecycle.executions', message: lifecycle.reason, details: {} });
-    checks.push({ check: 'lifecycle.executions', status: 'skipped', summary: lifecycle.reason });
-    checks.push({ check: 'lifecycle.tmp', status: 'skipped', summary: lifecycle.reason });
+    parts.push({
+      findings: [{ severity: lifecycle.severity, check: 'lifecycle.executions', message: lifecycle.reason, details: {} }],
+      checks: [
+        { check: 'lifecycle.executions', status: 'skipped', summary: lifecycle.reason },
+        { check: 'lifecycle.tmp', status: 'skipped', summary: lifecycle.reason },
+      ],
+    });
   } else {
     const rules = lifecycle.value.map((rule, index) => ({ rule, index, scope: ruleScope(rule) })).filter((r) => r.rule.Status === 'Enabled');
     const disabled = lifecycle.value.length - rules.length;
     const ruleCount = `${lifecycle.value.length} rule${lifecycle.value.length === 1 ? '' : 's'}${disabled ? `, ${disabled} disabled` : ''}`;
+    parts.push(executionsLifecycle(rules, executions, ruleCount), tmpLifecycle(rules, tmp, lifecycle.value.length === 0));
+  }
+  parts.push(versioningCheck(lifecycle, versioning, tmp));
+  return { findings: parts.flatMap((c) => c.findings), checks: parts.flatMap((c) => c.checks) };
+}
 
-    // executions/: nothing may expire or transition current objects there.
-    let execErrors = 0;
-    for (const { rule, index, scope } of rules) {
-      if (!scopeCanMatch(scope, executions)) continue;
-      const actions = currentObjectActions(rule);
-      if (actions.length > 0) {
-        execErrors++;
-        findings.push({
-          severity: 'error',
-          check: 'lifecycle.executions',
-          message:
-            `lifecycle rule ${ruleName(rule, index)} ${actions.join(' and ')} and can match keys under ${executions} ` +
-            `(${whyMatches(scope, executions)}): execution history (input.json/output.json) will be lost and the CLI can no longer read it`,
-          details: { ...ruleDetails(rule, index, scope), actions, target: executions },
-        });
-      } else if (hasNoncurrentActions(rule)) {
-        findings.push({
-          severity: 'info',
-          check: 'lifecycle.executions',
-          message:
-            `lifecycle rule ${ruleName(rule, index)} acts on noncurrent versions under ${executions} ` +
-            `(${whyMatches(scope, executions)}); current input.json/output.json objects are not affected`,
-          details: { ...ruleDetails(rule, index, scope), target: executions },
-        });
-      }
-    }
-    checks.push({
-      check: 'lifecycle.executions',
-      status: execErrors > 0 ? 'error' : 'ok',
-      summary:
-        execErrors > 0
-          ? `${execErrors} enabled rule${execErrors === 1 ? '' : 's'} can delete or move execution history (${ruleCount})`
-          : `no enabled rule expires or transitions objects under ${executions} (${ruleCount})`,
-    });
-
-    // tmp/: some rule must expire all of it, none in under 3 days.
-    const expiring = rules.filter(({ rule, scope }) => (rule.Expiration?.Days !== undefined || rule.Expiration?.Date !== undefined) && scopeCanMatch(scope, tmp));
-    const covering = expiring.filter(({ scope }) => scopeCovers(scope, tmp));
-    let tmpWarnings = 0;
-    for (const { rule, index, scope } of expiring) {
-      const days = rule.Expiration?.Days;
-      if (days !== undefined && days >= MIN_TMP_EXPIRY_DAYS) continue;
-      tmpWarnings++;
-      const what = days !== undefined ? `after ${days} day${days === 1 ? '' : 's'}` : `on a fixed date (${new Date(rule.Expiration?.Date ?? 0).toISOString().slice(0, 10)}), after which new objects live under a day`;
+/** `lifecycle.executions`: no enabled rule may expire or transition current objects under executions/. */
+function executionsLifecycle(rules: readonly EnabledRule[], executions: string, ruleCount: string): Checked {
+  const findings: Finding[] = [];
+  let execErrors = 0;
+  for (const { rule, index, scope } of rules) {
+    if (!scopeCanMatch(scope, executions)) continue;
+    const actions = currentObjectActions(rule);
+    if (actions.length > 0) {
+      execErrors++;
       findings.push({
-        severity: 'warning',
-        check: 'lifecycle.tmp',
+        severity: 'error',
+        check: 'lifecycle.executions',
         message:
-          `lifecycle rule ${ruleName(rule, index)} expires objects under ${tmp} ${what} (${describeScope(scope)}): ` +
-          `under ${MIN_TMP_EXPIRY_DAYS} days, in-flight retries and batch jobs can lose their payloads`,
-        details: { ...ruleDetails(rule, index, scope), expiration_days: days ?? null, target: tmp },
+          `lifecycle rule ${ruleName(rule, index)} ${actions.join(' and ')} and can match keys under ${executions} ` +
+          `(${whyMatches(scope, executions)}): execution history (input.json/output.json) will be lost and the CLI can no longer read it`,
+        details: { ...ruleDetails(rule, index, scope), actions, target: executions },
+      });
+    } else if (hasNoncurrentActions(rule)) {
+      findings.push({
+        severity: 'info',
+        check: 'lifecycle.executions',
+        message:
+          `lifecycle rule ${ruleName(rule, index)} acts on noncurrent versions under ${executions} ` +
+          `(${whyMatches(scope, executions)}); current input.json/output.json objects are not affected`,
+        details: { ...ruleDetails(rule, index, scope), target: executions },
       });
     }
-    if (covering.length === 0) {
-      tmpWarnings++;
-      const partial = expiring.map(({ rule, index, scope }) => `${ruleName(rule, index)} (${describeScope(scope)})`);
-      findings.push({
-        severity: 'warning',
-        check: 'lifecycle.tmp',
-        message:
-          (lifecycle.value.length === 0 ? 'the bucket has no lifecycle configuration: ' : '') +
-          `no enabled rule expires every object under ${tmp}` +
-          (partial.length > 0 ? ` (only part of it: ${partial.join(', ')})` : '') +
-          ': oversized, batch and invalid payloads accumulate forever (a 10-day expiration is the default)',
-        details: { target: tmp, partial_rules: expiring.map(({ rule, index }) => rule.ID ?? `#${index + 1}`) },
-      });
-    }
-    const minDays = Math.min(...covering.map(({ rule }) => rule.Expiration?.Days ?? 0));
-    checks.push({
+  }
+  const summary =
+    execErrors > 0
+      ? `${execErrors} enabled rule${execErrors === 1 ? '' : 's'} can delete or move execution history (${ruleCount})`
+      : `no enabled rule expires or transitions objects under ${executions} (${ruleCount})`;
+  return { findings, checks: [{ check: 'lifecycle.executions', status: execErrors > 0 ? 'error' : 'ok', summary }] };
+}
+
+/** `lifecycle.tmp`: some enabled rule must expire all of tmp/, none in under {@link MIN_TMP_EXPIRY_DAYS} days. */
+function tmpLifecycle(rules: readonly EnabledRule[], tmp: string, noConfiguration: boolean): Checked {
+  const findings: Finding[] = [];
+  const expiring = rules.filter(({ rule, scope }) => (rule.Expiration?.Days !== undefined || rule.Expiration?.Date !== undefined) && scopeCanMatch(scope, tmp));
+  const covering = expiring.filter(({ scope }) => scopeCovers(scope, tmp));
+  for (const { rule, index, scope } of expiring) {
+    const days = rule.Expiration?.Days;
+    if (days !== undefined && days >= MIN_TMP_EXPIRY_DAYS) continue;
+    const what = days !== undefined ? `after ${days} day${days === 1 ? '' : 's'}` : `on a fixed date (${new Date(rule.Expiration?.Date ?? 0).toISOString().slice(0, 10)}), after which new objects live under a day`;
+    findings.push({
+      severity: 'warning',
       check: 'lifecycle.tmp',
-      status: tmpWarnings > 0 ? 'warning' : 'ok',
-      summary:
-        covering.length > 0
-          ? `${tmp} expires after ${minDays} day${minDays === 1 ? '' : 's'} (rule ${covering.map(({ rule, index }) => ruleName(rule, index)).join(', ')})`
-          : `no rule expires ${tmp}`,
+      message:
+        `lifecycle rule ${ruleName(rule, index)} expires objects under ${tmp} ${what} (${describeScope(scope)}): ` +
+        `under ${MIN_TMP_EXPIRY_DAYS} days, in-flight retries and batch jobs can lose their payloads`,
+      details: { ...ruleDetails(rule, index, scope), expiration_days: days ?? null, target: tmp },
     });
   }
-
-  // versioning
-  if (!versioning.ok) {
-    findings.push({ severity: versioning.severity, check: 'versioning', message: versioning.reason, details: {} });
-    checks.push({ check: 'versioning', status: 'skipped', summary: versioning.reason });
-  } else {
-    const status = versioning.value ?? 'Disabled';
-    let message: string;
-    if (status === 'Enabled' || status === 'Suspended') {
-      const noncurrent = lifecycle.ok
-        ? lifecycle.value
-            .map((rule, index) => ({ rule, index }))
-            .filter(({ rule }) => rule.Status === 'Enabled' && rule.NoncurrentVersionExpiration !== undefined && scopeCanMatch(ruleScope(rule), tmp))
-        : [];
-      message =
-        `bucket versioning is ${status}: objects expired by lifecycle rules remain as noncurrent versions (still stored and billed) ` +
-        (noncurrent.length > 0
-          ? `until the NoncurrentVersionExpiration of rule ${noncurrent.map(({ rule, index }) => ruleName(rule, index)).join(', ')} removes them`
-          : lifecycle.ok
-            ? `forever: no rule has a NoncurrentVersionExpiration covering ${tmp}`
-            : 'unless a NoncurrentVersionExpiration rule removes them');
-    } else {
-      message = 'bucket versioning is not enabled: objects expired by lifecycle rules are deleted for good';
-    }
-    findings.push({ severity: 'info', check: 'versioning', message, details: { status } });
-    checks.push({ check: 'versioning', status: 'info', summary: `versioning ${status}` });
+  if (covering.length === 0) {
+    const partial = expiring.map(({ rule, index, scope }) => `${ruleName(rule, index)} (${describeScope(scope)})`);
+    findings.push({
+      severity: 'warning',
+      check: 'lifecycle.tmp',
+      message:
+        (noConfiguration ? 'the bucket has no lifecycle configuration: ' : '') +
+        `no enabled rule expires every object under ${tmp}` +
+        (partial.length > 0 ? ` (only part of it: ${partial.join(', ')})` : '') +
+        ': oversized, batch and invalid payloads accumulate forever (a 10-day expiration is the default)',
+      details: { target: tmp, partial_rules: expiring.map(({ rule, index }) => rule.ID ?? `#${index + 1}`) },
+    });
   }
-  return { findings, checks };
+  const minDays = Math.min(...covering.map(({ rule }) => rule.Expiration?.Days ?? 0));
+  const summary =
+    covering.length > 0
+      ? `${tmp} expires after ${minDays} day${minDays === 1 ? '' : 's'} (rule ${covering.map(({ rule, index }) => ruleName(rule, index)).join(', ')})`
+      : `no rule expires ${tmp}`;
+  return { findings, checks: [{ check: 'lifecycle.tmp', status: findings.length > 0 ? 'warning' : 'ok', summary }] };
+}
+
+/** `versioning`: what happens to objects the lifecycle rules expire. */
+function versioningCheck(lifecycle: ConfigRead<LifecycleRule[]>, versioning: ConfigRead<string | undefined>, tmp: string): Checked {
+  if (!versioning.ok) {
+    return {
+      findings: [{ severity: versioning.severity, check: 'versioning', message: versioning.reason, details: {} }],
+      checks: [{ check: 'versioning', status: 'skipped', summary: versioning.reason }],
+    };
+  }
+  const status = versioning.value ?? 'Disabled';
+  let message: string;
+  if (status === 'Enabled' || status === 'Suspended') {
+    const noncurrent = lifecycle.ok
+      ? lifecycle.value
+          .map((rule, index) => ({ rule, index }))
+          .filter(({ rule }) => rule.Status === 'Enabled' && rule.NoncurrentVersionExpiration !== undefined && scopeCanMatch(ruleScope(rule), tmp))
+      : [];
+    message =
+      `bucket versioning is ${status}: objects expired by lifecycle rules remain as noncurrent versions (still stored and billed) ` +
+      (noncurrent.length > 0
+        ? `until the NoncurrentVersionExpiration of rule ${noncurrent.map(({ rule, index }) => ruleName(rule, index)).join(', ')} removes them`
+        : lifecycle.ok
+          ? `forever: no rule has a NoncurrentVersionExpiration covering ${tmp}`
+          : 'unless a NoncurrentVersionExpiration rule removes them');
+  } else {
+    message = 'bucket versioning is not enabled: objects expired by lifecycle rules are deleted for good';
+  }
+  return {
+    findings: [{ severity: 'info', check: 'versioning', message, details: { status } }],
+    checks: [{ check: 'versioning', status: 'info', summary: `versioning ${status}` }],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -475,18 +494,15 @@ async function scanStateDb(config: CliConfig, tableName: string, maxItems: numbe
   const items: ScannedItem[] = [];
   let scanned = 0;
   let start: Record<string, unknown> | undefined;
-  do {
-    const res: ScanCommandOutput = await config.clients.dynamo.send(
-      new ScanCommand({
-        TableName: tableName,
-        Limit: Math.min(pageSize, maxItems - scanned),
-        ExclusiveStartKey: start,
-        FilterExpression: 'begins_with(#su, :c) OR begins_with(#su, :p) OR begins_with(#su, :s) OR begins_with(#su, :d)',
-        ProjectionExpression: '#cw, #ids, #su, #up, #ex',
-        ExpressionAttributeNames: { '#cw': PARTITION_KEY, '#ids': SORT_KEY, '#su': 'state_updated', '#up': 'updated', '#ex': 'executions' },
-        ExpressionAttributeValues: { ':c': `${State.CLAIMED}_`, ':p': `${State.PROCESSING}_`, ':s': `${State.SUCCEEDED}_`, ':d': `${LEGACY_SUCCEEDED}_` },
-      }),
-    );
+  const input: ScanCommandInput = {
+    TableName: tableName,
+    Limit: Math.min(pageSize, maxItems),
+    FilterExpression: 'begins_with(#su, :c) OR begins_with(#su, :p) OR begins_with(#su, :s) OR begins_with(#su, :d)',
+    ProjectionExpression: '#cw, #ids, #su, #up, #ex',
+    ExpressionAttributeNames: { '#cw': PARTITION_KEY, '#ids': SORT_KEY, '#su': 'state_updated', '#up': 'updated', '#ex': 'executions' },
+    ExpressionAttributeValues: { ':c': `${State.CLAIMED}_`, ':p': `${State.PROCESSING}_`, ':s': `${State.SUCCEEDED}_`, ':d': `${LEGACY_SUCCEEDED}_` },
+  };
+  for await (const res of paginateScan({ client: config.clients.dynamo }, input)) {
     scanned += res.ScannedCount ?? 0;
     for (const raw of res.Items ?? []) {
       const rec = raw as StateDbRecord;
@@ -501,7 +517,11 @@ async function scanStateDb(config: CliConfig, tableName: string, maxItems: numbe
       });
     }
     start = res.LastEvaluatedKey;
-  } while (start && scanned < maxItems);
+    if (scanned >= maxItems) break;
+    // The paginator sends the same input object with each page's start key: the last page is
+    // shortened so that no more than maxItems items are read.
+    input.Limit = Math.min(pageSize, maxItems - scanned);
+  }
   if (start) {
     // DynamoDB returns a LastEvaluatedKey whenever Limit is reached, even at the end of the
     // table: look one item further before saying that the bound cut the scan short.
@@ -624,77 +644,104 @@ function checkFailure(check: CheckName, err: unknown): { finding: Finding; resul
 export async function runDoctor(config: CliConfig, options: DoctorOptions = {}): Promise<DoctorReport> {
   const bucket = requireBucket(config);
   const db = requireStateDb(config);
-  const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   const maxItems = options.maxItems ?? DEFAULT_MAX_ITEMS;
   const sample = options.sample ?? DEFAULT_SAMPLE;
   const now = (options.now ?? new Date()).getTime();
 
-  const findings: Finding[] = [];
-  const checks: CheckResult[] = [];
-
   const [lifecycle, versioning] = await Promise.all([readLifecycleRules(config, bucket), readVersioning(config, bucket)]);
-  const bucketChecks = analyseBucketConfiguration(bucket.layout, lifecycle, versioning);
-  findings.push(...bucketChecks.findings);
-  checks.push(...bucketChecks.checks);
+  const parts: Checked[] = [analyseBucketConfiguration(bucket.layout, lifecycle, versioning)];
+  const scanned = await stateDbChecks(config, db.tableName, { ...options, maxItems, nowMs: now });
+  parts.push(scanned);
+  if (scanned.scan) parts.push(await payloadSampleChecks(config, bucket, scanned.scan, sample));
+  return buildReport(parts, {
+    bucket: bucket.bucketName,
+    root_prefix: bucket.rootPrefix,
+    table: db.tableName,
+    scanned_items: scanned.scan?.scanned ?? 0,
+    scan_complete: scanned.scan?.complete ?? false,
+    generated_at: new Date(now).toISOString(),
+  });
+}
 
-  let scan: ScanResult | undefined;
+/**
+ * `statedb.scan` and `statedb.stale`: scans the StateDB and reports stale CLAIMED/PROCESSING items
+ * and whether the scan reached the end of the table. Without a scan, `payloads.missing` is skipped.
+ */
+async function stateDbChecks(
+  config: CliConfig,
+  tableName: string,
+  options: DoctorOptions & { maxItems: number; nowMs: number },
+): Promise<Checked & { scan?: ScanResult }> {
+  const { maxItems } = options;
+  const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  let scan: ScanResult;
   try {
-    scan = await scanStateDb(config, db.tableName, maxItems, options.scanPageSize ?? SCAN_PAGE);
+    scan = await scanStateDb(config, tableName, maxItems, options.scanPageSize ?? SCAN_PAGE);
   } catch (err) {
-    const name = errorName(err);
-    const failure = checkFailure(
-      'statedb.scan',
-      name === 'ResourceNotFoundException' ? new Error(`StateDB table "${db.tableName}" does not exist`) : err,
-    );
-    findings.push(failure.finding);
-    checks.push({ check: 'statedb.stale', status: 'skipped', summary: 'the StateDB could not be scanned' }, failure.result);
-    checks.push({ check: 'payloads.missing', status: 'skipped', summary: 'the StateDB could not be scanned' });
+    const failure = checkFailure('statedb.scan', errorName(err) === 'ResourceNotFoundException' ? new Error(`StateDB table "${tableName}" does not exist`) : err);
+    return {
+      findings: [failure.finding],
+      checks: [
+        { check: 'statedb.stale', status: 'skipped', summary: 'the StateDB could not be scanned' },
+        failure.result,
+        { check: 'payloads.missing', status: 'skipped', summary: 'the StateDB could not be scanned' },
+      ],
+    };
   }
-
-  if (scan) {
-    const stale = staleFindings(scan, staleAfterMs, now);
-    findings.push(...stale);
-    const active = scan.items.filter((i) => i.state === State.CLAIMED || i.state === State.PROCESSING).length;
-    checks.push({
-      check: 'statedb.stale',
-      status: stale.length > 0 ? 'warning' : 'ok',
-      summary: `${stale.length} of ${active} CLAIMED/PROCESSING item${active === 1 ? '' : 's'} older than ${formatDuration(staleAfterMs)}`,
+  const findings = staleFindings(scan, staleAfterMs, options.nowMs);
+  const stale = findings.length;
+  const active = scan.items.filter((i) => i.state === State.CLAIMED || i.state === State.PROCESSING).length;
+  if (!scan.complete) {
+    findings.push({
+      severity: 'warning',
+      check: 'statedb.scan',
+      message: `the StateDB scan stopped after ${scan.scanned} items (--max-items ${maxItems}) before the end of table ${tableName}: the stale and sample checks saw only part of it; raise --max-items`,
+      details: { scanned_items: scan.scanned, max_items: maxItems },
     });
-    if (!scan.complete) {
-      findings.push({
-        severity: 'warning',
-        check: 'statedb.scan',
-        message: `the StateDB scan stopped after ${scan.scanned} items (--max-items ${maxItems}) before the end of table ${db.tableName}: the stale and sample checks saw only part of it; raise --max-items`,
-        details: { scanned_items: scan.scanned, max_items: maxItems },
-      });
-    }
-    checks.push({
+  }
+  const checks: CheckResult[] = [
+    {
+      check: 'statedb.stale',
+      status: stale > 0 ? 'warning' : 'ok',
+      summary: `${stale} of ${active} CLAIMED/PROCESSING item${active === 1 ? '' : 's'} older than ${formatDuration(staleAfterMs)}`,
+    },
+    {
       check: 'statedb.scan',
       status: scan.complete ? 'ok' : 'warning',
-      summary: scan.complete ? `scanned all ${scan.scanned} items of ${db.tableName}` : `scan cut short after ${scan.scanned} items (--max-items ${maxItems})`,
-    });
-    try {
-      const res = await sampleFindings(config, bucket, scan, sample);
-      findings.push(...res.findings);
-      const errors = res.findings.filter((f) => f.severity === 'error').length;
-      checks.push({
-        check: 'payloads.missing',
-        status: res.findings.reduce<CheckResult['status']>((s, f) => worst(s, f.severity), 'ok'),
-        summary:
-          sample === 0
-            ? 'skipped (--sample 0)'
-            : `checked the ${res.checked} most recent SUCCEEDED item${res.checked === 1 ? '' : 's'}: ${errors} missing input.json or output.json`,
-      });
-    } catch (err) {
-      const failure = checkFailure('payloads.missing', err);
-      findings.push(failure.finding);
-      checks.push(failure.result);
-    }
-  }
+      summary: scan.complete ? `scanned all ${scan.scanned} items of ${tableName}` : `scan cut short after ${scan.scanned} items (--max-items ${maxItems})`,
+    },
+  ];
+  return { findings, checks, scan };
+}
 
+/** `payloads.missing`: the most recent SUCCEEDED items of the scan still have input.json and output.json. */
+async function payloadSampleChecks(config: CliConfig, bucket: PayloadBucket, scan: ScanResult, sample: number): Promise<Checked> {
+  try {
+    const res = await sampleFindings(config, bucket, scan, sample);
+    const errors = res.findings.filter((f) => f.severity === 'error').length;
+    const summary =
+      sample === 0
+        ? 'skipped (--sample 0)'
+        : `checked the ${res.checked} most recent SUCCEEDED item${res.checked === 1 ? '' : 's'}: ${errors} missing input.json or output.json`;
+    return {
+      findings: res.findings,
+      checks: [{ check: 'payloads.missing', status: res.findings.reduce<CheckResult['status']>((s, f) => worst(s, f.severity), 'ok'), summary }],
+    };
+  } catch (err) {
+    const failure = checkFailure('payloads.missing', err);
+    return { findings: [failure.finding], checks: [failure.result] };
+  }
+}
+
+/** The report: findings and checks in {@link CHECKS} order, counts, status and exit code. */
+function buildReport(
+  parts: readonly Checked[],
+  about: Pick<DoctorReport['summary'], 'bucket' | 'root_prefix' | 'table' | 'scanned_items' | 'scan_complete' | 'generated_at'>,
+): DoctorReport {
   const order = Object.keys(CHECKS);
-  checks.sort((a, b) => order.indexOf(a.check) - order.indexOf(b.check));
-  findings.sort((a, b) => order.indexOf(a.check) - order.indexOf(b.check));
+  const byCheck = (a: { check: string }, b: { check: string }): number => order.indexOf(a.check) - order.indexOf(b.check);
+  const checks = parts.flatMap((p) => p.checks).sort(byCheck);
+  const findings = parts.flatMap((p) => p.findings).sort(byCheck);
   const errors = findings.filter((f) => f.severity === 'error').length;
   const warnings = findings.filter((f) => f.severity === 'warning').length;
   const infos = findings.filter((f) => f.severity === 'info').length;
@@ -707,13 +754,13 @@ export async function runDoctor(config: CliConfig, options: DoctorOptions = {}):
       errors,
       warnings,
       infos,
-      bucket: bucket.bucketName,
-      root_prefix: bucket.rootPrefix,
-      table: db.tableName,
-      scanned_items: scan?.scanned ?? 0,
-      scan_complete: scan?.complete ?? false,
+      bucket: about.bucket,
+      root_prefix: about.root_prefix,
+      table: about.table,
+      scanned_items: about.scanned_items,
+      scan_complete: about.scan_complete,
       checks,
-      generated_at: new Date(now).toISOString(),
+      generated_at: about.generated_at,
     },
   };
 }

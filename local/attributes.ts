@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { AwsServiceError } from './errors';
+import { utf8Length } from '../shared/size';
 
 /** One message attribute as the APIs carry it (`BinaryValue` base64-encoded). */
 export interface MessageAttributeValue {
@@ -66,8 +67,8 @@ export function validateAttributes(attrs: MessageAttributes, opts: { code: strin
 export function attributesSize(attrs: MessageAttributes): number {
   let n = 0;
   for (const [name, v] of Object.entries(attrs)) {
-    n += Buffer.byteLength(name) + Buffer.byteLength(v.DataType);
-    if (v.StringValue !== undefined) n += Buffer.byteLength(v.StringValue);
+    n += utf8Length(name) + utf8Length(v.DataType);
+    if (v.StringValue !== undefined) n += utf8Length(v.StringValue);
     if (v.BinaryValue !== undefined) n += Buffer.from(v.BinaryValue, 'base64').length;
   }
   return n;

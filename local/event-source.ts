@@ -7,7 +7,6 @@
  * timed out is left alone. Whatever is not deleted comes back after the queue's visibility timeout.
  * @module
  */
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DeleteMessageBatchCommand,
@@ -17,7 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { PROCESS_BATCH_SIZE, PROCESS_TIMEOUT_SECONDS } from '../cdk/process-limits';
 import { DEFAULT_PROCESS_MAX_CONCURRENCY } from '../cdk/config';
-import type { LocalLambdaContext } from './handlers';
+import { lambdaContext, type LocalLambdaContext } from './handlers';
 import type { LocalClientConfig } from './index';
 
 /** A function invoked with SQS batches. */
@@ -173,18 +172,8 @@ export class SqsEventSource {
 
     const name = this.options.functionName ?? 'process';
     const started = performance.now();
-    const deadline = Date.now() + this.timeoutSeconds * 1000;
-    const context: LocalLambdaContext = {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName: name,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:${this.options.client.region}:${this.accountOf()}:function:${name}`,
-      memoryLimitInMB: String(this.options.memoryMb ?? 512),
-      awsRequestId: randomUUID(),
-      logGroupName: `/aws/lambda/${name}`,
-      logStreamName: `local/${randomUUID()}`,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    };
+    const invokedArn = `arn:aws:lambda:${this.options.client.region}:${this.accountOf()}:function:${name}`;
+    const context = lambdaContext(name, invokedArn, this.options.memoryMb ?? 512, this.timeoutSeconds * 1000);
     let timer: NodeJS.Timeout | undefined;
     let response: unknown;
     try {
@@ -205,23 +194,26 @@ export class SqsEventSource {
     const failures = (response as { batchItemFailures?: { itemIdentifier?: string }[] } | undefined)?.batchItemFailures ?? [];
     const failed = new Set(failures.map((f) => String(f.itemIdentifier)));
     this.counts.reportedFailed += messages.filter((m) => failed.has(String(m.MessageId))).length;
-    const done = messages.filter((m) => !failed.has(String(m.MessageId)));
-    if (done.length > 0) {
-      try {
-        const res = await this.sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: this.options.queueUrl,
-            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-          }),
-        );
-        this.counts.deleted += res.Successful?.length ?? 0;
-      } catch (err) {
-        // Not deleted: the messages come back after the visibility timeout, as in AWS.
-        this.counts.pollErrors++;
-        this.lastPollError = err;
-      }
-    }
+    await this.deleteMessages(messages.filter((m) => !failed.has(String(m.MessageId))));
     return false;
+  }
+
+  /** Deletes the messages an invocation handled, as Lambda's event source does. */
+  private async deleteMessages(done: Message[]): Promise<void> {
+    if (done.length === 0) return;
+    try {
+      const res = await this.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.options.queueUrl,
+          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+      this.counts.deleted += res.Successful?.length ?? 0;
+    } catch (err) {
+      // Not deleted: the messages come back after the visibility timeout, as in AWS.
+      this.counts.pollErrors++;
+      this.lastPollError = err;
+    }
   }
 
   private accountOf(): string {

@@ -3,6 +3,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import { utf8Length } from '../shared/size';
 
 /** Terminal execution statuses (the ones that produce a status-change event here). */
 export type TerminalStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -53,7 +54,7 @@ export const STATUS_EVENT_DATA_LIMIT_BYTES = 248 * 1024;
 
 /** UTF-8 size of `s` once embedded in JSON as a string (i.e. `JSON.stringify(s)`). */
 export function escapedSize(s: string | null): number {
-  return s === null ? 0 : Buffer.byteLength(JSON.stringify(s), 'utf8');
+  return s === null ? 0 : utf8Length(JSON.stringify(s));
 }
 
 /** What an ended execution contributes to its event. */

@@ -19,6 +19,25 @@ export interface LocalLambdaContext {
 }
 
 /**
+ * The context of one invocation of function `name`: a new request id and log stream, and the time
+ * left counted down from now to `timeoutMs`.
+ */
+export function lambdaContext(name: string, invokedFunctionArn: string, memoryMb: number, timeoutMs: number): LocalLambdaContext {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn,
+    memoryLimitInMB: String(memoryMb),
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: `local/${randomUUID()}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+}
+
+/**
  * A Lambda function run in-process: `(event, context) => result` (sync or async). Any handler
  * typed for a specific event (`(event: MyEvent, context: Context) => …`) is accepted.
  */
@@ -177,18 +196,8 @@ export class HandlerRegistry {
         );
       }
       const name = lambdaFunctionName(fn);
-      const deadline = Date.now() + 15 * 60 * 1000;
-      const context: LocalLambdaContext = {
-        callbackWaitsForEmptyEventLoop: true,
-        functionName: name,
-        functionVersion: '$LATEST',
-        invokedFunctionArn: fn.startsWith('arn:') ? fn : `arn:aws:lambda:${this.region}:${this.account}:function:${name}`,
-        memoryLimitInMB: '1024',
-        awsRequestId: randomUUID(),
-        logGroupName: `/aws/lambda/${name}`,
-        logStreamName: `local/${randomUUID()}`,
-        getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      };
+      const arn = fn.startsWith('arn:') ? fn : `arn:aws:lambda:${this.region}:${this.account}:function:${name}`;
+      const context = lambdaContext(name, arn, 1024, 15 * 60 * 1000);
       let result: unknown;
       try {
         result = jsonRoundTrip(await handler(jsonRoundTrip(event), context));

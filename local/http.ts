@@ -6,16 +6,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import type { JsonObject } from '../shared/json';
 import { AwsServiceError } from './errors';
 
 /** Address every endpoint listens on. */
 export const LOOPBACK = '127.0.0.1';
-
-/** A JSON value. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
-/** A JSON object. */
-export type JsonObject = { [key: string]: JsonValue };
 
 /** A listening server on loopback. */
 export interface LoopbackServer {
@@ -179,9 +174,4 @@ export function reqString(body: JsonObject, key: string): string {
     throw new AwsServiceError('ValidationException', `1 validation error detected: Value null at '${key}' failed to satisfy constraint: Member must not be null`);
   }
   return v;
-}
-
-/** UTF-8 byte length of a string. */
-export function utf8Bytes(s: string): number {
-  return Buffer.byteLength(s, 'utf8');
 }

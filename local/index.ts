@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { createTableInput } from '../shared/statedb-schema';
-import { normalizeRootPrefix } from '../shared/config';
+import { DEFAULT_REGION, normalizeRootPrefix } from '../shared/config';
 import { resetClients } from '../shared/clients';
 import { substitute, type DefinitionSubstitutions } from './asl';
 import {
@@ -71,7 +71,7 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RV
 
 /** Options of {@link startLocalStack}; every field is optional. */
 export interface LocalStackOptions {
-  /** AWS region of every ARN and of `AWS_REGION`. Default `us-west-2`. */
+  /** AWS region of every ARN and of `AWS_REGION`. Default {@link DEFAULT_REGION} (`us-west-2`). */
   region?: string;
   /** Account id of every ARN. Default `123456789012`. */
   account?: string;
@@ -593,6 +593,87 @@ function removeOnExit(dir: string): void {
 }
 let exitHookInstalled = false;
 
+/** The StartExecution token bucket the options ask for; none when the quota is turned off. */
+function startExecutionQuota(quota: LocalStackOptions['startExecutionQuota']): TokenBucket | undefined {
+  if (quota === false) return undefined;
+  return new TokenBucket({
+    burst: quota?.burst ?? START_EXECUTION_QUOTA.burst,
+    refillPerSecond: quota?.refillPerSecond ?? START_EXECUTION_QUOTA.refillPerSecond,
+  });
+}
+
+/**
+ * Starts every server on loopback: s3rver (objects under `dataDir`, `buckets` created), dynalite,
+ * and the Step Functions, SNS, SQS and CloudWatch Logs stand-ins. Each server is pushed on
+ * `started` as soon as it exists, so that a failure can close what did start.
+ */
+async function startServers(
+  services: { stepFunctions: LocalStepFunctions; sns: LocalSns; sqs: LocalSqs; logs: LocalLogs },
+  { ports, dataDir, buckets }: { ports: NonNullable<LocalStackOptions['ports']>; dataDir: string; buckets: string[] },
+  started: http.Server[],
+): Promise<{ urls: Record<LocalService, string>; servers: Record<LocalService, http.Server> }> {
+  const { stepFunctions, sns, sqs, logs } = services;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const S3rver = require('s3rver') as S3rverConstructor;
+  enableConditionalPuts();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const dynalite = require('dynalite') as Dynalite;
+
+  const s3 = new S3rver({
+    port: ports.s3 ?? 0,
+    address: LOOPBACK,
+    silent: true,
+    directory: dataDir,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
+  const s3Start = s3.run().then((addr) => {
+    if (s3.httpServer) {
+      keepConnectionsAlive(s3.httpServer);
+      started.push(s3.httpServer);
+    }
+    return addr.port;
+  });
+  const listen = async (server: http.Server, port: number | undefined): Promise<LoopbackServer> => {
+    started.push(server);
+    return listenLoopback(server, port ?? 0);
+  };
+  const starting = [
+    s3Start,
+    listen(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }), ports.dynamodb),
+    listen(http.createServer(stepFunctions.listener()), ports.sfn),
+    listen(http.createServer(sns.listener()), ports.sns),
+    listen(http.createServer(sqs.listener()), ports.sqs),
+    listen(http.createServer(logs.listener()), ports.logs),
+  ] as const;
+  // Wait for every server, so that none is still starting when a failure cleans up.
+  await Promise.allSettled(starting);
+  const [s3Port, ddb, sfnSrv, snsSrv, sqsSrv, logsSrv] = await Promise.all(starting);
+  sqs.setBaseUrl(sqsSrv.url);
+  if (!s3.httpServer) throw new Error('s3rver did not expose its HTTP server');
+  const urls: Record<LocalService, string> = {
+    s3: `http://${LOOPBACK}:${s3Port}`,
+    dynamodb: ddb.url,
+    sfn: sfnSrv.url,
+    sns: snsSrv.url,
+    sqs: sqsSrv.url,
+    logs: logsSrv.url,
+  };
+  const servers: Record<LocalService, http.Server> = {
+    s3: s3.httpServer,
+    dynamodb: ddb.server,
+    sfn: sfnSrv.server,
+    sns: snsSrv.server,
+    sqs: sqsSrv.server,
+    logs: logsSrv.server,
+  };
+  return { urls, servers };
+}
+
+/** How status-change events are delivered to update-state: attempts (at least 1) and the delay between them. */
+function statusEventDelivery(delivery: LocalStackOptions['statusEventDelivery']): { maxAttempts: number; retryDelayMs: number } {
+  return { maxAttempts: Math.max(1, delivery?.maxAttempts ?? 1), retryDelayMs: Math.max(0, delivery?.retryDelayMs ?? 100) };
+}
+
 /**
  * Starts the local stack: S3, DynamoDB, Step Functions, SNS, SQS and CloudWatch Logs on 127.0.0.1,
  * with the payload bucket, the StateDB table (schema from `shared/statedb-schema`), the
@@ -602,7 +683,7 @@ let exitHookInstalled = false;
  * already started is stopped again).
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const region = options.region ?? 'us-west-2';
+  const region = options.region ?? DEFAULT_REGION;
   const account = options.account ?? '123456789012';
   const resourcePrefix = options.resourcePrefix ?? 'cirrus';
   const payloadBucket = options.payloadBucket ?? `${resourcePrefix}-payloads`;
@@ -619,14 +700,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const sqs = new LocalSqs(region, account);
   const logs = new LocalLogs(region, account);
   let stack: LocalStackImpl | undefined;
-  const quota = options.startExecutionQuota;
-  const startQuota =
-    quota === false
-      ? undefined
-      : new TokenBucket({
-          burst: quota?.burst ?? START_EXECUTION_QUOTA.burst,
-          refillPerSecond: quota?.refillPerSecond ?? START_EXECUTION_QUOTA.refillPerSecond,
-        });
+  const startQuota = startExecutionQuota(options.startExecutionQuota);
   const stepFunctions = new LocalStepFunctions(
     region,
     account,
@@ -638,60 +712,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   );
 
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const S3rver = require('s3rver') as S3rverConstructor;
-    enableConditionalPuts();
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const dynalite = require('dynalite') as Dynalite;
-
-    const s3 = new S3rver({
-      port: ports.s3 ?? 0,
-      address: LOOPBACK,
-      silent: true,
-      directory: dataDir,
-      configureBuckets: [payloadBucket, ...(options.extraBuckets ?? [])].map((name) => ({ name })),
-    });
-    const s3Start = s3.run().then((addr) => {
-      if (s3.httpServer) {
-        keepConnectionsAlive(s3.httpServer);
-        started.push(s3.httpServer);
-      }
-      return addr.port;
-    });
-    const listen = async (server: http.Server, port: number | undefined): Promise<LoopbackServer> => {
-      started.push(server);
-      return listenLoopback(server, port ?? 0);
-    };
-    const starting = [
-      s3Start,
-      listen(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }), ports.dynamodb),
-      listen(http.createServer(stepFunctions.listener()), ports.sfn),
-      listen(http.createServer(sns.listener()), ports.sns),
-      listen(http.createServer(sqs.listener()), ports.sqs),
-      listen(http.createServer(logs.listener()), ports.logs),
-    ] as const;
-    // Wait for every server, so that none is still starting when a failure cleans up.
-    await Promise.allSettled(starting);
-    const [s3Port, ddb, sfnSrv, snsSrv, sqsSrv, logsSrv] = await Promise.all(starting);
-    sqs.setBaseUrl(sqsSrv.url);
-    if (!s3.httpServer) throw new Error('s3rver did not expose its HTTP server');
-    const urls: Record<LocalService, string> = {
-      s3: `http://${LOOPBACK}:${s3Port}`,
-      dynamodb: ddb.url,
-      sfn: sfnSrv.url,
-      sns: snsSrv.url,
-      sqs: sqsSrv.url,
-      logs: logsSrv.url,
-    };
-    const servers: Record<LocalService, http.Server> = {
-      s3: s3.httpServer,
-      dynamodb: ddb.server,
-      sfn: sfnSrv.server,
-      sns: snsSrv.server,
-      sqs: sqsSrv.server,
-      logs: logsSrv.server,
-    };
-
+    const { urls, servers } = await startServers({ stepFunctions, sns, sqs, logs }, { ports, dataDir, buckets: [payloadBucket, ...(options.extraBuckets ?? [])] }, started);
     await createStateTable(urls.dynamodb, region, stateDbTable);
 
     stack = new LocalStackImpl(
@@ -710,10 +731,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sns,
       sqs,
       logs,
-      {
-        maxAttempts: Math.max(1, options.statusEventDelivery?.maxAttempts ?? 1),
-        retryDelayMs: Math.max(0, options.statusEventDelivery?.retryDelayMs ?? 100),
-      },
+      statusEventDelivery(options.statusEventDelivery),
       startQuota,
     );
     return stack;

@@ -8,7 +8,9 @@
  */
 import type http from 'node:http';
 import { AwsServiceError } from './errors';
-import { awsJsonListener, optString, reqString, utf8Bytes, type JsonObject } from './http';
+import type { JsonObject } from '../shared/json';
+import { utf8Length } from '../shared/size';
+import { awsJsonListener, optString, reqString } from './http';
 
 /** One stored log event. */
 export interface RecordedLogEvent {
@@ -108,7 +110,7 @@ export class LocalLogs {
           if (typeof timestamp !== 'number' || !Number.isInteger(timestamp)) throw new AwsServiceError('InvalidParameterException', 'every log event needs an integer timestamp');
           if (timestamp < last) throw new AwsServiceError('InvalidParameterException', 'Log events in a single PutLogEvents request must be in chronological order.');
           last = timestamp;
-          bytes += utf8Bytes(message) + EVENT_OVERHEAD;
+          bytes += utf8Length(message) + EVENT_OVERHEAD;
           batch.push({ logStreamName: stream, timestamp, message, ingestionTime });
         }
         if (bytes > MAX_BATCH_BYTES) throw new AwsServiceError('InvalidParameterException', `the batch of log events is over ${MAX_BATCH_BYTES} bytes`);

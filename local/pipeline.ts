@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LAMBDA_INVOKE } from './handlers';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from './index';
@@ -149,6 +149,19 @@ function taskStates(definition: unknown): { state: string; resource: string; fun
   return out;
 }
 
+/** One notice per Task state of a workflow definition that is not a Lambda call (the local stack runs only those). */
+function unsupportedTaskNotices(name: string, text: string): string[] {
+  let definition: unknown;
+  try {
+    definition = JSON.parse(text) as unknown;
+  } catch {
+    definition = {};
+  }
+  return taskStates(definition)
+    .filter((t) => !(t.resource === LAMBDA_INVOKE || /^arn:aws[a-z-]*:lambda:/.test(t.resource)))
+    .map((t) => `workflow ${name}: state "${t.state}" uses ${t.resource}, which the local stack does not run; executions reaching it fail with States.Runtime`);
+}
+
 /**
  * Registers every `*.asl.json` of `dir` as `<resourcePrefix>-<name>`, filling the placeholders the
  * CDK app fills: `${ResourcePrefix}`, `${PayloadBucket}`, `${PayloadRootPrefix}`, and
@@ -199,16 +212,7 @@ async function registerWorkflows(
       notices.push(`workflow ${name} (${file}) not registered: ${(err as Error).message}`);
       continue;
     }
-    let definition: unknown;
-    try {
-      definition = JSON.parse(text) as unknown;
-    } catch {
-      definition = {};
-    }
-    for (const t of taskStates(definition)) {
-      const lambda = t.resource === LAMBDA_INVOKE || /^arn:aws[a-z-]*:lambda:/.test(t.resource);
-      if (!lambda) notices.push(`workflow ${name}: state "${t.state}" uses ${t.resource}, which the local stack does not run; executions reaching it fail with States.Runtime`);
-    }
+    notices.push(...unsupportedTaskNotices(name, text));
   }
   for (const [fnName, users] of missingLambdas) {
     notices.push(
@@ -219,36 +223,14 @@ async function registerWorkflows(
   return { workflows, notices };
 }
 
-/** Starts the local stack, registers every workflow of `workflows/` and wires the functions together. */
-export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
-  const handlers = options.handlers ?? loadBundles();
-  const tasks = options.taskLambdas ?? (options.handlers ? { 'stamp-items': options.handlers.stampItems } : taskBundles());
-  const workflowsDir = options.workflowsDir ?? path.join(repoRoot(), 'workflows');
-  const stack = await startLocalStack(options);
-  const restore = stack.applyEnv();
-  const updateStateErrors: Pipeline['updateStateErrors'] = [];
-  let registered: { workflows: RegisteredWorkflow[]; notices: string[] };
-  try {
-    registered = await registerWorkflows(stack, workflowsDir, tasks);
-    stack.onStatusChange(async (event) => {
-      try {
-        await handlers.updateState(event);
-      } catch (err) {
-        updateStateErrors.push({ executionArn: String((event as { detail?: { executionArn?: string } }).detail?.executionArn), error: (err as Error).message });
-        throw err;
-      }
-    });
-  } catch (err) {
-    restore();
-    await stack.stop();
-    throw err;
-  }
-
-  const sqs = new SQSClient(stack.clientConfig('sqs'));
-  const s3 = new S3Client(stack.clientConfig('s3'));
+/**
+ * Lambda's SQS event source for the process queue, one poll at a time: receives up to 10 messages
+ * (waiting up to `waitSeconds`), hands them to `processHandler` as an SQS event, and deletes those not
+ * reported in its `batchItemFailures`.
+ */
+function sqsEventSource(stack: LocalStack, sqs: SQSClient, processHandler: PipelineHandlers['process']): (waitSeconds: number) => Promise<Delivery> {
   const queueUrl = stack.processQueueUrl;
-
-  const deliver = async (waitSeconds: number): Promise<Delivery> => {
+  return async (waitSeconds) => {
     const received = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, MessageSystemAttributeNames: ['All'] }),
     );
@@ -269,7 +251,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
         awsRegion: stack.region,
       })),
     };
-    const response = await handlers.process(event);
+    const response = await processHandler(event);
     const failed = new Set(((response as { batchItemFailures?: { itemIdentifier: string }[] }).batchItemFailures ?? []).map((f) => f.itemIdentifier));
     const done = messages.filter((m) => !failed.has(String(m.MessageId)));
     if (done.length > 0) {
@@ -283,6 +265,43 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
         .map((m) => ({ messageId: String(m.MessageId), receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1) })),
     };
   };
+}
+
+/** Runs update-state on every status-change event, keeping the errors it throws (the event is then redelivered). */
+function wireUpdateState(stack: LocalStack, updateState: PipelineHandlers['updateState'], errors: Pipeline['updateStateErrors']): void {
+  stack.onStatusChange(async (event) => {
+    try {
+      await updateState(event);
+    } catch (err) {
+      errors.push({ executionArn: String((event as { detail?: { executionArn?: string } }).detail?.executionArn), error: (err as Error).message });
+      throw err;
+    }
+  });
+}
+
+/** Starts the local stack, registers every workflow of `workflows/` and wires the functions together. */
+export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
+  const handlers = options.handlers ?? loadBundles();
+  const tasks = options.taskLambdas ?? (options.handlers ? { 'stamp-items': options.handlers.stampItems } : taskBundles());
+  const workflowsDir = options.workflowsDir ?? path.join(repoRoot(), 'workflows');
+  const stack = await startLocalStack(options);
+  const restore = stack.applyEnv();
+  const updateStateErrors: Pipeline['updateStateErrors'] = [];
+  let registered: { workflows: RegisteredWorkflow[]; notices: string[] };
+  try {
+    registered = await registerWorkflows(stack, workflowsDir, tasks);
+    wireUpdateState(stack, handlers.updateState, updateStateErrors);
+  } catch (err) {
+    restore();
+    await stack.stop();
+    throw err;
+  }
+
+  const sqs = new SQSClient(stack.clientConfig('sqs'));
+  const s3 = new S3Client(stack.clientConfig('s3'));
+  const queueUrl = stack.processQueueUrl;
+
+  const deliver = sqsEventSource(stack, sqs, handlers.process);
 
   return {
     stack,
@@ -309,12 +328,9 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     },
     async listPayloadObjects() {
       const out: { key: string; size: number }[] = [];
-      let token: string | undefined;
-      do {
-        const res = await s3.send(new ListObjectsV2Command({ Bucket: stack.payloadBucket, Prefix: `${stack.env.CIRRUS_PAYLOAD_ROOT_PREFIX}/`, ContinuationToken: token }));
-        for (const o of res.Contents ?? []) out.push({ key: String(o.Key), size: Number(o.Size ?? 0) });
-        token = res.IsTruncated ? res.NextContinuationToken : undefined;
-      } while (token);
+      for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: stack.payloadBucket, Prefix: `${stack.env.CIRRUS_PAYLOAD_ROOT_PREFIX}/` })) {
+        for (const o of page.Contents ?? []) out.push({ key: String(o.Key), size: Number(o.Size ?? 0) });
+      }
       return out;
     },
   };

@@ -11,7 +11,9 @@ import { AwsServiceError } from './errors';
 import type { ExecutionStatus, TerminalStatus } from './events';
 import type { HandlerRegistry } from './handlers';
 import { toHistory, type InterpreterEvent } from './history';
-import { awsJsonListener, optString, reqString, utf8Bytes, type JsonObject } from './http';
+import type { JsonObject } from '../shared/json';
+import { utf8Length } from '../shared/size';
+import { awsJsonListener, optString, reqString } from './http';
 import type { TokenBucket } from './throttle';
 
 /** Maximum size of execution input and output (and of state data), as in AWS: 256 KiB. */
@@ -262,13 +264,30 @@ export class LocalStepFunctions {
   private startExecution(b: JsonObject): unknown {
     // AWS throttles before it looks at the request: a throttled call changes nothing.
     this.startQuota?.take();
+    const { machine, stateMachineArn, name, input, parsedInput } = this.checkStartRequest(b);
+    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const existing = this.executions.get(executionArn);
+    if (existing) {
+      // AWS is idempotent for the same name and input while the execution is running.
+      if (existing.status === 'RUNNING' && existing.input === input) {
+        return { executionArn, startDate: existing.startDate };
+      }
+      throw new AwsServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    }
+    const record = this.newExecution(machine, executionArn, name, input);
+    this.run(machine, record, parsedInput);
+    return { executionArn, startDate: record.startDate };
+  }
+
+  /** The StartExecution request's fields, checked in the order AWS checks them. */
+  private checkStartRequest(b: JsonObject): { machine: StateMachineRecord; stateMachineArn: string; name: string; input: string; parsedInput: unknown } {
     const stateMachineArn = reqString(b, 'stateMachineArn');
     const name = optString(b, 'name') ?? randomUUID();
     const input = optString(b, 'input') ?? '{}';
     if (this.stopping) throw new AwsServiceError('ServiceUnavailable', 'the local stack is stopping', 503);
     const machine = this.machine(stateMachineArn);
     if (!NAME_RE.test(name)) throw new AwsServiceError('InvalidName', `Invalid Name: '${name}'`);
-    if (utf8Bytes(input) > MAX_EXECUTION_DATA_BYTES) {
+    if (utf8Length(input) > MAX_EXECUTION_DATA_BYTES) {
       throw new AwsServiceError(
         'ValidationException',
         `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${MAX_EXECUTION_DATA_BYTES}`,
@@ -280,16 +299,12 @@ export class LocalStepFunctions {
     } catch (err) {
       throw new AwsServiceError('InvalidExecutionInput', `Invalid State Machine Execution Input: '${(err as Error).message}'`);
     }
-    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-    const existing = this.executions.get(executionArn);
-    if (existing) {
-      // AWS is idempotent for the same name and input while the execution is running.
-      if (existing.status === 'RUNNING' && existing.input === input) {
-        return { executionArn, startDate: existing.startDate };
-      }
-      throw new AwsServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
-    }
+    return { machine, stateMachineArn, name, input, parsedInput };
+  }
 
+  /** Records a new RUNNING execution; the stack stays busy until it settles. */
+  private newExecution(machine: StateMachineRecord, executionArn: string, name: string, input: string): ExecutionRecord {
+    const stateMachineArn = machine.arn;
     let markSettled!: () => void;
     const settled = new Promise<void>((resolve) => (markSettled = resolve));
     const record: ExecutionRecord = {
@@ -312,7 +327,12 @@ export class LocalStepFunctions {
     this.executions.set(executionArn, record);
     this.activity.begin();
     void settled.then(() => this.activity.end());
+    return record;
+  }
 
+  /** Runs the execution in the ASL interpreter, task states calling the registered handlers, and finishes its record. */
+  private run(machine: StateMachineRecord, record: ExecutionRecord, parsedInput: unknown): void {
+    const { executionArn, stateMachineArn, name, input } = record;
     const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const task of machine.tasks) {
       if (overrides[task.stateName]) continue; // same state name in several branches: first wins
@@ -337,7 +357,7 @@ export class LocalStepFunctions {
       run.result.then(
         (output) => {
           const text = outputText(output, parsedInput, input);
-          if (utf8Bytes(text) > MAX_EXECUTION_DATA_BYTES) {
+          if (utf8Length(text) > MAX_EXECUTION_DATA_BYTES) {
             this.finish(
               record,
               'FAILED',
@@ -358,7 +378,6 @@ export class LocalStepFunctions {
       const f = classifyFailure(err);
       this.finish(record, 'FAILED', null, f.error ?? 'States.Runtime', f.cause);
     }
-    return { executionArn, startDate: record.startDate };
   }
 
   /** Moves a running execution to a terminal status (once) and hands it to the listener. */

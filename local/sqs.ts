@@ -14,7 +14,9 @@ import {
   type MessageAttributes,
 } from './attributes';
 import { AwsServiceError } from './errors';
-import { awsJsonListener, optString, reqString, type JsonObject, type JsonValue } from './http';
+import type { JsonObject, JsonValue } from '../shared/json';
+import { awsJsonListener, optString, reqString } from './http';
+import { utf8Length } from '../shared/size';
 
 /** A message as recorded by the local SQS endpoint. */
 export interface RecordedSqsMessage {
@@ -251,7 +253,7 @@ export class LocalSqs {
     }
     const attrs = attributesFrom(e.MessageAttributes);
     validateAttributes(attrs, { code: 'InvalidParameterValue', allowStringArray: false, max: 10 });
-    const size = Buffer.byteLength(body) + attributesSize(attrs);
+    const size = utf8Length(body) + attributesSize(attrs);
     const max = Number(q.attributes.MaximumMessageSize);
     if (size > max) {
       throw sqsError('InvalidParameterValue', `One or more parameters are invalid. Reason: Message must be shorter than ${max} bytes.`);
@@ -317,7 +319,7 @@ export class LocalSqs {
     const entries = this.batchEntries(b);
     let total = 0;
     for (const e of entries) {
-      total += Buffer.byteLength(typeof e.MessageBody === 'string' ? e.MessageBody : '') + attributesSize(attributesFrom(e.MessageAttributes));
+      total += utf8Length(typeof e.MessageBody === 'string' ? e.MessageBody : '') + attributesSize(attributesFrom(e.MessageAttributes));
     }
     const max = Number(q.attributes.MaximumMessageSize);
     if (total > max) {

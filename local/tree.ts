@@ -1,5 +1,5 @@
 /**
- * Draws S3 keys as a tree, the way SPEC section 2 draws the payload bucket layout.
+ * Draws S3 keys as a tree, the way the README's "Key layout" section draws the payload bucket.
  * @module
  */
 

@@ -1,5 +1,5 @@
 /**
- * AWS Batch helpers (SPEC section 11): `pre-batch` stores the payload for a Batch job and returns
+ * AWS Batch helpers (README, "`pre-batch` / `post-batch`"): `pre-batch` stores the payload for a Batch job and returns
  * `{url, url_out}`; `post-batch` reads the job's output back, or turns a failed job into an error
  * named after the job's own error.
  * @module

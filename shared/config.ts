@@ -1,5 +1,5 @@
 /**
- * Configuration read from the environment (SPEC section 1) and its validation.
+ * Configuration read from the environment (README, "Configuration") and its validation.
  * @module
  */
 import { ConfigurationError, UndefinedPayloadBucketError } from './errors';

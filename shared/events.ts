@@ -1,5 +1,5 @@
 /**
- * Workflow events (SPEC section 9): what `process` and `update-state` decided, published to
+ * Workflow events (README, "`process`"): what `process` and `update-state` decided, published to
  * `CIRRUS_WORKFLOW_EVENT_TOPIC_ARN` in batches. Publishing never fails a payload: errors are
  * logged and counted.
  * @module

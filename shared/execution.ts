@@ -1,5 +1,5 @@
 /**
- * Execution names and ARNs, compatible with Cirrus (SPEC section 8), so a deployment can switch
+ * Execution names and ARNs, compatible with Cirrus (README, "Switching from Cirrus"), so a deployment can switch
  * between the two mid-flight.
  * @module
  */
@@ -14,21 +14,26 @@ export function executionUrl(executionArn: string, region: string = regionFromEn
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 }
 
-/** Python's `repr()` of a `str`. */
+/**
+ * Python's `repr()` of a `str`: single quotes unless the text holds `'` and no `"`; `\\`, the
+ * quote, `\n`, `\r` and `\t` escaped, other control characters as `\xNN`, lone surrogates as `\uNNNN`.
+ * Used for execution names (console URLs) and for Cirrus's error texts in update-state.
+ */
 export function pythonStrRepr(s: string): string {
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = quote;
+  let out = '';
   for (const ch of s) {
-    const cp = ch.codePointAt(0) as number;
+    const code = ch.codePointAt(0) as number;
     if (ch === '\\') out += '\\\\';
     else if (ch === quote) out += `\\${quote}`;
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
-    else if (cp < 0x20 || (cp >= 0x7f && cp <= 0xa0) || cp === 0xad) out += `\\x${cp.toString(16).padStart(2, '0')}`;
+    else if (code < 0x20 || (code >= 0x7f && code <= 0xa0) || code === 0xad) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else if (code >= 0xd800 && code <= 0xdfff) out += `\\u${code.toString(16).padStart(4, '0')}`;
     else out += ch;
   }
-  return out + quote;
+  return `${quote}${out}${quote}`;
 }
 
 /** Python's `repr()` of a list of `str` (`[]`, `['a', 'b']`). */

@@ -1,5 +1,5 @@
 /**
- * The process payload model: validation and id construction (SPEC section 4).
+ * The process payload model: validation and id construction (docs/ARCHITECTURE.md, "Where each rule lives").
  * @module
  */
 import { NotAProcessPayloadError } from './errors';

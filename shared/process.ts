@@ -1,5 +1,5 @@
 /**
- * The `process` function's logic (SPEC section 9): extract records, validate payloads, read their
+ * The `process` function's logic (README, "`process`"): extract records, validate payloads, read their
  * states in one BatchGetItem, drop duplicates, then claim, store `input.json`, start the workflow
  * (inline or as an oversized reference) and set PROCESSING, for many payloads at once.
  *
@@ -94,152 +94,237 @@ interface Candidate {
 
 const moduleLogger = createLogger('process');
 
-/** Runs the process logic on one event (an SQS batch, SNS records, or a bare payload). */
-export async function processEvent(event: unknown, deps: ProcessDeps = {}): Promise<ProcessSummary> {
+/** What every phase of {@link processEvent} works with: the dependencies, resolved once. */
+interface EventContext {
+  bucket: PayloadBucket;
+  stateDb: StateDb;
+  sfn: SFNClient;
+  events: WorkflowEventPublisher;
+  baseArn: string;
+  /** The region execution names are planned in (console URLs of earlier executions). */
+  region: string;
+  logger: Logger;
+  limit: ReturnType<typeof pLimit>;
+  remainingMs?: () => number;
+}
+
+/** The dependencies that were not given, built from `deps.env` (default `process.env`). */
+function resolveDeps(deps: ProcessDeps): EventContext {
   const env = deps.env ?? process.env;
   const logger = deps.logger ?? moduleLogger;
-  const bucket = deps.bucket ?? PayloadBucket.fromEnv(env);
-  const stateDb = deps.stateDb ?? StateDb.fromEnv(env);
-  const baseArn = deps.baseWorkflowArn ?? requireEnv(ENV.baseWorkflowArn, env);
-  const sfn = deps.sfn ?? sfnClient();
-  // Execution names of resumed payloads hold console URLs, so they depend on the region: the
-  // region of the environment the caller gave, never process.env's when another one was given.
-  const region = regionFromEnv(env);
-  const events = deps.events ?? WorkflowEventPublisher.fromEnv(logger, env);
-  const limit = pLimit(deps.concurrency ?? positiveIntFromEnv(ENV.processConcurrency, DEFAULT_PROCESS_CONCURRENCY, env));
+  return {
+    bucket: deps.bucket ?? PayloadBucket.fromEnv(env),
+    stateDb: deps.stateDb ?? StateDb.fromEnv(env),
+    baseArn: deps.baseWorkflowArn ?? requireEnv(ENV.baseWorkflowArn, env),
+    sfn: deps.sfn ?? sfnClient(),
+    // Execution names of resumed payloads hold console URLs, so they depend on the region: the
+    // region of the environment the caller gave, never process.env's when another one was given.
+    region: regionFromEnv(env),
+    events: deps.events ?? WorkflowEventPublisher.fromEnv(logger, env),
+    logger,
+    limit: pLimit(deps.concurrency ?? positiveIntFromEnv(ENV.processConcurrency, DEFAULT_PROCESS_CONCURRENCY, env)),
+    remainingMs: deps.remainingMs,
+  };
+}
 
+/** How one record left a phase before the end: its result fields (the outcome among them). */
+type Ended = Partial<RecordResult> & { outcome: Outcome };
+
+/**
+ * Runs the process logic on one event (an SQS batch, SNS records, or a bare payload), in phases
+ * that each return how the records they end ended: extract and validate, read the states,
+ * drop duplicates, run each payload.
+ */
+export async function processEvent(event: unknown, deps: ProcessDeps = {}): Promise<ProcessSummary> {
+  const ctx = resolveDeps(deps);
   const records = normalizeEvent(event);
   const sqs = records.length > 0 && records.every(isSqsMessage);
-  const results: RecordResult[] = records.map((r, index) => ({
-    index,
-    messageId: isSqsMessage(r) ? r.messageId : undefined,
-    outcome: 'retry',
-  }));
+  const messageIds = records.map((r) => (isSqsMessage(r) ? r.messageId : undefined));
+  /** How each record ended, by index; a record that no phase ended is reported for redelivery. */
+  const ended = new Map<number, Ended>();
+  const summary = (): ProcessSummary => ({
+    sqs,
+    results: records.map((_, index) => ({ index, messageId: messageIds[index], outcome: 'retry', ...ended.get(index) })),
+  });
 
   try {
     // 1. Extract and validate every record (references are read from S3 concurrently).
-    const extracted = await Promise.all(records.map((r, i) => limit(() => extractAndValidate(r, results[i], bucket, events, logger))));
+    const extracted = await Promise.all(records.map((r, index) => ctx.limit(() => extractAndValidate(r, index, ctx))));
     const candidates: Candidate[] = [];
-    extracted.forEach((p, i) => {
-      if (p) candidates.push({ index: i, messageId: results[i].messageId, payload: p.payload, serialized: p.serialized });
+    extracted.forEach((x, index) => {
+      if ('ended' in x) ended.set(index, x.ended);
+      else candidates.push({ index, messageId: messageIds[index], ...x.valid });
     });
-    if (candidates.length === 0) return { sqs, results };
+    if (candidates.length === 0) return summary();
 
     // 2. One BatchGetItem for every state.
-    let states: Map<string, StateItem>;
-    try {
-      states = await stateDb.getItems(candidates.map((c) => c.payload.id));
-    } catch (err) {
-      logger.error('could not read payload states; the batch is reported failed for redelivery', { error: errorMessage(err) });
-      for (const c of candidates) Object.assign(results[c.index], { payloadId: c.payload.id, outcome: 'retry', error: errorMessage(err) });
-      return { sqs, results };
+    const states = await readStates(candidates, ctx);
+    if ('ended' in states) {
+      for (const c of candidates) ended.set(c.index, states.ended(c));
+      return summary();
     }
 
     // 3. Duplicates: the first occurrence in the batch wins, deterministically.
-    const seen = new Set<string>();
-    const unique: Candidate[] = [];
-    for (const c of candidates) {
-      const r = results[c.index];
-      r.payloadId = c.payload.id;
-      if (seen.has(c.payload.id)) {
-        const item = states.get(c.payload.id);
-        const planned = plannedExecutionArn(c.payload, item, baseArn, region);
-        events.announce({
-          event_type: WorkflowEventType.DUPLICATE_ID_ENCOUNTERED,
-          payload_id: c.payload.id,
-          isotimestamp: isoNow(),
-          input_payload_url: bucket.getInputPayloadUrl(c.payload.id, executionIdFromArn(planned)),
-        });
-        payloadLogger(logger, c.payload.id).warn('duplicate payload id in the batch; dropped (the first occurrence is processed)');
-        r.outcome = 'duplicate';
-        continue;
-      }
-      seen.add(c.payload.id);
-      unique.push(c);
-    }
+    const { unique, duplicates } = dropDuplicates(candidates, states.items, ctx);
+    for (const c of duplicates) ended.set(c.index, { payloadId: c.payload.id, outcome: 'duplicate' });
 
     // 4. Claim, upload, start, set PROCESSING: concurrently, bounded.
-    await Promise.all(
-      unique.map((c) =>
-        limit(async () => {
-          const log = payloadLogger(logger, c.payload.id, { workflow: workflowOf(c.payload) });
-          try {
-            Object.assign(results[c.index], await runPayload(c.payload, c.serialized, states.get(c.payload.id), { bucket, stateDb, sfn, events, baseArn, region, log, remainingMs: deps.remainingMs }));
-          } catch (err) {
-            log.error('failed to start the workflow; the message is reported failed for redelivery', { error: errorMessage(err), error_name: errorName(err) });
-            Object.assign(results[c.index], { outcome: 'retry', error: errorMessage(err) });
-          }
-        }),
-      ),
-    );
-    return { sqs, results };
+    const outcomes = await Promise.all(unique.map((c) => ctx.limit(() => runCandidate(c, states.items.get(c.payload.id), ctx))));
+    unique.forEach((c, i) => ended.set(c.index, { payloadId: c.payload.id, ...outcomes[i] }));
+    return summary();
   } finally {
-    await events.flush();
+    await ctx.events.flush();
   }
 }
 
+/** Phase 2: the states of every candidate, or how each candidate ends when they cannot be read. */
+async function readStates(
+  candidates: readonly Candidate[],
+  ctx: EventContext,
+): Promise<{ items: Map<string, StateItem> } | { ended: (c: Candidate) => Ended }> {
+  try {
+    return { items: await ctx.stateDb.getItems(candidates.map((c) => c.payload.id)) };
+  } catch (err) {
+    ctx.logger.error('could not read payload states; the batch is reported failed for redelivery', { error: errorMessage(err) });
+    return { ended: (c) => ({ payloadId: c.payload.id, outcome: 'retry', error: errorMessage(err) }) };
+  }
+}
+
+/** Phase 3: the first candidate of each payload id, and the later ones (announced and dropped). */
+function dropDuplicates(
+  candidates: readonly Candidate[],
+  states: Map<string, StateItem>,
+  ctx: EventContext,
+): { unique: Candidate[]; duplicates: Candidate[] } {
+  const seen = new Set<string>();
+  const unique: Candidate[] = [];
+  const duplicates: Candidate[] = [];
+  for (const c of candidates) {
+    if (!seen.has(c.payload.id)) {
+      seen.add(c.payload.id);
+      unique.push(c);
+      continue;
+    }
+    const planned = plannedExecutionArn(c.payload, states.get(c.payload.id), ctx.baseArn, ctx.region);
+    ctx.events.announce({
+      event_type: WorkflowEventType.DUPLICATE_ID_ENCOUNTERED,
+      payload_id: c.payload.id,
+      isotimestamp: isoNow(),
+      input_payload_url: ctx.bucket.getInputPayloadUrl(c.payload.id, executionIdFromArn(planned)),
+    });
+    payloadLogger(ctx.logger, c.payload.id).warn('duplicate payload id in the batch; dropped (the first occurrence is processed)');
+    duplicates.push(c);
+  }
+  return { unique, duplicates };
+}
+
+/** Phase 4 for one payload: {@link runPayload}, with any error it throws reported for redelivery. */
+async function runCandidate(c: Candidate, item: StateItem | undefined, ctx: EventContext): Promise<Ended> {
+  const log = payloadLogger(ctx.logger, c.payload.id, { workflow: workflowOf(c.payload) });
+  try {
+    return await runPayload(c.payload, c.serialized, item, { ...ctx, log });
+  } catch (err) {
+    log.error('failed to start the workflow; the message is reported failed for redelivery', { error: errorMessage(err), error_name: errorName(err) });
+    return { outcome: 'retry', error: errorMessage(err) };
+  }
+}
+
+/** A record as received: the extracted object, the payload it stands for, and that payload's JSON text when known. */
+interface Received {
+  /** The record's object (a payload, or a `{"url"}` reference). */
+  extracted: JsonObject;
+  /** The payload (the referenced one for a reference). */
+  payload: JsonObject;
+  /** The payload's own JSON as it arrived, when known. */
+  original: SerializedPayload | undefined;
+}
+
+/** Phase 1: a valid payload with its serialisation, or how the record ended. */
 async function extractAndValidate(
   record: unknown,
-  result: RecordResult,
-  bucket: PayloadBucket,
-  events: WorkflowEventPublisher,
-  logger: Logger,
-): Promise<{ payload: ProcessPayload; serialized: SerializedPayload } | undefined> {
-  let stage: 'extract' | 'validate' = 'extract';
-  let extracted: JsonObject | undefined;
-  /** The payload (the referenced one for a `{"url"}` record), to name its id when it is invalid. */
-  let idSource: JsonObject | undefined;
+  index: number,
+  ctx: EventContext,
+): Promise<{ valid: Pick<Candidate, 'payload' | 'serialized'> } | { ended: Ended }> {
+  let received: Received;
   try {
-    const received = extractRecordWithText(record);
-    extracted = received.value;
-    // The payload's own JSON as it arrived: the SQS body, the SNS message, or the referenced
-    // object's bytes (read with its text, so a large payload is never serialised again).
-    const read = isReference(extracted) ? await bucket.readSerialized(String(extracted.url)) : undefined;
-    const payload = read ? read.value : extracted;
-    idSource = payload;
-    const original = read ?? (received.text !== undefined ? new SerializedPayload(extracted, received.text) : undefined);
-    const hasId = payload.id !== undefined;
-    stage = 'validate';
-    const valid = validateProcessPayload(payload, { bucket });
-    // Unchanged by validation (it has its id): stored and started as the very bytes received.
-    // Otherwise written again from the received text with every number kept as it was written.
-    const serialized = original && hasId ? original : original ? withId(original, valid.id) : serializeOrInvalid(valid);
-    if (jsonDepthExceeds(serialized.bytes ?? serialized.text, MAX_JSON_DEPTH)) {
-      throw new NotAProcessPayloadError('payload', `nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, more than can be written back as JSON`);
-    }
-    return { payload: valid, serialized };
+    received = await receive(record, ctx.bucket);
   } catch (err) {
-    if (!(err instanceof InvalidRecordError)) {
-      // S3 throttling, a network error, …: nothing is wrong with the record; try again later.
-      logger.error('could not read the record; reported failed for redelivery', { error: errorMessage(err), record_index: result.index });
-      Object.assign(result, { outcome: 'retry', error: errorMessage(err) });
-      return undefined;
-    }
-    const payloadId = stage === 'validate' && idSource && typeof idSource.id === 'string' ? idSource.id : 'unknown';
-    const eventType = stage === 'extract' ? WorkflowEventType.RECORD_EXTRACT_FAILED : WorkflowEventType.NOT_A_PROCESS_PAYLOAD;
-    let url: string | undefined;
-    try {
-      url = await bucket.uploadInvalidPayload(stage === 'extract' ? toStorable(record) : (extracted as JsonObject));
-    } catch (uploadErr) {
-      if (stage === 'validate' && uploadErr instanceof RangeError) {
-        // The payload cannot be serialised again (nested too deeply): keep the raw message instead.
-        url = await bucket.uploadInvalidPayload(toStorable(record)).catch((e: unknown) => {
-          logger.error('could not store the invalid record under tmp/invalid', { error: errorMessage(e) });
-          return undefined;
-        });
-      } else {
-        logger.error('could not store the invalid record under tmp/invalid', { error: errorMessage(uploadErr) });
-      }
-    }
-    logger.warn(stage === 'extract' ? 'record extraction failed' : 'not a process payload', {
-      payload_id: payloadId,
-      error: errorMessage(err),
-      invalid_payload_url: url,
-    });
-    events.announce({ event_type: eventType, payload_id: payloadId, isotimestamp: isoNow(), input_payload_url: url, error: errorMessage(err) });
-    Object.assign(result, { outcome: url ? 'invalid' : 'retry', error: errorMessage(err), inputPayloadUrl: url });
-    if (payloadId !== 'unknown') result.payloadId = payloadId;
+    return { ended: await recordFailure(err, { stage: 'extract', record, index }, ctx) };
+  }
+  try {
+    return { valid: validate(received, ctx.bucket) };
+  } catch (err) {
+    const payloadId = typeof received.payload.id === 'string' ? received.payload.id : 'unknown';
+    return { ended: await recordFailure(err, { stage: 'validate', record, index, extracted: received.extracted, payloadId }, ctx) };
+  }
+}
+
+/** Extracts a record and, for a reference, reads the payload it points to. */
+async function receive(record: unknown, bucket: PayloadBucket): Promise<Received> {
+  const received = extractRecordWithText(record);
+  const extracted = received.value;
+  // The payload's own JSON as it arrived: the SQS body, the SNS message, or the referenced
+  // object's bytes (read with its text, so a large payload is never serialised again).
+  const read = isReference(extracted) ? await bucket.readSerialized(String(extracted.url)) : undefined;
+  const payload = read ? read.value : extracted;
+  const original = read ?? (received.text !== undefined ? new SerializedPayload(extracted, received.text) : undefined);
+  return { extracted, payload, original };
+}
+
+/** Validates a received payload and settles the one serialisation it is stored and started as. */
+function validate({ payload, original }: Received, bucket: PayloadBucket): Pick<Candidate, 'payload' | 'serialized'> {
+  const hasId = payload.id !== undefined;
+  const valid = validateProcessPayload(payload, { bucket });
+  // Unchanged by validation (it has its id): stored and started as the very bytes received.
+  // Otherwise written again from the received text with every number kept as it was written.
+  const serialized = original && hasId ? original : original ? withId(original, valid.id) : serializeOrInvalid(valid);
+  if (jsonDepthExceeds(serialized.bytes ?? serialized.text, MAX_JSON_DEPTH)) {
+    throw new NotAProcessPayloadError('payload', `nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, more than can be written back as JSON`);
+  }
+  return { payload: valid, serialized };
+}
+
+/** Where a record failed in phase 1, and what is known of it there. */
+type FailedRecord =
+  | { stage: 'extract'; record: unknown; index: number }
+  | { stage: 'validate'; record: unknown; index: number; extracted: JsonObject; payloadId: string };
+
+/**
+ * How a record that failed in phase 1 ends. An {@link InvalidRecordError} makes it invalid: it is
+ * stored under tmp/invalid and announced, and retried only when it could not be stored. Any other
+ * error (S3 throttling, a network error, …) says nothing about the record: it is retried.
+ */
+async function recordFailure(err: unknown, failed: FailedRecord, ctx: EventContext): Promise<Ended> {
+  if (!(err instanceof InvalidRecordError)) {
+    ctx.logger.error('could not read the record; reported failed for redelivery', { error: errorMessage(err), record_index: failed.index });
+    return { outcome: 'retry', error: errorMessage(err) };
+  }
+  const payloadId = failed.stage === 'validate' ? failed.payloadId : 'unknown';
+  const url = await storeInvalid(failed, ctx);
+  ctx.logger.warn(failed.stage === 'extract' ? 'record extraction failed' : 'not a process payload', {
+    payload_id: payloadId,
+    error: errorMessage(err),
+    invalid_payload_url: url,
+  });
+  const eventType = failed.stage === 'extract' ? WorkflowEventType.RECORD_EXTRACT_FAILED : WorkflowEventType.NOT_A_PROCESS_PAYLOAD;
+  ctx.events.announce({ event_type: eventType, payload_id: payloadId, isotimestamp: isoNow(), input_payload_url: url, error: errorMessage(err) });
+  return { outcome: url ? 'invalid' : 'retry', error: errorMessage(err), inputPayloadUrl: url, ...(payloadId !== 'unknown' ? { payloadId } : {}) };
+}
+
+/** Stores an invalid record under tmp/invalid; its URL, or undefined when it could not be stored. */
+async function storeInvalid(failed: FailedRecord, ctx: EventContext): Promise<string | undefined> {
+  const logFailure = (e: unknown): undefined => {
+    ctx.logger.error('could not store the invalid record under tmp/invalid', { error: errorMessage(e) });
     return undefined;
+  };
+  try {
+    return await ctx.bucket.uploadInvalidPayload(failed.stage === 'extract' ? toStorable(failed.record) : failed.extracted);
+  } catch (uploadErr) {
+    if (failed.stage === 'validate' && uploadErr instanceof RangeError) {
+      // The payload cannot be serialised again (nested too deeply): keep the raw message instead.
+      return ctx.bucket.uploadInvalidPayload(toStorable(failed.record)).catch(logFailure);
+    }
+    return logFailure(uploadErr);
   }
 }
 
@@ -285,19 +370,12 @@ export function plannedExecutionArn(payload: ProcessPayload, item: StateItem | u
   return buildExecutionArn(baseArn, workflowOf(payload), executionId(payload.id, item?.executions ?? [], region));
 }
 
-interface RunContext {
-  bucket: PayloadBucket;
-  stateDb: StateDb;
-  sfn: SFNClient;
-  events: WorkflowEventPublisher;
-  baseArn: string;
-  /** The region execution names are planned in (console URLs of earlier executions). */
-  region: string;
+/** What one payload's run needs: the event's context and the payload's logger. */
+interface RunContext extends EventContext {
   log: Logger;
-  remainingMs?: () => number;
 }
 
-function skip(ctx: RunContext, payloadId: string, item: StateItem | undefined, state: State, why: string): Partial<RecordResult> {
+function skip(ctx: RunContext, payloadId: string, item: StateItem | undefined, state: State, why: string): Ended {
   const urls = item ? itemUrls(item, ctx.bucket) : {};
   ctx.events.announce({
     event_type: skipEventFor(state),
@@ -309,47 +387,77 @@ function skip(ctx: RunContext, payloadId: string, item: StateItem | undefined, s
   return { outcome: 'skipped', inputPayloadUrl: urls.input_payload_url };
 }
 
-async function runPayload(payload: ProcessPayload, serialized: SerializedPayload, item: StateItem | undefined, ctx: RunContext): Promise<Partial<RecordResult>> {
+/** Claims the payload, stores its input.json, starts its execution and sets PROCESSING. */
+async function runPayload(payload: ProcessPayload, serialized: SerializedPayload, item: StateItem | undefined, ctx: RunContext): Promise<Ended> {
+  const claim = await claimPayload(payload, item, ctx);
+  if ('ended' in claim) return claim.ended;
+  const { execArn } = claim;
+  const { inputUrl, runInput } = await storeInput(ctx, payload.id, execArn, serialized);
+  const start = await startWorkflow(ctx, payload.id, execArn, inputUrl, runInput);
+  if ('ended' in start) return start.ended;
+  return markProcessing(ctx, payload.id, execArn, inputUrl, start.started);
+}
+
+/**
+ * The execution ARN this attempt runs under: the claimed one when the payload is CLAIMED, else a
+ * new one claimed here (conditional: not CLAIMED, not PROCESSING). Skipped when the payload is
+ * not rerunnable and not replaced, or when another invocation claimed it first.
+ */
+async function claimPayload(payload: ProcessPayload, item: StateItem | undefined, ctx: RunContext): Promise<{ execArn: string } | { ended: Ended }> {
   const id = payload.id;
   const replace = processDefinition(payload).replace === true;
   const state = item?.state;
   const rerunnable = state === undefined || state === State.FAILED || state === State.ABORTED || state === State.CLAIMED;
-  if (!rerunnable && !replace) return skip(ctx, id, item, state, 'found before claiming');
+  if (!rerunnable && !replace) return { ended: skip(ctx, id, item, state, 'found before claiming') };
 
-  // Claim (conditional: not CLAIMED, not PROCESSING).
   const execArn = plannedExecutionArn(payload, item, ctx.baseArn, ctx.region);
-  if (state !== State.CLAIMED) {
-    // The random claim id lets a claim retried by the SDK after a lost response recognise itself.
-    const claim = await ctx.stateDb.claim(id, execArn, undefined, randomUUID());
-    if (claim.claimed) {
-      ctx.events.announce({ event_type: WorkflowEventType.CLAIMED_PROCESSING, payload_id: id, isotimestamp: isoNow() });
-    } else {
-      // Another invocation claimed the payload between our read and our claim. It holds its own
-      // message, which SQS redelivers if it crashes, so this copy is skipped: one StartExecution.
-      const current = claim.current;
-      return skip(ctx, id, current, current?.state ?? State.PROCESSING, 'another invocation claimed it first');
-    }
-  } else {
+  if (state === State.CLAIMED) {
     ctx.log.info('payload found CLAIMED; resuming its claimed execution', { execution_arn: execArn });
+    return { execArn };
   }
+  // The random claim id lets a claim retried by the SDK after a lost response recognise itself.
+  const claim = await ctx.stateDb.claim(id, execArn, undefined, randomUUID());
+  if (!claim.claimed) {
+    // Another invocation claimed the payload between our read and our claim. It holds its own
+    // message, which SQS redelivers if it crashes, so this copy is skipped: one StartExecution.
+    const current = claim.current;
+    return { ended: skip(ctx, id, current, current?.state ?? State.PROCESSING, 'another invocation claimed it first') };
+  }
+  ctx.events.announce({ event_type: WorkflowEventType.CLAIMED_PROCESSING, payload_id: id, isotimestamp: isoNow() });
+  return { execArn };
+}
 
-  const { stateMachineArn, executionName } = splitExecutionArn(execArn);
-  // input.json is written only if absent: the first copy stored for an execution name is the one
-  // that execution runs, so a redelivery (or a concurrent delivery) with other content can never
-  // replace the record of what ran. The execution is then started with what input.json holds.
-  const stored = await ctx.bucket.createInputPayload(serialized, id, executionName);
+/**
+ * Writes input.json only if absent: the first copy stored for an execution name is the one that
+ * execution runs, so a redelivery (or a concurrent delivery) with other content can never replace
+ * the record of what ran. Returns its URL and what the execution is started with (what it holds).
+ */
+async function storeInput(ctx: RunContext, id: string, execArn: string, serialized: SerializedPayload): Promise<{ inputUrl: string; runInput: SerializedPayload }> {
+  const stored = await ctx.bucket.createInputPayload(serialized, id, splitExecutionArn(execArn).executionName);
   const inputUrl = stored.url;
-  const runInput = stored.existing ?? serialized;
   if (stored.existing && stored.existing.text !== serialized.text) {
     ctx.log.warn('input.json of this execution already holds other content; the execution runs the stored input, not this message', {
       execution_arn: execArn,
       input_payload_url: inputUrl,
     });
   }
+  return { inputUrl, runInput: stored.existing ?? serialized };
+}
 
+/**
+ * Starts the execution (inline, or as a reference when over the size limit). `started` is false
+ * when it already existed; a missing state machine records the payload FAILED and ends it.
+ */
+async function startWorkflow(
+  ctx: RunContext,
+  id: string,
+  execArn: string,
+  inputUrl: string,
+  runInput: SerializedPayload,
+): Promise<{ started: boolean } | { ended: Ended }> {
+  const { stateMachineArn, executionName } = splitExecutionArn(execArn);
   const input = await toInlineOrReference(runInput, ctx.bucket, MAX_PAYLOAD_LENGTH, { storedAt: inputUrl });
   if (input.url) ctx.log.info('payload over the inline limit; passed as a reference', { size: input.size, url: input.url });
-  let started = true;
   try {
     // Throttling is retried while the invocation has time; when it is spent the error below
     // reports the message, and the payload stays CLAIMED so redelivery reuses this execution name.
@@ -357,30 +465,32 @@ async function runPayload(payload: ProcessPayload, serialized: SerializedPayload
       remainingMs: ctx.remainingMs,
       onThrottled: (attempt, delayMs) => ctx.log.debug('StartExecution throttled; backing off', { attempt, delay_ms: delayMs }),
     });
+    return { started: true };
   } catch (err) {
     const name = errorName(err);
     if (name === 'ExecutionAlreadyExists') {
-      started = false;
       ctx.log.info('execution already exists; continuing to PROCESSING', { execution_arn: execArn });
       await keepExecutionInput(ctx, id, execArn, inputUrl, runInput);
-    } else if (name === 'StateMachineDoesNotExist') {
-      const msg = awsErrorText(err, 'StartExecution');
-      await ctx.stateDb.setFailed(id, msg);
-      ctx.events.announce({
-        event_type: WorkflowEventType.FAILED,
-        payload_id: id,
-        isotimestamp: isoNow(),
-        input_payload_url: inputUrl,
-        error: msg,
-        execution_arn: execArn,
-      });
-      ctx.log.error('state machine does not exist; payload recorded FAILED (not retried)', { error: msg });
-      return { outcome: 'failed', executionArn: execArn, inputPayloadUrl: inputUrl, error: msg };
-    } else {
-      throw err;
+      return { started: false };
     }
+    if (name !== 'StateMachineDoesNotExist') throw err;
+    const msg = awsErrorText(err, 'StartExecution');
+    await ctx.stateDb.setFailed(id, msg);
+    ctx.events.announce({
+      event_type: WorkflowEventType.FAILED,
+      payload_id: id,
+      isotimestamp: isoNow(),
+      input_payload_url: inputUrl,
+      error: msg,
+      execution_arn: execArn,
+    });
+    ctx.log.error('state machine does not exist; payload recorded FAILED (not retried)', { error: msg });
+    return { ended: { outcome: 'failed', executionArn: execArn, inputPayloadUrl: inputUrl, error: msg } };
   }
+}
 
+/** Sets PROCESSING once the execution runs; when the state has moved on, says so and leaves it. */
+async function markProcessing(ctx: RunContext, id: string, execArn: string, inputUrl: string, started: boolean): Promise<Ended> {
   const set = await ctx.stateDb.setProcessing(id);
   if (!set.updated) {
     const current = set.current;

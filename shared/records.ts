@@ -1,5 +1,5 @@
 /**
- * Record extraction from the events `process` and the batch helpers accept (SPEC section 6):
+ * Record extraction from the events `process` and the batch helpers accept (README, "`process`"):
  * SQS, SNS, SNS delivered through SQS, a bare payload, and AWS Batch `Parameters.url_out`.
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Inline-size measurement and the oversize decision (SPEC section 5).
+ * Inline-size measurement and the oversize decision (README, "Key layout").
  * @module
  */
 import type { PayloadBucket } from './payload-bucket';

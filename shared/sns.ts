@@ -125,7 +125,7 @@ const SNS_NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
 
 /** Why SNS would refuse a message whatever the attempt, or undefined when it may be sent. */
 function refusalOf(m: SnsMessage): { code: string; reason: string } | undefined {
-  const bytes = Buffer.byteLength(m.message) + attributeBytes(m.attributes);
+  const bytes = utf8Length(m.message) + attributeBytes(m.attributes);
   if (bytes > MAX_BATCH_BYTES) {
     return { code: 'MessageTooLong', reason: `the message and its attributes take ${bytes} bytes, over SNS's ${MAX_BATCH_BYTES}-byte limit` };
   }

@@ -1,5 +1,5 @@
 /**
- * The StateDB table schema (SPEC section 7), shared by the CDK stack and the local stack so that
+ * The StateDB table schema (README, "StateDB"), shared by the CDK stack and the local stack so that
  * there is exactly one definition.
  * @module
  */

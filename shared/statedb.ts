@@ -1,5 +1,5 @@
 /**
- * The StateDB (SPEC section 7): one DynamoDB item per payload id, keyed by
+ * The StateDB (README, "StateDB"): one DynamoDB item per payload id, keyed by
  * `collections_workflow` / `itemids`, recording state, executions and errors.
  * @module
  */

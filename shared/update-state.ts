@@ -1,5 +1,5 @@
 /**
- * The `update-state` function's logic (SPEC section 10): turn a Step Functions "Execution Status
+ * The `update-state` function's logic (README, "`update-state`"): turn a Step Functions "Execution Status
  * Change" event into the StateDB state, `output.json`, workflow events, published items and
  * chained payloads.
  *
@@ -16,7 +16,7 @@ import { sfnClient, snsClient, sqsClient } from './clients';
 import { ENV, type Env } from './config';
 import { MalformedEventError, NotAProcessPayloadError, errorMessage } from './errors';
 import { WorkflowEventPublisher, WorkflowEventType } from './events';
-import { executionIdFromArn } from './execution';
+import { executionIdFromArn, pythonStrRepr as pythonRepr } from './execution';
 import { itemAttributes } from './item-attributes';
 import { MAX_JSON_DEPTH, SerializedPayload, hasInexactNumber, isJsonObject, jsonDepthExceeds, parseLossless, stringifyLossless, type JsonObject, type JsonValue } from './json';
 import { createLogger, payloadLogger, type Logger } from './logger';
@@ -126,24 +126,6 @@ function pythonFloat(v: number): string {
     body = `${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ''}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
   }
   return negative ? `-${body}` : body;
-}
-
-/** Python's `repr(str)`: single quotes unless the text holds `'` and no `"`; escapes as Python does. */
-function pythonRepr(s: string): string {
-  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = '';
-  for (const ch of s) {
-    const code = ch.codePointAt(0) as number;
-    if (ch === '\\') out += '\\\\';
-    else if (ch === quote) out += `\\${ch}`;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (code < 0x20 || (code >= 0x7f && code <= 0xa0) || code === 0xad) out += `\\x${code.toString(16).padStart(2, '0')}`;
-    else if (code >= 0xd800 && code <= 0xdfff) out += `\\u${code.toString(16).padStart(4, '0')}`;
-    else out += ch;
-  }
-  return `${quote}${out}${quote}`;
 }
 
 /**

@@ -20,6 +20,7 @@ import { errorMessage, errorName } from './errors';
 import type { WorkflowEvent } from './events';
 import type { Logger } from './logger';
 import { cirrusEventParts } from './payload-id';
+import { utf8Length } from './size';
 
 /** Prefix of the log streams metric events are written to (`workflow-metrics-<uuid4>`). */
 export const METRIC_LOG_STREAM_PREFIX = 'workflow-metrics-';
@@ -182,7 +183,7 @@ function* chunks(events: InputLogEvent[]): Generator<InputLogEvent[]> {
   let chunk: InputLogEvent[] = [];
   let bytes = 0;
   for (const e of events) {
-    const size = Buffer.byteLength(e.message ?? '', 'utf8') + EVENT_OVERHEAD_BYTES;
+    const size = utf8Length(e.message ?? '') + EVENT_OVERHEAD_BYTES;
     if (chunk.length > 0 && (chunk.length >= MAX_EVENTS_PER_CALL || bytes + size > MAX_BYTES_PER_CALL)) {
       yield chunk;
       chunk = [];

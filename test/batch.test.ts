@@ -1,5 +1,5 @@
 /**
- * Integration tests of the batch helpers (issue 5; SPEC section 11) and the task wrappers
+ * Integration tests of the batch helpers (README, "`pre-batch` / `post-batch`") and the task wrappers
  * (`lambdaTask`, `batchTask`) on the local stack's S3. CloudWatch Logs (read by post-batch for a
  * failed job) is mocked with aws-sdk-client-mock.
  */

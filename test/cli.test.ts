@@ -265,11 +265,18 @@ describe('list-executions', () => {
     const mock = mockClient(s3);
     const prefix = `cirrus/executions/${P_OK}/`;
     const obj = (exec: string, name: string, at: string): { Key: string; LastModified: Date; Size: number } => ({ Key: `${prefix}${exec}/${name}`, LastModified: new Date(at), Size: 10 });
-    mock
-      .on(ListObjectsV2Command)
-      .resolvesOnce({ IsTruncated: true, NextContinuationToken: 'page-2', Contents: [obj(EXEC_2, 'input.json', '2024-01-02T00:00:00Z')] })
-      .resolvesOnce({ IsTruncated: true, NextContinuationToken: 'page-3', Contents: [obj(EXEC_2, 'output.json', '2024-01-02T00:01:00Z')] })
-      .resolvesOnce({ IsTruncated: false, Contents: [obj(EXEC_1, 'input.json', '2024-01-01T00:00:00Z')] });
+    const pages = [
+      { IsTruncated: true, NextContinuationToken: 'page-2', Contents: [obj(EXEC_2, 'input.json', '2024-01-02T00:00:00Z')] },
+      { IsTruncated: true, NextContinuationToken: 'page-3', Contents: [obj(EXEC_2, 'output.json', '2024-01-02T00:01:00Z')] },
+      { IsTruncated: false, Contents: [obj(EXEC_1, 'input.json', '2024-01-01T00:00:00Z')] },
+    ];
+    // Each request's input as it was sent: the SDK paginator reuses one input object for every
+    // page, so the inputs the mock keeps all show the last token by the time they are read.
+    const sent: { ContinuationToken?: string; Prefix?: string; Delimiter?: string }[] = [];
+    mock.on(ListObjectsV2Command).callsFake((input: { ContinuationToken?: string; Prefix?: string; Delimiter?: string }) => {
+      sent.push({ ...input });
+      return pages.shift();
+    });
     try {
       const r = await runCirrus(['list-executions', P_OK, '--raw'], envWithout('CIRRUS_STATE_DB'), { s3 });
       expect(r.stderr).toBe('');
@@ -277,9 +284,8 @@ describe('list-executions', () => {
       const listing = JSON.parse(r.stdout);
       expect(listing.executions.map((e: { execution_id: string }) => e.execution_id)).toEqual([EXEC_1, EXEC_2]);
       expect(listing.executions[1]).toMatchObject({ input_json: { size: 10 }, output_json: { last_modified: '2024-01-02T00:01:00.000Z' } });
-      const calls = mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input);
-      expect(calls.map((i) => i.ContinuationToken)).toEqual([undefined, 'page-2', 'page-3']);
-      expect(calls.every((i) => i.Prefix === prefix && i.Delimiter === undefined)).toBe(true);
+      expect(sent.map((i) => i.ContinuationToken)).toEqual([undefined, 'page-2', 'page-3']);
+      expect(sent.every((i) => i.Prefix === prefix && i.Delimiter === undefined)).toBe(true);
     } finally {
       mock.restore();
       s3.destroy();

@@ -1,5 +1,5 @@
 /**
- * Integration tests of the `process` function (issue 4, item 6; SPEC sections 4–9) on the local
+ * Integration tests of the `process` function (README, "`process`") on the local
  * stack: real S3 (s3rver), DynamoDB (dynalite) and Step Functions protocols. Each test uses its
  * own payload ids; the handler is imported from the TypeScript sources.
  */
@@ -82,7 +82,7 @@ async function processOnce(payload: JsonObject & { id: string }): Promise<string
 
 describe('process on the local stack', () => {
   it('new payload: claims, stores input.json, starts <base><workflow> named uuid5(<payload_id>/[]), sets PROCESSING and announces', async () => {
-    // The independent formula reproduces the example of SPEC section 8.
+    // The independent formula reproduces a known value: the name of this payload's first execution.
     expect(expectedExecutionName('sentinel-2-l2a/workflow-cog-archive/S2B_10TFK_20210713_0_L2A')).toBe('492fca12-ae13-5b13-8f98-4873fed8f3d3');
 
     const payload = makePayload();

@@ -1,5 +1,5 @@
 /**
- * Reliability under faults (issue 9, item 1): every AWS call made by `process` and `update-state`
+ * Reliability under faults: every AWS call made by `process` and `update-state`
  * is failed in turn on the local stack, with throttling, a 5xx and a timeout (see
  * `helpers/faults.ts`: the fault is raised on every attempt of the chosen logical call, so the
  * SDK's own three attempts all fail). Then the message (or the EventBridge event) is delivered

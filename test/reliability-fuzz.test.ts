@@ -1,5 +1,5 @@
 /**
- * Bad input, property-based (issue 9, items 3 and 4): batches of generated SQS records mixing
+ * Bad input, property-based: batches of generated SQS records mixing
  * valid payloads with every kind of bad record (not JSON, not an object, missing or wrong fields,
  * huge and unicode ids, ids over S3's and DynamoDB's key limits, references to missing objects and
  * to buckets outside `CIRRUS_REFERENCE_BUCKETS`, oversized junk, deep junk, SNS envelopes with a bad

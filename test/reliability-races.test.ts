@@ -1,5 +1,5 @@
 /**
- * Reliability under races (issue 9, item 2): the same payload delivered many times at once, and
+ * Reliability under races: the same payload delivered many times at once, and
  * redeliveries racing with update-state. Whatever the interleaving, a payload gets exactly one
  * execution: counted in the local Step Functions, and as successful `StartExecution` calls seen by
  * a counting middleware (`helpers/faults.ts`).

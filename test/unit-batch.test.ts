@@ -1,5 +1,5 @@
 /**
- * AWS Batch helpers (SPEC section 11) against s3rver: pre-batch stores the payload under
+ * AWS Batch helpers (README, "`pre-batch` / `post-batch`") against s3rver: pre-batch stores the payload under
  * tmp/batch, post-batch reads the job output back or raises the job's error.
  */
 import { startS3rver, type LocalS3 } from './helpers/s3rver';

@@ -1,5 +1,5 @@
 /**
- * Workflow chaining (SPEC section 10): `process[1]`, forks and `chain_filter`, checked against the
+ * Workflow chaining (README, "`update-state`"): `process[1]`, forks and `chain_filter`, checked against the
  * reference behaviour of cirrus-geo (`ProcessPayload.next_payloads`, jsonpath-ng filters).
  */
 import { ChainFilterError, compileChainFilter, filterFeatures, nextPayloads } from '../shared/chain';

@@ -1,5 +1,5 @@
 /**
- * Configuration from the environment (SPEC section 1).
+ * Configuration from the environment (README, "Configuration").
  */
 import {
   DEFAULT_ROOT_PREFIX,
@@ -15,7 +15,7 @@ import {
 import { ConfigurationError, UndefinedPayloadBucketError } from '../shared/errors';
 import { thrown } from './helpers/fixtures';
 
-describe('environment variable names (SPEC 1)', () => {
+describe('environment variable names', () => {
   it('reads the variables of the spec', () => {
     expect(ENV).toMatchObject({
       payloadBucket: 'CIRRUS_PAYLOAD_BUCKET',
@@ -30,7 +30,7 @@ describe('environment variable names (SPEC 1)', () => {
   });
 });
 
-describe('normalizeRootPrefix (SPEC 1)', () => {
+describe('normalizeRootPrefix', () => {
   it('defaults to cirrus for undefined, null and empty', () => {
     expect(DEFAULT_ROOT_PREFIX).toBe('cirrus');
     expect(normalizeRootPrefix(undefined)).toBe('cirrus');
@@ -70,7 +70,7 @@ describe('normalizeRootPrefix (SPEC 1)', () => {
   });
 });
 
-describe('payloadBucketFromEnv (SPEC 1)', () => {
+describe('payloadBucketFromEnv', () => {
   it('returns CIRRUS_PAYLOAD_BUCKET', () => {
     expect(payloadBucketFromEnv({ CIRRUS_PAYLOAD_BUCKET: 'my-bucket' })).toBe('my-bucket');
   });

@@ -1,5 +1,5 @@
 /**
- * Workflow events (SPEC section 9): message body, attributes, and batched publishing to
+ * Workflow events (README, "`process`"): message body, attributes, and batched publishing to
  * `CIRRUS_WORKFLOW_EVENT_TOPIC_ARN` (SNS mocked with aws-sdk-client-mock).
  */
 import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';

@@ -1,5 +1,5 @@
 /**
- * Execution names and ARNs (SPEC section 8), with golden values from Python's uuid.uuid5.
+ * Execution names and ARNs (README, "Switching from Cirrus"), with golden values from Python's uuid.uuid5.
  *
  * Golden values were computed with python3 3.11 (the same formula Cirrus uses in
  * `ProcessPayloads.gen_execution_arn`), running:
@@ -59,7 +59,7 @@ function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
   }
 }
 
-describe('execution ids (SPEC 8, golden values from Python uuid.uuid5)', () => {
+describe('execution ids (golden values from Python uuid.uuid5)', () => {
   it('uses the RFC 4122 URL namespace', () => {
     expect(NAMESPACE_URL).toBe('6ba7b811-9dad-11d1-80b4-00c04fd430c8');
   });
@@ -101,7 +101,7 @@ describe('execution ids (SPEC 8, golden values from Python uuid.uuid5)', () => {
   });
 });
 
-describe('console URLs and Python list repr (SPEC 8)', () => {
+describe('console URLs and Python list repr', () => {
   it('builds https://<region>.console.aws.amazon.com/states/home?region=<region>#/v2/executions/details/<arn>', () => {
     expect(executionUrl(ARN1, 'us-west-2')).toBe(
       `https://us-west-2.console.aws.amazon.com/states/home?region=us-west-2#/v2/executions/details/${ARN1}`,
@@ -129,7 +129,7 @@ describe('console URLs and Python list repr (SPEC 8)', () => {
   });
 });
 
-describe('execution ARNs (SPEC 8)', () => {
+describe('execution ARNs', () => {
   it('replaces :stateMachine: by :execution: and appends <workflow>:<execution_id>', () => {
     expect(executionArn(BASE_ARN, 'cog-archive', '492fca12-ae13-5b13-8f98-4873fed8f3d3')).toBe(ARN1);
   });
@@ -152,7 +152,7 @@ describe('execution ARNs (SPEC 8)', () => {
   });
 });
 
-describe('planned execution ARN (SPEC 8)', () => {
+describe('planned execution ARN', () => {
   const payload = {
     type: 'FeatureCollection',
     id: PAYLOAD_ID,

@@ -1,5 +1,5 @@
 /**
- * PayloadBucket conformance (SPEC sections 1–3) against a real S3 wire protocol (s3rver).
+ * PayloadBucket conformance (README, "Configuration" and "Key layout") against a real S3 wire protocol (s3rver).
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -47,7 +47,7 @@ function samplePayload(extra: JsonObject = {}): JsonObject {
   };
 }
 
-describe('root prefix (SPEC 1)', () => {
+describe('root prefix', () => {
   it('defaults to "cirrus"', () => {
     const b = new PayloadBucket('bucket');
     expect(b.rootPrefix).toBe('cirrus');
@@ -111,7 +111,7 @@ describe('root prefix (SPEC 1)', () => {
   });
 });
 
-describe('missing payload bucket (SPEC 1)', () => {
+describe('missing payload bucket', () => {
   it('throws UndefinedPayloadBucketError from fromEnv when CIRRUS_PAYLOAD_BUCKET is missing', () => {
     const err = thrown(() => PayloadBucket.fromEnv({}));
     expect(err).toBeInstanceOf(UndefinedPayloadBucketError);
@@ -138,7 +138,7 @@ describe('missing payload bucket (SPEC 1)', () => {
   });
 });
 
-describe('prefix attributes (SPEC 2)', () => {
+describe('prefix attributes', () => {
   it('has the exact default prefixes, without trailing slashes', () => {
     const b = new PayloadBucket('bucket');
     expect({
@@ -179,7 +179,7 @@ describe('prefix attributes (SPEC 2)', () => {
   });
 });
 
-describe('parseUrl (SPEC 2)', () => {
+describe('parseUrl', () => {
   it('accepts s3://bucket/key/with/slashes', () => {
     expect(parseUrl('s3://bucket/key/with/slashes')).toEqual({ bucket: 'bucket', key: 'key/with/slashes' });
   });
@@ -221,7 +221,7 @@ describe('isReference', () => {
   });
 });
 
-describe('keysFit / the 1,024-byte S3 key limit (SPEC 4 beyond)', () => {
+describe('keysFit / the 1,024-byte S3 key limit (beyond Cirrus)', () => {
   const b = new PayloadBucket('bucket');
   // Longest key: cirrus/executions/<id>/<36-char uuid>/output.json = 18 + len(id) + 1 + 36 + 1 + 11 bytes.
   const overhead = 'cirrus/executions/'.length + 1 + 36 + 1 + 'output.json'.length;
@@ -256,7 +256,7 @@ describe('keysFit / the 1,024-byte S3 key limit (SPEC 4 beyond)', () => {
   });
 });
 
-describe('PayloadBucket against s3rver (SPEC 2–3)', () => {
+describe('PayloadBucket against s3rver', () => {
   let local: LocalS3;
   let bucketName: string;
   let bucket: PayloadBucket;
@@ -437,7 +437,7 @@ describe('PayloadBucket against s3rver (SPEC 2–3)', () => {
     });
   });
 
-  describe('reference re-hydration on upload (SPEC 3)', () => {
+  describe('reference re-hydration on upload', () => {
     const referenced = samplePayload({ marker: 'referenced-content' });
     let refUrl: string;
 
@@ -476,7 +476,7 @@ describe('PayloadBucket against s3rver (SPEC 2–3)', () => {
     });
   });
 
-  describe('readPayload / resolve (SPEC 3)', () => {
+  describe('readPayload / resolve', () => {
     it('reads and parses the object at an s3:// URL', async () => {
       const p = samplePayload({ marker: 'read' });
       await local.putText(bucketName, 'read/ok.json', JSON.stringify(p));
@@ -546,7 +546,7 @@ describe('PayloadBucket against s3rver (SPEC 2–3)', () => {
     });
   });
 
-  describe('shared client from AWS_ENDPOINT_URL_S3 (SPEC 1)', () => {
+  describe('shared client from AWS_ENDPOINT_URL_S3', () => {
     const VARS = ['AWS_ENDPOINT_URL_S3', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'] as const;
     const saved: Partial<Record<(typeof VARS)[number], string>> = {};
 
@@ -628,7 +628,7 @@ describe('PayloadBucket against s3rver (SPEC 2–3)', () => {
   });
 });
 
-describe('one module owns the layout (SPEC 2)', () => {
+describe('one module owns the layout', () => {
   const ROOT = path.resolve(__dirname, '..');
 
   function sources(dir: string): string[] {

@@ -1,5 +1,5 @@
 /**
- * The process payload model (SPEC section 4): validation, id construction, key limits.
+ * The process payload model (docs/ARCHITECTURE.md, "Where each rule lives"): validation, id construction, key limits.
  */
 import { NotAProcessPayloadError } from '../shared/errors';
 import type { JsonObject } from '../shared/json';
@@ -77,7 +77,7 @@ describe('payload fixtures', () => {
   });
 });
 
-describe('id construction (SPEC 4)', () => {
+describe('id construction', () => {
   it('uses process[0].collections when given', () => {
     const p = payload({ features: [feature('i1', 'col-z')] }, { workflow: 'wf', collections: 'override' });
     expect(buildPayloadId(p)).toBe('override/workflow-wf/i1');
@@ -142,7 +142,7 @@ describe('id construction (SPEC 4)', () => {
   });
 });
 
-describe('validation errors name the field (SPEC 4)', () => {
+describe('validation errors name the field', () => {
   it.each<[string, JsonObject, string]>([
     ['missing process', { type: 'FeatureCollection', id: 'c/workflow-wf/i', features: [] }, 'process'],
     ['process not an array', payload({ id: 'c/workflow-wf/i', process: { workflow: 'wf' } }), 'process'],
@@ -174,7 +174,7 @@ describe('validation errors name the field (SPEC 4)', () => {
   });
 });
 
-describe('id format (SPEC 4)', () => {
+describe('id format', () => {
   it('PAYLOAD_ID_REGEX is ^(.+)/workflow-([^/]+)/(.+)$', () => {
     expect(PAYLOAD_ID_REGEX.source).toBe('^(.+)\\/workflow-([^/]+)\\/(.+)$');
   });
@@ -207,7 +207,7 @@ describe('id format (SPEC 4)', () => {
   });
 });
 
-describe('ids over key limits (SPEC 4 beyond)', () => {
+describe('ids over key limits (beyond Cirrus)', () => {
   it('uses the DynamoDB key limits 2048 (partition) and 1024 (sort)', () => {
     expect(DYNAMODB_MAX_PARTITION_KEY_BYTES).toBe(2048);
     expect(DYNAMODB_MAX_SORT_KEY_BYTES).toBe(1024);

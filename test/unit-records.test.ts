@@ -1,5 +1,5 @@
 /**
- * Record extraction (SPEC section 6), against the events of `test/fixtures/events`.
+ * Record extraction (README, "`process`"), against the events of `test/fixtures/events`.
  */
 import { RecordExtractError } from '../shared/errors';
 import type { JsonObject } from '../shared/json';
@@ -34,7 +34,7 @@ describe('extractEventRecords: event fixtures', () => {
   });
 });
 
-describe('extractRecord (SPEC 6)', () => {
+describe('extractRecord', () => {
   const payload = { id: 'c/workflow-w/i', type: 'FeatureCollection', features: [], process: [{ workflow: 'w' }] };
 
   it('parses an SQS body', () => {
@@ -78,7 +78,7 @@ describe('extractRecord (SPEC 6)', () => {
   });
 });
 
-describe('bad records → RecordExtractError (SPEC 6)', () => {
+describe('bad records → RecordExtractError', () => {
   it.each([
     ['an SQS body that is not JSON', { messageId: 'm', body: 'not json {' }],
     ['an SQS body that is a JSON array', { messageId: 'm', body: '[1, 2]' }],

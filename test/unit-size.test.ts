@@ -1,5 +1,5 @@
 /**
- * Inline-size measurement and the oversize decision (SPEC section 5), the boundary against s3rver.
+ * Inline-size measurement and the oversize decision (README, "Key layout"), the boundary against s3rver.
  */
 import fc from 'fast-check';
 import { startS3rver, type LocalS3 } from './helpers/s3rver';
@@ -17,7 +17,7 @@ import {
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
-/** The SPEC's definition, computed the slow and obvious way: JSON, embedded again as a JSON string, in UTF-8 bytes. */
+/** The inline size as the README's "Key layout" section defines it, computed the slow and obvious way: JSON, embedded again as a JSON string, in UTF-8 bytes. */
 function oracle(p: unknown): number {
   return Buffer.byteLength(JSON.stringify(JSON.stringify(p)), 'utf8');
 }
@@ -50,7 +50,7 @@ function addedBytes(s: string): number {
   return measureInlineSize({ s }) - measureInlineSize({ s: '' });
 }
 
-describe('measureInlineSize (SPEC 5)', () => {
+describe('measureInlineSize', () => {
   it('MAX_PAYLOAD_LENGTH is 120000', () => {
     expect(MAX_PAYLOAD_LENGTH).toBe(120000);
   });
@@ -123,7 +123,7 @@ describe('measureInlineSize (SPEC 5)', () => {
   });
 });
 
-describe('isOversized (SPEC 5)', () => {
+describe('isOversized', () => {
   it('is false at exactly 120000 bytes', () => {
     expect(isOversized(payloadOfSize(120000))).toBe(false);
   });
@@ -155,7 +155,7 @@ describe('isOversized (SPEC 5)', () => {
   });
 });
 
-describe('toInlineOrReference against s3rver (SPEC 5)', () => {
+describe('toInlineOrReference against s3rver', () => {
   let local: LocalS3;
 
   beforeAll(async () => {

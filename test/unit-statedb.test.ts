@@ -1,5 +1,5 @@
 /**
- * The StateDB (SPEC section 7): key mapping, states, and the conditional updates against a real
+ * The StateDB (README, "StateDB"): key mapping, states, and the conditional updates against a real
  * DynamoDB wire protocol (dynalite).
  */
 import { InvalidPayloadIdError } from '../shared/payload-id';
@@ -30,7 +30,7 @@ const T0 = '2024-05-01T12:00:00.000000+00:00';
 const T1 = '2024-05-01T12:00:01.000000+00:00';
 const T2 = '2024-05-01T12:00:02.000000+00:00';
 
-describe('key mapping (SPEC 7)', () => {
+describe('key mapping', () => {
   it('maps a payload id to collections_workflow and itemids', () => {
     expect(payloadIdToKey('sentinel-s2-l2a/workflow-cog-archive/S2B_17HQD_20201103_0_L2A')).toEqual({
       collections_workflow: 'sentinel-s2-l2a_cog-archive',
@@ -137,7 +137,7 @@ describe('recordToItem / itemUrls', () => {
   });
 });
 
-describe('StateDb against dynalite (SPEC 7)', () => {
+describe('StateDb against dynalite', () => {
   let local: LocalDynamo;
   let db: StateDb;
   let n = 0;

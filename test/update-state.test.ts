@@ -1,5 +1,5 @@
 /**
- * Integration tests of the `update-state` function (issue 5, item 3; SPEC section 10) on the local
+ * Integration tests of the `update-state` function (README, "`update-state`") on the local
  * stack. The full loop runs for real: process (SQS event) → the execution runs on the local Step
  * Functions → its status-change event → update-state (subscribed with `onStatusChange`).
  */

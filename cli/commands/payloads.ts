@@ -1,10 +1,10 @@
 /**
- * The payload commands of the `cirrus` CLI (SPEC section 12): `get-input-payload`,
+ * The payload commands of the `cirrus` CLI (README, "Operations: the `cirrus` CLI"): `get-input-payload`,
  * `get-output-payload`, `get-state` and `list-executions`. Each is a plain async function of a
  * {@link CliConfig}, so the demo and tests can call them without going through commander.
  * @module
  */
-import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
+import { paginateListObjectsV2, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { ConfigurationError, ExecutionNotFoundError, NotAProcessPayloadError, PayloadNotFoundError, PayloadReadError, errorMessage, errorName } from '../../shared/errors';
 import { executionIdFromArn } from '../../shared/execution';
 import type { JsonObject } from '../../shared/json';
@@ -232,39 +232,30 @@ export interface ExecutionListing {
 /** Lists every object under `prefix`, following continuation tokens, without a delimiter. */
 async function listAll(config: CliConfig, bucket: PayloadBucket, prefix: string): Promise<NonNullable<ListObjectsV2CommandOutput['Contents']>> {
   const out: NonNullable<ListObjectsV2CommandOutput['Contents']> = [];
-  let token: string | undefined;
-  do {
-    let res: ListObjectsV2CommandOutput;
-    try {
-      res = await config.clients.s3.send(new ListObjectsV2Command({ Bucket: bucket.bucketName, Prefix: prefix, ContinuationToken: token }));
-    } catch (err) {
-      throw translateResourceError(err, config);
+  try {
+    for await (const page of paginateListObjectsV2({ client: config.clients.s3 }, { Bucket: bucket.bucketName, Prefix: prefix })) {
+      out.push(...(page.Contents ?? []));
     }
-    out.push(...(res.Contents ?? []));
-    token = res.IsTruncated ? res.NextContinuationToken : undefined;
-  } while (token);
+  } catch (err) {
+    throw translateResourceError(err, config);
+  }
   return out;
 }
 
+/** One execution being listed, with the time of its oldest object (for ordering). */
+type ListedExecution = ExecutionEntry & { first: number | undefined };
+
 /**
- * The executions of a payload from a listing of `<root>/executions/<payload_id>/`, oldest first,
- * marking the StateDB's last execution when the table is configured. Needs only the bucket.
- *
- * Only keys of the form `<prefix><execution_id>/input.json|output.json` count: the prefix of one
- * payload id can also hold other payloads (ids that continue with `/…`).
- * @throws PayloadNotFoundError, ExecutionNotFoundError or CliError when there is nothing to list.
+ * The executions found in a listing of the payload's executions prefix, by execution id, and a
+ * function that returns (adding it when new) the entry of an execution id.
  */
-export async function listExecutions(config: CliConfig, payloadId: string): Promise<ExecutionListing> {
-  validatePayloadId(payloadId);
-  const bucket = requireBucket(config);
-  let item: StateItem | undefined;
-  if (config.tableName) item = await readItem(config, requireStateDb(config), payloadId);
-
-  const prefix = bucket.layout.payloadExecutionsPrefix(payloadId);
-  const objects = await listAll(config, bucket, prefix);
-
-  const entries = new Map<string, ExecutionEntry & { first: number | undefined }>();
-  const entry = (id: string): ExecutionEntry & { first: number | undefined } => {
+function executionEntries(
+  objects: NonNullable<ListObjectsV2CommandOutput['Contents']>,
+  payloadId: string,
+  bucket: PayloadBucket,
+): { entries: Map<string, ListedExecution>; entry: (id: string) => ListedExecution } {
+  const entries = new Map<string, ListedExecution>();
+  const entry = (id: string): ListedExecution => {
     let e = entries.get(id);
     if (!e) {
       e = { execution_id: id, execution_arn: null, input_json: null, output_json: null, last_modified: null, last_execution: null, first: undefined };
@@ -286,6 +277,43 @@ export async function listExecutions(config: CliConfig, payloadId: string): Prom
       if (e.last_modified === null || Date.parse(e.last_modified) < t) e.last_modified = modified.toISOString();
     }
   }
+  return { entries, entry };
+}
+
+/**
+ * Oldest first (by the first object's time); then in the StateDB's order of executions; then by
+ * execution id, so the order never depends on the listing.
+ */
+function byFirstSeen(order: Map<string, number>): (a: ListedExecution, b: ListedExecution) => number {
+  return (a, b) => {
+    const ta = a.first ?? -Infinity;
+    const tb = b.first ?? -Infinity;
+    if (ta !== tb) return ta - tb;
+    const oa = order.get(a.execution_id) ?? Infinity;
+    const ob = order.get(b.execution_id) ?? Infinity;
+    if (oa !== ob) return oa - ob;
+    return a.execution_id < b.execution_id ? -1 : a.execution_id > b.execution_id ? 1 : 0;
+  };
+}
+
+/**
+ * The executions of a payload from a listing of `<root>/executions/<payload_id>/`, oldest first,
+ * marking the StateDB's last execution when the table is configured. Needs only the bucket.
+ *
+ * Only keys of the form `<prefix><execution_id>/input.json|output.json` count: the prefix of one
+ * payload id can also hold other payloads (ids that continue with `/…`).
+ * @throws PayloadNotFoundError, ExecutionNotFoundError or CliError when there is nothing to list.
+ */
+export async function listExecutions(config: CliConfig, payloadId: string): Promise<ExecutionListing> {
+  validatePayloadId(payloadId);
+  const bucket = requireBucket(config);
+  let item: StateItem | undefined;
+  if (config.tableName) item = await readItem(config, requireStateDb(config), payloadId);
+
+  const prefix = bucket.layout.payloadExecutionsPrefix(payloadId);
+  const objects = await listAll(config, bucket, prefix);
+
+  const { entries, entry } = executionEntries(objects, payloadId, bucket);
 
   const order = new Map<string, number>();
   if (item) {
@@ -302,15 +330,7 @@ export async function listExecutions(config: CliConfig, payloadId: string): Prom
   }
   const last = item?.executions.at(-1);
   const lastId = last ? executionIdFromArn(last) : undefined;
-  const sorted = [...entries.values()].sort((a, b) => {
-    const ta = a.first ?? -Infinity;
-    const tb = b.first ?? -Infinity;
-    if (ta !== tb) return ta - tb;
-    const oa = order.get(a.execution_id) ?? Infinity;
-    const ob = order.get(b.execution_id) ?? Infinity;
-    if (oa !== ob) return oa - ob;
-    return a.execution_id < b.execution_id ? -1 : a.execution_id > b.execution_id ? 1 : 0;
-  });
+  const sorted = [...entries.values()].sort(byFirstSeen(order));
   return {
     payload_id: payloadId,
     prefix: bucket.url(prefix),

@@ -90,21 +90,29 @@ function filterOptions(cmd: Command): Command {
     .option('--limit <n>', 'at most this many records');
 }
 
+/**
+ * A command that selects StateDB items with the query filters: its name, texts and examples
+ * (query and rerun share the filters and the configuration help).
+ */
+function filterCommand(program: Command, name: string, texts: { summary: string; description: string; examples: string[] }): Command {
+  return filterOptions(program.command(name))
+    .summary(texts.summary)
+    .description(texts.description)
+    .addHelpText('after', `${exampleHelp(...texts.examples)}${CONFIG_HELP}`);
+}
+
 function queryCommand(program: Command, ctx: CommandContext): void {
-  filterOptions(program.command('query'))
-    .summary('List StateDB records of a collections/workflow, as NDJSON.')
-    .description(
+  filterCommand(program, 'query', {
+    summary: 'List StateDB records of a collections/workflow, as NDJSON.',
+    description:
       'List the StateDB records of one collections/workflow, newest first, one NDJSON line each (the get-state fields). ' +
-        'Reads the state_updated index with --state and the updated index without; never scans the table. ' +
-        `Needs the table (${ENV.stateDb}); the payload URLs also need the bucket.`,
-    )
-    .addHelpText(
-      'after',
-      `${exampleHelp(
-        'cirrus query --collections sentinel-2-l2a --workflow cog --state FAILED --since 1d',
-        "cirrus query --collections-workflow sentinel-2-l2a_cog --error-prefix 'Lambda.Timeout' --limit 20 | jq -r .payload_id",
-      )}${CONFIG_HELP}`,
-    )
+      'Reads the state_updated index with --state and the updated index without; never scans the table. ' +
+      `Needs the table (${ENV.stateDb}); the payload URLs also need the bucket.`,
+    examples: [
+      'cirrus query --collections sentinel-2-l2a --workflow cog --state FAILED --since 1d',
+      "cirrus query --collections-workflow sentinel-2-l2a_cog --error-prefix 'Lambda.Timeout' --limit 20 | jq -r .payload_id",
+    ],
+  })
     .action(async (flags: QueryFlags, c: Command) => {
       const filters = parseFilters(flags);
       const { config } = await ctx.config(c);
@@ -135,19 +143,22 @@ function planLine(p: RerunPlan): unknown {
 }
 
 function rerunCommand(program: Command, ctx: CommandContext): void {
-  filterOptions(program.command('rerun'))
-    .summary("Send matched items again: their last input.json with process[0].replace = true.")
-    .description(
+  filterCommand(program, 'rerun', {
+    summary: 'Send matched items again: their last input.json with process[0].replace = true.',
+    description:
       'Send the items query matches again: each item\'s last input.json with process[0].replace = true, sent as process ' +
-        'sends (oversized payloads as tmp/oversized/ references). Items in progress (CLAIMED, PROCESSING) or without an ' +
-        'input.json are skipped, with the reason. --dry-run lists what would be sent. Asks before sending more than --confirm-over ' +
-        'payloads (refuses without a terminal) unless --yes. Prints one NDJSON line per item and a summary line on stderr; ' +
-        `exit 4 when some could not be sent. Needs the table, the bucket and the queue (${ENV.processQueueUrl}).`,
-    )
+      'sends (oversized payloads as tmp/oversized/ references). Items in progress (CLAIMED, PROCESSING) or without an ' +
+      'input.json are skipped, with the reason. --dry-run lists what would be sent. Asks before sending more than --confirm-over ' +
+      'payloads (refuses without a terminal) unless --yes. Prints one NDJSON line per item and a summary line on stderr; ' +
+      `exit 4 when some could not be sent. Needs the table, the bucket and the queue (${ENV.processQueueUrl}).`,
+    examples: [
+      'cirrus rerun --collections sentinel-2-l2a --workflow cog --state FAILED --dry-run',
+      'cirrus rerun --collections-workflow sentinel-2-l2a_cog --state FAILED --since 6h --yes',
+    ],
+  })
     .option('--dry-run', 'list what would be sent; send nothing')
     .option('--yes', 'send without asking, however many')
     .option('--confirm-over <n>', 'ask before sending more than this many', '10')
-    .addHelpText('after', `${exampleHelp('cirrus rerun --collections sentinel-2-l2a --workflow cog --state FAILED --dry-run', 'cirrus rerun --collections-workflow sentinel-2-l2a_cog --state FAILED --since 6h --yes')}${CONFIG_HELP}`)
     .action(async (flags: RerunFlags, c: Command) => {
       const filters = parseFilters(flags);
       const over = parsePositiveInt(flags.confirmOver, { what: '--confirm-over', min: 0 });

@@ -1,5 +1,5 @@
 /**
- * Fault injection for AWS SDK v3 clients (issue 9): a pair of middlewares that record every call
+ * Fault injection for AWS SDK v3 clients: a pair of middlewares that record every call
  * and fail (or delay) chosen ones, by service + command name + nth matching call.
  *
  * How the faults meet the SDK's own retries: the rule is chosen once per *logical* call (in the

@@ -7,7 +7,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DescribeExecutionCommand, SFNClient, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
@@ -188,7 +188,7 @@ export function snsThroughSqsRecord(message: unknown, messageId?: string): SqsRe
 // Execution names, computed independently of shared/execution.ts
 
 /**
- * `uuid5(NAMESPACE_URL, "<payload_id>/<python repr of the console URLs>")` (SPEC section 8), written
+ * `uuid5(NAMESPACE_URL, "<payload_id>/<python repr of the console URLs>")` (README, "Switching from Cirrus"), written
  * out here so that the tests do not depend on the implementation under test. Only for ARNs
  * without quotes or backslashes (Python's repr would escape them).
  */
@@ -226,7 +226,7 @@ export interface PipelineStack {
   baseArn: string;
   /** Execution ARN of `workflow` named `name`. */
   executionArn(workflow: string, name: string): string;
-  /** Key of an execution's input.json / output.json, built by hand from the layout of SPEC section 2. */
+  /** Key of an execution's input.json / output.json, built by hand from the layout in the README's "Key layout" section. */
   executionKey(payloadId: string, executionName: string, file: 'input.json' | 'output.json'): string;
   /** Parsed JSON of the object at an `s3://` URL or key of the payload bucket. */
   getJson(urlOrKey: string): Promise<unknown>;
@@ -250,35 +250,16 @@ export interface PipelineStack {
   stop(): Promise<void>;
 }
 
-/**
- * Starts the local stack for one test file and applies its environment (`process.env` and the
- * shared SDK clients), so the Lambda handlers imported from the sources run against it.
- */
-export async function startPipelineStack(options: LocalStackOptions = {}): Promise<PipelineStack> {
-  const stack = await startLocalStack(options);
-  const restoreEnv = stack.applyEnv();
-  // The harness's own calls retry a dropped connection (the SDK default); the functions under test keep their own settings.
-  const s3 = new S3Client({ ...stack.clientConfig('s3'), maxAttempts: 3 });
-  const sfn = new SFNClient({ ...stack.clientConfig('sfn'), maxAttempts: 1 });
-  const ddb = new DynamoDBClient({ ...stack.clientConfig('dynamodb'), maxAttempts: 3 });
-  const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
-  const bucketName = stack.payloadBucket;
-  const root = stack.env.CIRRUS_PAYLOAD_ROOT_PREFIX;
-  const baseArn = stack.env.CIRRUS_BASE_WORKFLOW_ARN;
+/** The object helpers of {@link PipelineStack}: read, check, write and list objects by URL or by key of the payload bucket. */
+function payloadObjects(
+  s3: S3Client,
+  bucketName: string,
+): Pick<PipelineStack, 'getJson' | 'getText' | 'contentType' | 'exists' | 'putJson' | 'listKeys'> {
   const keyOf = (urlOrKey: string): { Bucket: string; Key: string } => {
     const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(urlOrKey);
     return m ? { Bucket: m[1], Key: m[2] } : { Bucket: bucketName, Key: urlOrKey };
   };
   return {
-    stack,
-    s3,
-    sfn,
-    doc,
-    db: new StateDb(stack.stateDbTable, doc),
-    bucket: new PayloadBucket(bucketName, root, { s3 }),
-    baseArn,
-    executionArn: (workflow, name) => `${baseArn.replace(':stateMachine:', ':execution:')}${workflow}:${name}`,
-    executionKey: (payloadId, name, file) => `${root}/executions/${payloadId}/${name}/${file}`,
     async getJson(urlOrKey) {
       const res = await s3.send(new GetObjectCommand(keyOf(urlOrKey)));
       return JSON.parse(await res.Body!.transformToString('utf-8'));
@@ -305,14 +286,40 @@ export async function startPipelineStack(options: LocalStackOptions = {}): Promi
     },
     async listKeys(prefix) {
       const keys: string[] = [];
-      let token: string | undefined;
-      do {
-        const res = await s3.send(new ListObjectsV2Command({ Bucket: bucketName, Prefix: prefix, ContinuationToken: token }));
-        for (const o of res.Contents ?? []) keys.push(o.Key!);
-        token = res.IsTruncated ? res.NextContinuationToken : undefined;
-      } while (token);
+      for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucketName, Prefix: prefix })) {
+        for (const o of page.Contents ?? []) keys.push(o.Key!);
+      }
       return keys;
     },
+  };
+}
+
+/**
+ * Starts the local stack for one test file and applies its environment (`process.env` and the
+ * shared SDK clients), so the Lambda handlers imported from the sources run against it.
+ */
+export async function startPipelineStack(options: LocalStackOptions = {}): Promise<PipelineStack> {
+  const stack = await startLocalStack(options);
+  const restoreEnv = stack.applyEnv();
+  // The harness's own calls retry a dropped connection (the SDK default); the functions under test keep their own settings.
+  const s3 = new S3Client({ ...stack.clientConfig('s3'), maxAttempts: 3 });
+  const sfn = new SFNClient({ ...stack.clientConfig('sfn'), maxAttempts: 1 });
+  const ddb = new DynamoDBClient({ ...stack.clientConfig('dynamodb'), maxAttempts: 3 });
+  const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
+  const bucketName = stack.payloadBucket;
+  const root = stack.env.CIRRUS_PAYLOAD_ROOT_PREFIX;
+  const baseArn = stack.env.CIRRUS_BASE_WORKFLOW_ARN;
+  return {
+    stack,
+    s3,
+    sfn,
+    doc,
+    db: new StateDb(stack.stateDbTable, doc),
+    bucket: new PayloadBucket(bucketName, root, { s3 }),
+    baseArn,
+    executionArn: (workflow, name) => `${baseArn.replace(':stateMachine:', ':execution:')}${workflow}:${name}`,
+    executionKey: (payloadId, name, file) => `${root}/executions/${payloadId}/${name}/${file}`,
+    ...payloadObjects(s3, bucketName),
     workflowEvents(payloadId) {
       return stack.sns
         .messages(stack.workflowEventTopicArn)

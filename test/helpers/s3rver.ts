@@ -11,7 +11,7 @@ import {
   CreateBucketCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
+  paginateListObjectsV2,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -81,12 +81,9 @@ export async function startS3rver(): Promise<LocalS3> {
     },
     async listKeys(bucket, prefix) {
       const keys: string[] = [];
-      let token: string | undefined;
-      do {
-        const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-        for (const o of res.Contents ?? []) if (o.Key) keys.push(o.Key);
-        token = res.IsTruncated ? res.NextContinuationToken : undefined;
-      } while (token);
+      for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
+        for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+      }
       return keys.sort();
     },
     async getText(bucket, key) {

@@ -3,7 +3,7 @@
  * instead of building payload keys by hand.
  *
  * ```ts
- * import { PayloadBucket, readPayload, lambdaTask } from 'cirrus-payload-bucket';
+ * import { PayloadBucket, readPayloadUnrestricted, lambdaTask } from 'cirrus-payload-bucket';
  * ```
  * @module
  */
@@ -13,6 +13,7 @@ export {
   formatUrl,
   isReference,
   readPayload,
+  readPayloadUnrestricted,
   INPUT_KEY,
   OUTPUT_KEY,
   S3_MAX_KEY_BYTES,

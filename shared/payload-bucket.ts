@@ -464,10 +464,22 @@ async function readJsonObject(s3: S3Client, loc: S3Location, url: string): Promi
 }
 
 /**
- * Reads a referenced payload (Cirrus `payload_from_s3`) with no bucket restriction.
+ * Reads a referenced payload (Cirrus `payload_from_s3`) from ANY bucket the caller's credentials
+ * can read: it checks the URL's shape ({@link parseUrl}) but not `CIRRUS_REFERENCE_BUCKETS`. The
+ * functions never use it; they read through {@link PayloadBucket.readPayload}, which does. For
+ * scripts and tasks that trust their input.
  * @throws NoUrlError when `record` has no `url` (callers that pass records through ignore it).
+ *
+ * @example
+ * const payload = await readPayloadUnrestricted('s3://my-bucket/cirrus/tmp/oversized/x.json');
  */
-export async function readPayload(record: string | JsonObject, options: { s3?: S3Client } = {}): Promise<JsonObject> {
+export async function readPayloadUnrestricted(record: string | JsonObject, options: { s3?: S3Client } = {}): Promise<JsonObject> {
   const url = referenceUrl(record);
   return readJsonObject(options.s3 ?? s3Client(), parseUrl(url), url);
 }
+
+/**
+ * @deprecated The same as {@link readPayloadUnrestricted}, whose name says that no bucket
+ * restriction applies; kept so that code written against the first version still compiles.
+ */
+export const readPayload = readPayloadUnrestricted;

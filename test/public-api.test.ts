@@ -28,7 +28,7 @@ describe('public API', () => {
       }));`;
     const { stdout } = await run(process.execPath, ['-e', script], { cwd: root });
     const out = JSON.parse(stdout) as { names: string[]; tmp: string; url: string; limit: number };
-    for (const name of ['PayloadBucket', 'readPayload', 'lambdaTask', 'batchTask', 'validateProcessPayload', 'measureInlineSize', 'inlineOrReference', 'UndefinedPayloadBucketError']) {
+    for (const name of ['PayloadBucket', 'readPayload', 'readPayloadUnrestricted', 'lambdaTask', 'batchTask', 'validateProcessPayload', 'measureInlineSize', 'inlineOrReference', 'UndefinedPayloadBucketError']) {
       expect(out.names).toContain(name);
     }
     expect(out.names).not.toContain('processEvent');

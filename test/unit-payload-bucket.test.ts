@@ -16,7 +16,7 @@ import {
   UndefinedPayloadBucketError,
 } from '../shared/errors';
 import { SerializedPayload, type JsonObject } from '../shared/json';
-import { PayloadBucket, S3_MAX_KEY_BYTES, formatUrl, isReference, parseUrl, readPayload } from '../shared/payload-bucket';
+import { PayloadBucket, S3_MAX_KEY_BYTES, formatUrl, isReference, parseUrl, readPayload, readPayloadUnrestricted } from '../shared/payload-bucket';
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const PAYLOAD_ID = 'sentinel-s2-l2a/workflow-cog-archive/S2B_17HQD_20201103_0_L2A';
@@ -521,27 +521,31 @@ describe('PayloadBucket against s3rver', () => {
     });
   });
 
-  describe('module-level readPayload (Cirrus payload_from_s3)', () => {
+  describe('readPayloadUnrestricted (Cirrus payload_from_s3, any bucket)', () => {
+    it('is what the deprecated name readPayload refers to', () => {
+      expect(readPayload).toBe(readPayloadUnrestricted);
+    });
+
     it('reads a {"url"} record', async () => {
       const p = samplePayload({ marker: 'module' });
       await local.putText(bucketName, 'module/ok.json', JSON.stringify(p));
-      expect(await readPayload({ url: `s3://${bucketName}/module/ok.json` }, { s3: local.s3 })).toEqual(p);
+      expect(await readPayloadUnrestricted({ url: `s3://${bucketName}/module/ok.json` }, { s3: local.s3 })).toEqual(p);
     });
 
     it('reads a URL string', async () => {
       const p = samplePayload({ marker: 'module-str' });
       await local.putText(bucketName, 'module/str.json', JSON.stringify(p));
-      expect(await readPayload(`s3://${bucketName}/module/str.json`, { s3: local.s3 })).toEqual(p);
+      expect(await readPayloadUnrestricted(`s3://${bucketName}/module/str.json`, { s3: local.s3 })).toEqual(p);
     });
 
     it('throws NoUrlError for a record without url', async () => {
-      const err = await rejection(readPayload(samplePayload(), { s3: local.s3 }));
+      const err = await rejection(readPayloadUnrestricted(samplePayload(), { s3: local.s3 }));
       expect(err).toBeInstanceOf(NoUrlError);
       expect(err.name).toBe('NoUrlError');
     });
 
     it('throws PayloadReadError for a missing object', async () => {
-      const err = await rejection(readPayload({ url: `s3://${bucketName}/module/missing.json` }, { s3: local.s3 }));
+      const err = await rejection(readPayloadUnrestricted({ url: `s3://${bucketName}/module/missing.json` }, { s3: local.s3 }));
       expect(err.name).toBe('PayloadReadError');
     });
   });
@@ -574,7 +578,7 @@ describe('PayloadBucket against s3rver', () => {
       expect(url).toBe(`s3://${bucketName}/cirrus/executions/${PAYLOAD_ID}/env-endpoint/input.json`);
       expect(JSON.parse(await local.getText(bucketName, keyOf(url)))).toEqual(p);
       expect(await pb.readPayload(url)).toEqual(p);
-      expect(await readPayload({ url })).toEqual(p);
+      expect(await readPayloadUnrestricted({ url })).toEqual(p);
     });
   });
 

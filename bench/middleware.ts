@@ -6,7 +6,7 @@
  * @module
  */
 import type { MetadataBearer, MiddlewareStack } from '@smithy/types';
-import { dynamoDocClient, s3Client, sfnClient, snsClient, sqsClient } from '../shared/clients';
+import { handlerRuntime } from '../shared/runtime';
 
 /** One counted call. */
 export interface CountedCall {
@@ -63,8 +63,8 @@ function instrument<I extends object, O extends MetadataBearer>(stack: Middlewar
 }
 
 /**
- * Instruments the shared clients (creating them). Call it after `stack.applyEnv()`, which resets
- * the singletons; the DynamoDB document client shares its middleware stack with the base client,
+ * Instruments the handlers' runtime clients (creating them). Call it after `stack.applyEnv()`, which
+ * resets them; the DynamoDB document client shares its middleware stack with the base client,
  * so it is instrumented once.
  */
 export function instrumentSharedClients(delayMs = 0): AwsCallInstrumentation {
@@ -80,10 +80,12 @@ export function instrumentSharedClients(delayMs = 0): AwsCallInstrumentation {
       return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
     },
   };
-  instrument(s3Client().middlewareStack, state);
-  instrument(dynamoDocClient().middlewareStack, state);
-  instrument(sfnClient().middlewareStack, state);
-  instrument(snsClient().middlewareStack, state);
-  instrument(sqsClient().middlewareStack, state);
+  // The clients the handlers use: their runtime's (shared/runtime.ts).
+  const clients = handlerRuntime().clients;
+  instrument(clients.s3.middlewareStack, state);
+  instrument(clients.dynamoDoc.middlewareStack, state);
+  instrument(clients.sfn.middlewareStack, state);
+  instrument(clients.sns.middlewareStack, state);
+  instrument(clients.sqs.middlewareStack, state);
   return state;
 }

@@ -1,5 +1,7 @@
 /**
- * Lazily created AWS SDK v3 clients, one of each per process (reused across Lambda invocations).
+ * AWS SDK v3 clients: {@link createClients} builds a set for one region (the Lambda handlers' runtime,
+ * `shared/runtime.ts`), and the lazy getters below keep one of each per process for library callers,
+ * built the same way from `process.env`.
  *
  * Endpoints come from the SDK's own `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` handling;
  * S3 switches to path-style addressing whenever a custom endpoint is configured.
@@ -12,7 +14,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { regionFromEnv } from './config';
+import { regionFromEnv, type Env } from './config';
 
 /** Options shared by every client this module creates. */
 export interface ClientOptions {
@@ -20,59 +22,125 @@ export interface ClientOptions {
   maxAttempts?: number;
 }
 
-function baseOptions(): ClientOptions {
-  return { region: regionFromEnv() };
-}
-
-function hasCustomS3Endpoint(env = process.env): boolean {
+/** True when the environment names a custom S3 endpoint (S3 then uses path-style addressing). */
+export function hasCustomS3Endpoint(env: Env): boolean {
   return Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
 }
 
-let s3: S3Client | undefined;
-let ddbBase: DynamoDBClient | undefined;
-let ddb: DynamoDBDocumentClient | undefined;
-let sfn: SFNClient | undefined;
-let sns: SNSClient | undefined;
-let sqs: SQSClient | undefined;
-let logs: CloudWatchLogsClient | undefined;
+/** What {@link createClients} needs: the region, and whether S3 uses path-style addressing. */
+export interface ClientSettings {
+  region: string;
+  s3PathStyle: boolean;
+}
+
+/** The {@link ClientSettings} an environment gives. */
+export function clientSettingsFromEnv(env: Env): ClientSettings {
+  return { region: regionFromEnv(env), s3PathStyle: hasCustomS3Endpoint(env) };
+}
+
+/** The constructors of the clients, from one set of settings (the one place their options are built). */
+const build = {
+  s3: (s: ClientSettings) => new S3Client({ region: s.region, forcePathStyle: s.s3PathStyle }),
+  dynamodb: (s: ClientSettings) => new DynamoDBClient({ region: s.region }),
+  doc: (base: DynamoDBClient) => DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } }),
+  sfn: (s: ClientSettings) => new SFNClient({ region: s.region }),
+  sns: (s: ClientSettings) => new SNSClient({ region: s.region }),
+  sqs: (s: ClientSettings) => new SQSClient({ region: s.region }),
+  logs: (s: ClientSettings) => new CloudWatchLogsClient({ region: s.region }),
+};
+
+/** One set of clients; each is created on first use and then kept. */
+export interface Clients {
+  readonly s3: S3Client;
+  readonly dynamoDoc: DynamoDBDocumentClient;
+  readonly sfn: SFNClient;
+  readonly sns: SNSClient;
+  readonly sqs: SQSClient;
+  readonly logs: CloudWatchLogsClient;
+  /** Destroys the clients created so far (their sockets). */
+  destroy(): void;
+}
+
+/** Builds a set of clients for `settings`; each is created on first use. */
+export function createClients(settings: ClientSettings): Clients {
+  let s3: S3Client | undefined;
+  let ddbBase: DynamoDBClient | undefined;
+  let ddb: DynamoDBDocumentClient | undefined;
+  let sfn: SFNClient | undefined;
+  let sns: SNSClient | undefined;
+  let sqs: SQSClient | undefined;
+  let logs: CloudWatchLogsClient | undefined;
+  return {
+    get s3() {
+      return (s3 ??= build.s3(settings));
+    },
+    get dynamoDoc() {
+      ddbBase ??= build.dynamodb(settings);
+      return (ddb ??= build.doc(ddbBase));
+    },
+    get sfn() {
+      return (sfn ??= build.sfn(settings));
+    },
+    get sns() {
+      return (sns ??= build.sns(settings));
+    },
+    get sqs() {
+      return (sqs ??= build.sqs(settings));
+    },
+    get logs() {
+      return (logs ??= build.logs(settings));
+    },
+    destroy() {
+      for (const c of [s3, ddbBase, sfn, sns, sqs, logs]) c?.destroy();
+      s3 = ddb = ddbBase = sfn = sns = sqs = logs = undefined;
+    },
+  };
+}
+
+let shared: Clients | undefined;
+const resetListeners = new Set<() => void>();
+
+function sharedSet(): Clients {
+  return (shared ??= createClients(clientSettingsFromEnv(process.env)));
+}
 
 /** The shared S3 client. */
 export function s3Client(): S3Client {
-  s3 ??= new S3Client({ ...baseOptions(), forcePathStyle: hasCustomS3Endpoint() });
-  return s3;
+  return sharedSet().s3;
 }
 
 /** The shared DynamoDB document client (plain JS values in and out). */
 export function dynamoDocClient(): DynamoDBDocumentClient {
-  if (!ddb) {
-    ddbBase = new DynamoDBClient(baseOptions());
-    ddb = DynamoDBDocumentClient.from(ddbBase, { marshallOptions: { removeUndefinedValues: true } });
-  }
-  return ddb;
+  return sharedSet().dynamoDoc;
 }
 
 /** The shared Step Functions client. */
 export function sfnClient(): SFNClient {
-  sfn ??= new SFNClient(baseOptions());
-  return sfn;
+  return sharedSet().sfn;
 }
 
 /** The shared SNS client. */
 export function snsClient(): SNSClient {
-  sns ??= new SNSClient(baseOptions());
-  return sns;
+  return sharedSet().sns;
 }
 
 /** The shared SQS client. */
 export function sqsClient(): SQSClient {
-  sqs ??= new SQSClient(baseOptions());
-  return sqs;
+  return sharedSet().sqs;
 }
 
 /** The shared CloudWatch Logs client. */
 export function logsClient(): CloudWatchLogsClient {
-  logs ??= new CloudWatchLogsClient(baseOptions());
-  return logs;
+  return sharedSet().logs;
+}
+
+/**
+ * Registers a function {@link resetClients} calls too (the handlers' runtime cache forgets its
+ * clients with it). Returns a function that unregisters it.
+ */
+export function onResetClients(listener: () => void): () => void {
+  resetListeners.add(listener);
+  return () => resetListeners.delete(listener);
 }
 
 /**
@@ -80,11 +148,7 @@ export function logsClient(): CloudWatchLogsClient {
  * Tests use it after changing endpoints; Lambda code never needs it.
  */
 export function resetClients(): void {
-  s3?.destroy();
-  ddbBase?.destroy();
-  sfn?.destroy();
-  sns?.destroy();
-  sqs?.destroy();
-  logs?.destroy();
-  s3 = ddb = ddbBase = sfn = sns = sqs = logs = undefined;
+  shared?.destroy();
+  shared = undefined;
+  for (const listener of resetListeners) listener();
 }

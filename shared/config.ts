@@ -78,9 +78,19 @@ export function parseBucketList(value: string | undefined): string[] {
 
 /** Reads a required variable or throws a {@link ConfigurationError} naming it. */
 export function requireEnv(name: string, env: Env = process.env): string {
-  const v = env[name]?.trim();
+  return requireValue(name, env[name]);
+}
+
+/** The value of a required variable `name` (trimmed), or a {@link ConfigurationError} naming it. */
+export function requireValue(name: string, value: string | undefined): string {
+  const v = value?.trim();
   if (!v) throw new ConfigurationError(`${name} env var is not defined`);
   return v;
+}
+
+/** An optional variable's value: `undefined` when unset or blank (trimmed otherwise). */
+export function optionalEnv(name: string, env: Env): string | undefined {
+  return env[name]?.trim() || undefined;
 }
 
 /** Region used when nothing names one (Cirrus's default): execution names, console URLs, the CLI. */

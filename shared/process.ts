@@ -68,6 +68,8 @@ export interface ProcessDeps {
   concurrency?: number;
   logger?: Logger;
   env?: Env;
+  /** The region execution names are planned in; defaults to the one `env` names. */
+  region?: string;
   /**
    * Milliseconds the invocation has left (Lambda `context.getRemainingTimeInMillis`): a throttled
    * StartExecution is retried within it. Without it only the SDK's own retries are made.
@@ -119,7 +121,7 @@ function resolveDeps(deps: ProcessDeps): EventContext {
     sfn: deps.sfn ?? sfnClient(),
     // Execution names of resumed payloads hold console URLs, so they depend on the region: the
     // region of the environment the caller gave, never process.env's when another one was given.
-    region: regionFromEnv(env),
+    region: deps.region ?? regionFromEnv(env),
     events: deps.events ?? WorkflowEventPublisher.fromEnv(logger, env),
     logger,
     limit: pLimit(deps.concurrency ?? positiveIntFromEnv(ENV.processConcurrency, DEFAULT_PROCESS_CONCURRENCY, env)),

@@ -16,13 +16,17 @@ export type TaskFunction<C = unknown> = (payload: JsonObject, context?: C) => Js
 
 /** Options of {@link lambdaTask} and {@link batchTask}. */
 export interface TaskOptions {
-  /** The payload bucket; defaults to {@link PayloadBucket.fromEnv}, built on first use. */
-  bucket?: PayloadBucket;
+  /**
+   * The payload bucket, or a function returning it (called on each use; a handler passes its
+   * runtime's); defaults to {@link PayloadBucket.fromEnv}, built on first use.
+   */
+  bucket?: PayloadBucket | (() => PayloadBucket);
   /** Inline limit in bytes; defaults to {@link MAX_PAYLOAD_LENGTH}. */
   limit?: number;
 }
 
 function lazyBucket(options: TaskOptions): () => PayloadBucket {
+  if (typeof options.bucket === 'function') return options.bucket;
   let b = options.bucket;
   return () => (b ??= PayloadBucket.fromEnv());
 }

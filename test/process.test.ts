@@ -7,7 +7,7 @@ import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { handler } from '../lambdas/process/index';
 import type { SQSBatchResponse } from '../lambdas/process/types';
-import { s3Client } from '../shared/clients';
+import { handlerRuntime } from '../shared/runtime';
 import { UndefinedPayloadBucketError } from '../shared/errors';
 import type { JsonObject } from '../shared/json';
 import { PayloadBucket } from '../shared/payload-bucket';
@@ -382,7 +382,7 @@ describe('process on the local stack', () => {
     const record = sqsRecord(payload);
     const name = expectedExecutionName(payload.id);
     const arn = p.executionArn('minimal', name);
-    const s3 = instrumentS3(s3Client(), { fail: (key) => key.endsWith('/input.json') });
+    const s3 = instrumentS3(handlerRuntime().clients.s3, { fail: (key) => key.endsWith('/input.json') });
     let res: SQSBatchResponse;
     try {
       res = await processSqs(record);

@@ -4,8 +4,9 @@
  * @module
  */
 import { preBatch } from '../../shared/batch';
+import { handlerRuntime } from '../../shared/runtime';
 
 /** Lambda entry point: a payload (or `{"url": …}` reference) from the Step Functions state. */
 export async function handler(event: unknown): Promise<{ url: string; url_out: string }> {
-  return preBatch(event);
+  return preBatch(event, handlerRuntime(process.env).bucket);
 }

@@ -6,11 +6,11 @@
  * @module
  */
 import type { Context, SNSEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { WorkflowEventPublisher } from '../../shared/events';
 import { finishInvocation, startInvocation } from '../../shared/invocation';
 import { createLogger } from '../../shared/logger';
 import { WorkflowMetrics } from '../../shared/metrics';
 import { ProcessFailedError, isReportedFailure, processEvent, type RecordResult } from '../../shared/process';
+import { handlerRuntime } from '../../shared/runtime';
 
 /** The result of a direct (non-SQS) invocation. */
 export interface ProcessResult {
@@ -25,11 +25,25 @@ const metrics = new WorkflowMetrics({ logger });
 /** Lambda entry point: an SQS batch, SNS records, or a bare payload (or `{"url": …}` reference). */
 export async function handler(event: SQSEvent | SNSEvent | unknown, context?: Context): Promise<SQSBatchResponse | ProcessResult> {
   startInvocation(logger, context);
-  const events = WorkflowEventPublisher.fromEnv(logger);
+  // Built on the first invocation (a configuration error rejects this one); see handlerRuntime.
+  const runtime = handlerRuntime(process.env);
+  const { config } = runtime;
+  const events = runtime.eventPublisher(logger);
   try {
     // The remaining time bounds the retries of a throttled StartExecution.
     const remainingMs = context ? () => context.getRemainingTimeInMillis() : undefined;
-    const { sqs, results } = await processEvent(event, { logger, events, remainingMs });
+    const { sqs, results } = await processEvent(event, {
+      bucket: runtime.bucket,
+      stateDb: runtime.stateDb(),
+      sfn: runtime.clients.sfn,
+      events,
+      baseWorkflowArn: runtime.baseWorkflowArn(),
+      concurrency: config.processConcurrency,
+      region: config.clients.region,
+      logger,
+      env: config.env,
+      remainingMs,
+    });
     if (sqs) {
       return {
         batchItemFailures: results

@@ -6,6 +6,7 @@
  * @module
  */
 import { isJsonObject, type JsonObject } from '../../shared/json';
+import { handlerRuntime } from '../../shared/runtime';
 import { lambdaTask } from '../../shared/task';
 
 /** Stamps every feature of the payload. */
@@ -24,4 +25,4 @@ export function stampItems(payload: JsonObject, now: string = new Date().toISOSt
 }
 
 /** Lambda entry point. */
-export const handler = lambdaTask(async (payload) => stampItems(payload));
+export const handler = lambdaTask(async (payload) => stampItems(payload), { bucket: () => handlerRuntime(process.env).bucket });

@@ -6,10 +6,10 @@
  * @module
  */
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { WorkflowEventPublisher } from '../../shared/events';
 import { finishInvocation, startInvocation } from '../../shared/invocation';
 import { createLogger } from '../../shared/logger';
 import { WorkflowMetrics } from '../../shared/metrics';
+import { handlerRuntime } from '../../shared/runtime';
 import { updateState, type StatusChangeDetail, type UpdateStateResult } from '../../shared/update-state';
 
 /** The event EventBridge delivers. */
@@ -21,9 +21,21 @@ const metrics = new WorkflowMetrics({ logger });
 /** Lambda entry point. */
 export async function handler(event: StatusChangeEvent | unknown, context?: Context): Promise<UpdateStateResult> {
   startInvocation(logger, context);
-  const events = WorkflowEventPublisher.fromEnv(logger);
+  // Built on the first invocation (a configuration error rejects this one); see handlerRuntime.
+  const runtime = handlerRuntime(process.env);
+  const events = runtime.eventPublisher(logger);
   try {
-    return await updateState(event, { logger, events });
+    const { clients } = runtime;
+    return await updateState(event, {
+      bucket: runtime.bucket,
+      stateDb: runtime.stateDb(),
+      sfn: clients.sfn,
+      sns: clients.sns,
+      sqs: clients.sqs,
+      events,
+      logger,
+      env: runtime.config.env,
+    });
   } finally {
     finishInvocation(metrics, events);
   }

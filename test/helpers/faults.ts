@@ -17,7 +17,7 @@
  *   *after* the request reached the service (the response was lost): the call's side effect
  *   happened, the caller cannot know it did. `when: 'before'` raises it before sending.
  */
-import { dynamoDocClient, s3Client, sfnClient, snsClient, sqsClient } from '../../shared/clients';
+import { handlerRuntime } from '../../shared/runtime';
 
 /** A service of the local stack. */
 export type ServiceName = 's3' | 'dynamodb' | 'sfn' | 'sns' | 'sqs';
@@ -293,14 +293,15 @@ function stripCommand(name: string): string {
   return name.endsWith('Command') ? name.slice(0, -'Command'.length) : name;
 }
 
-/** The shared clients of `shared/clients` (the ones the functions use), by service. */
+/** The clients of the handlers' runtime (`shared/runtime`, the ones the functions use), by service. */
 export function sharedClients(): Record<ServiceName, StackHolder> {
+  const clients = handlerRuntime().clients;
   return {
-    s3: s3Client() as unknown as StackHolder,
-    dynamodb: dynamoDocClient() as unknown as StackHolder,
-    sfn: sfnClient() as unknown as StackHolder,
-    sns: snsClient() as unknown as StackHolder,
-    sqs: sqsClient() as unknown as StackHolder,
+    s3: clients.s3 as unknown as StackHolder,
+    dynamodb: clients.dynamoDoc as unknown as StackHolder,
+    sfn: clients.sfn as unknown as StackHolder,
+    sns: clients.sns as unknown as StackHolder,
+    sqs: clients.sqs as unknown as StackHolder,
   };
 }
 

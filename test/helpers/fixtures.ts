@@ -1,8 +1,8 @@
 /**
  * Test data the repository owns (`test/fixtures/`: STAC items, process payloads, and the events
  * Lambda receives from SQS, SNS, SNS through SQS, AWS Batch and EventBridge), the location of
- * the reference system's own vectors (only used by the conformance suite), and small assertion
- * helpers shared by the unit tests.
+ * and small assertion helpers shared by the unit tests. (The reference system's vectors are read
+ * by the conformance suite alone, which says where they are.)
  *
  * Layout of `test/fixtures/`:
  * - `items/<name>.json` → `items/<name>.attributes.json`: a STAC item and the SNS message
@@ -12,23 +12,12 @@
  *   yields; `events/sfn-<status>.json`: Step Functions status-change events from EventBridge.
  * - `statedb/create-table.json`: the StateDB `CreateTable` input.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { JsonObject } from '../../shared/json';
 
 /** `test/fixtures`: the repository's own test data. */
 export const FIXTURES_DIR = path.resolve(__dirname, '../fixtures');
-
-/**
- * `<repo>/../shared/fixtures/cirrus`: test vectors of the reference system (cirrus-geo), present
- * beside the repository only in this project's CI. Only the conformance suite reads them.
- */
-export const REFERENCE_FIXTURES_DIR = path.resolve(__dirname, '../../../shared/fixtures/cirrus');
-
-/** True when the reference vectors are beside the repository. */
-export function referenceFixturesAvailable(): boolean {
-  return existsSync(REFERENCE_FIXTURES_DIR);
-}
 
 /** Parses a JSON file. */
 export function readJsonFile(file: string): unknown {

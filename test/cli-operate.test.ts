@@ -4,7 +4,7 @@
  * --execution on the get-payload commands; run-workflow ending INVALID and ABORTED; --stack on
  * run-workflow and get-execution.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -15,7 +15,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { JsonObject } from '../shared/json';
 import { payloadIdToKey } from '../shared/statedb';
-import { runCirrus } from './helpers/cli-stack';
+import { ndjsonLines, runCirrus, writeInputFile } from './helpers/cli-stack';
 import { cliFixture, startCliPipeline, type CliPipeline } from './helpers/cli-pipeline';
 
 let t: CliPipeline;
@@ -45,14 +45,10 @@ function idOf(itemId: string, workflow: string): string {
 }
 
 function file(name: string, content: unknown): string {
-  const p = path.join(dir, name);
-  writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));
-  return p;
+  return writeInputFile(dir, name, content);
 }
 
-function lines(stdout: string): JsonObject[] {
-  return stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as JsonObject);
-}
+const lines = ndjsonLines;
 
 function sentBodies(): string[] {
   return t.pipeline.stack.sqs.sent(t.pipeline.stack.processQueueUrl).map((m) => m.body);

@@ -4,7 +4,7 @@
  * --stack on process, query and rerun; query pagination (mocked DynamoDB); the progress bar.
  */
 import { PassThrough } from 'node:stream';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -18,7 +18,7 @@ import { PROGRESS_THRESHOLD, startProgress } from '../cli/progress';
 import type { Env } from '../shared/config';
 import type { JsonObject } from '../shared/json';
 import { payloadIdToKey } from '../shared/statedb';
-import { Capture, runCirrus, startCliTestStack, type CliTestStack } from './helpers/cli-stack';
+import { Capture, ndjsonLines, runCirrus, startCliTestStack, writeInputFile, type CliTestStack } from './helpers/cli-stack';
 import { cliFixture } from './helpers/cli-pipeline';
 
 let t: CliTestStack;
@@ -35,14 +35,10 @@ afterAll(async () => {
 });
 
 function file(name: string, content: unknown): string {
-  const p = path.join(dir, name);
-  writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));
-  return p;
+  return writeInputFile(dir, name, content);
 }
 
-function lines(stdout: string): JsonObject[] {
-  return stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as JsonObject);
-}
+const lines = ndjsonLines;
 
 function sentBodies(): string[] {
   return t.stack.sqs.sent(t.stack.processQueueUrl).map((m) => m.body);

@@ -4,13 +4,13 @@
  * --version and --help, and the built dist/bin/cirrus.js.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { version } from '../package.json';
 import { EXIT, exitCodeFor, describeError } from '../cli/errors';
 import type { JsonObject } from '../shared/json';
-import { runCirrus, samplePayload, startCliTestStack, type CliTestStack } from './helpers/cli-stack';
+import { ndjsonLines, runCirrus, samplePayload, startCliTestStack, writeInputFile, type CliTestStack } from './helpers/cli-stack';
 import { cliFixture } from './helpers/cli-pipeline';
 
 let t: CliTestStack;
@@ -30,14 +30,10 @@ afterAll(async () => {
 });
 
 function file(name: string, content: unknown): string {
-  const p = path.join(dir, name);
-  writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));
-  return p;
+  return writeInputFile(dir, name, content);
 }
 
-function lines(stdout: string): JsonObject[] {
-  return stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as JsonObject);
-}
+const lines = ndjsonLines;
 
 const item = (id: string, collection = 'sentinel-2-l2a'): JsonObject => ({ ...cliFixture('sentinel-2-item.json'), id, collection });
 

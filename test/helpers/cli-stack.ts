@@ -3,6 +3,8 @@
  * protocols), seeding helpers, and an in-process runner of the `cirrus` program that captures
  * stdout, stderr and the exit code.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -96,4 +98,16 @@ export function samplePayload(payloadId: string, extra: JsonObject = {}): JsonOb
 /** `new Date(Date.now() - ms)` as the StateDB writes times. */
 export function isoAgo(ms: number, now: number = Date.now()): string {
   return new Date(now - ms).toISOString().replace('Z', '000+00:00');
+}
+
+/** Writes `content` (as JSON, unless it is a string) to `<dir>/<name>` and returns the file's path. */
+export function writeInputFile(dir: string, name: string, content: unknown): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+/** The JSON objects of NDJSON output, one per non-empty line. */
+export function ndjsonLines(stdout: string): JsonObject[] {
+  return stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as JsonObject);
 }

@@ -19,7 +19,6 @@
  * before, for comparison.
  * @module
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -43,6 +42,7 @@ import {
   type TokenBucketStats,
 } from '../local';
 import { repoRoot } from '../local/pipeline';
+import { forkHost } from './host';
 import { newPayload } from './payloads';
 
 /**
@@ -264,32 +264,10 @@ export async function runBurstStackHost(arg: string): Promise<void> {
 }
 
 async function childStack(script: string, burst: number, refillPerSecond: number): Promise<BurstStack> {
-  const child: ChildProcess = fork(script, ['--child', 'burst-stack', JSON.stringify({ burst, refillPerSecond })], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  let nextId = 1;
-  const ready = await new Promise<Extract<HostMessage, { type: 'ready' }>>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the stack host exited (code ${code}) before it was ready`)));
-    child.on('message', (m: HostMessage) => {
-      if (m.type === 'ready') resolve(m);
-      else if (m.type === 'failed') reject(new Error(`the stack host failed to start: ${m.error}`));
-      else {
-        pending.get(m.id)?.resolve(m.value);
-        pending.delete(m.id);
-      }
-    });
-  });
-  child.on('exit', () => {
-    for (const p of pending.values()) p.reject(new Error('the stack host exited'));
-    pending.clear();
-  });
-  const request = <T>(op: HostRequest['op']): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      child.send({ id, op } satisfies HostRequest);
-    });
+  type Ready = Omit<Extract<HostMessage, { type: 'ready' }>, 'type'>;
+  const host = await forkHost<Ready, { value: unknown }>(script, ['burst-stack', JSON.stringify({ burst, refillPerSecond })]);
+  const request = async <T>(op: HostRequest['op']): Promise<T> => (await host.request({ op })).value as T;
+  const { ready } = host;
   return {
     env: ready.env,
     processQueueUrl: ready.processQueueUrl,
@@ -297,12 +275,7 @@ async function childStack(script: string, burst: number, refillPerSecond: number
     clientConfig: (s) => ready.configs[s],
     progress: () => request('progress'),
     executions: () => request('executions'),
-    async stop() {
-      if (child.exitCode !== null || !child.connected) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      await request('stop').catch(() => undefined);
-      await exited;
-    },
+    stop: () => host.stop(),
   };
 }
 

@@ -8,10 +8,10 @@
  * sandbox. The child answers `waitForIdle` / `waitForExecution` over IPC.
  * @module
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { applyStackEnv, startLocalStack, type LocalStack, type LocalStackEnv, type StepFunctionsStatusChangeEvent } from '../local';
 import { repoRoot } from '../local/pipeline';
+import { forkHost } from './host';
 import { instrumentSharedClients, type AwsCallInstrumentation } from './middleware';
 import { WORKFLOW } from './payloads';
 
@@ -89,43 +89,20 @@ export async function runStackHost(): Promise<void> {
  * shared clients. The caller must `stop()` it.
  */
 export async function startBenchStack(script: string = process.argv[1]): Promise<BenchStack> {
-  const child: ChildProcess = fork(script, ['--child', 'stack'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const pending = new Map<number, { resolve: (m: HostMessage) => void; reject: (e: Error) => void }>();
-  let nextId = 1;
-  const ready = await new Promise<Extract<HostMessage, { type: 'ready' }>>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the stack host exited (code ${code}) before it was ready`)));
-    child.on('message', (m: HostMessage) => {
-      if (m.type === 'ready') resolve(m);
-      else if (m.type === 'failed') reject(new Error(`the stack host failed to start: ${m.error}`));
-      else {
-        const p = pending.get(m.id);
-        pending.delete(m.id);
-        p?.resolve(m);
-      }
-    });
-  });
-  child.on('exit', () => {
-    for (const p of pending.values()) p.reject(new Error('the stack host exited'));
-    pending.clear();
-  });
-  const request = (req: Omit<HostRequest, 'id'> & { executionArn?: string }): Promise<HostMessage> =>
-    new Promise((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, { resolve, reject });
-      child.send({ ...req, id });
-    });
-  const ok = async (req: Omit<HostRequest, 'id'> & { executionArn?: string }): Promise<StepFunctionsStatusChangeEvent | undefined> => {
-    const m = await request(req);
-    if (m.type !== 'reply') throw new Error(`unexpected message from the stack host: ${m.type}`);
+  type Ready = Omit<Extract<HostMessage, { type: 'ready' }>, 'type'>;
+  type Reply = { ok: true; event?: StepFunctionsStatusChangeEvent } | { ok: false; error: string };
+  const host = await forkHost<Ready, Reply>(script, ['stack']);
+  const ok = async (req: { op: HostRequest['op']; executionArn?: string }): Promise<StepFunctionsStatusChangeEvent | undefined> => {
+    const m = await host.request(req);
     if (!m.ok) throw new Error(`stack host: ${m.error}`);
     return m.event;
   };
 
-  const restore = applyStackEnv(ready.env);
+  const restore = applyStackEnv(host.ready.env);
   const aws = instrumentSharedClients(0);
   return {
-    env: ready.env,
-    region: ready.region,
+    env: host.ready.env,
+    region: host.ready.region,
     aws,
     async waitForIdle() {
       await ok({ op: 'waitForIdle' });
@@ -137,11 +114,7 @@ export async function startBenchStack(script: string = process.argv[1]): Promise
     },
     async stop() {
       restore();
-      if (child.exitCode === null && child.connected) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        await ok({ op: 'stop' }).catch(() => undefined);
-        await exited;
-      }
+      await host.stop();
     },
   };
 }

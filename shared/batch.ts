@@ -6,12 +6,13 @@
  */
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { regionFromEnv } from './config';
-import { BatchJobError, NotAProcessPayloadError, RecordExtractError, errorMessage } from './errors';
+import { BatchJobError, RecordExtractError, errorMessage } from './errors';
 
 export { BatchJobError };
-import { MAX_JSON_DEPTH, SerializedPayload, hasInexactNumber, isJsonObject, jsonDepthExceeds, type JsonObject } from './json';
+import { SerializedPayload, hasInexactNumber, isJsonObject, type JsonObject } from './json';
 import type { Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
+import { assertWritableDepth } from './payload';
 import { extractEventRecords } from './records';
 import { inlineOrReference } from './size';
 
@@ -43,22 +44,11 @@ export function outputUrlFor(url: string): string {
 export async function preBatch(event: unknown, bucket: PayloadBucket = PayloadBucket.fromEnv()): Promise<{ url: string; url_out: string }> {
   const record = singleRecord(event);
   const payload = isReference(record) ? await bucket.readSerialized(String(record.url)) : record;
-  if (payload instanceof SerializedPayload) assertWritable(payload, 'the batch payload');
+  if (payload instanceof SerializedPayload) assertWritableDepth(payload, 'the batch payload');
   const url = await bucket.uploadBatchPayload(payload);
   const urlOut = outputUrlFor(url);
   bucket.batchOutputLocation(urlOut);
   return { url, url_out: urlOut };
-}
-
-/**
- * A payload read from S3 that could never be written again as JSON (nested deeper than
- * {@link MAX_JSON_DEPTH} levels) is refused where it enters, as process refuses it.
- * @throws NotAProcessPayloadError
- */
-function assertWritable(p: SerializedPayload, what: string): void {
-  if (jsonDepthExceeds(p.body, MAX_JSON_DEPTH)) {
-    throw new NotAProcessPayloadError('payload', `${what} nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, more than can be written back as JSON`);
-  }
 }
 
 /** Builds an error whose `name` (and constructor name) is the job's error type. */
@@ -101,7 +91,7 @@ export async function postBatch(
     // The URL actually read (a record's own `url` wins over `Parameters.url_out`) is checked too.
     bucket.batchOutputLocation(record.url);
     const read = await bucket.readSerialized(String(record.url));
-    assertWritable(read, 'the batch output');
+    assertWritableDepth(read, 'the batch output');
     // An output holding numbers JavaScript would rewrite (a Python task's 20-digit integer, 1.0)
     // is passed on as a reference to the object the job wrote: returned inline, the Lambda runtime
     // would serialise it again and round them.

@@ -3,7 +3,7 @@
  * @module
  */
 import { NotAProcessPayloadError } from './errors';
-import { isJsonObject, type JsonObject, type JsonValue } from './json';
+import { MAX_JSON_DEPTH, isJsonObject, jsonDepthExceeds, type JsonObject, type JsonValue, type SerializedPayload } from './json';
 import type { PayloadBucket } from './payload-bucket';
 
 import { checkPayloadId } from './payload-id';
@@ -174,5 +174,18 @@ export function checkKeyLimits(id: string, bucket?: PayloadBucket): void {
   }
   if (bucket && !bucket.keysFit(id)) {
     throw new NotAProcessPayloadError('id', `its payload keys would take ${bucket.longestKeyBytes(id)} bytes, over S3's 1024-byte key limit`);
+  }
+}
+
+/**
+ * Refuses a payload that could never be written back as JSON (nested deeper than
+ * {@link MAX_JSON_DEPTH} levels: `JSON.parse` reads it, `JSON.stringify` overflows the stack),
+ * however it arrived: process, pre-batch and post-batch call it on the bytes they hold.
+ * @param what - names the payload in the message (e.g. `the batch output`).
+ * @throws NotAProcessPayloadError
+ */
+export function assertWritableDepth(p: SerializedPayload, what?: string): void {
+  if (jsonDepthExceeds(p.body, MAX_JSON_DEPTH)) {
+    throw new NotAProcessPayloadError('payload', `${what ? `${what} ` : ''}nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, more than can be written back as JSON`);
   }
 }

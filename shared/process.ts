@@ -21,10 +21,10 @@ import {
 } from './errors';
 import { WorkflowEventPublisher, WorkflowEventType, skipEventFor } from './events';
 import { executionArn as buildExecutionArn, executionId, executionIdFromArn, splitExecutionArn } from './execution';
-import { MAX_JSON_DEPTH, SerializedPayload, isJsonObject, jsonDepthExceeds, type JsonObject } from './json';
+import { SerializedPayload, isJsonObject, type JsonObject } from './json';
 import { createLogger, payloadLogger, type Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
-import { processDefinition, validateProcessPayload, workflowOf, type ProcessPayload } from './payload';
+import { assertWritableDepth, processDefinition, validateProcessPayload, workflowOf, type ProcessPayload } from './payload';
 import { extractRecordWithText, isSqsMessage, normalizeEvent } from './records';
 import { MAX_PAYLOAD_LENGTH, toInlineOrReference } from './size';
 import { State, StateDb, isoNow, itemUrls, type StateItem } from './statedb';
@@ -280,9 +280,7 @@ function validate({ payload, original }: Received, bucket: PayloadBucket): Pick<
   // Unchanged by validation (it has its id): stored and started as the very bytes received.
   // Otherwise written again from the received text with every number kept as it was written.
   const serialized = original && hasId ? original : original ? withId(original, valid.id) : serializeOrInvalid(valid);
-  if (jsonDepthExceeds(serialized.bytes ?? serialized.text, MAX_JSON_DEPTH)) {
-    throw new NotAProcessPayloadError('payload', `nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, more than can be written back as JSON`);
-  }
+  assertWritableDepth(serialized);
   return { payload: valid, serialized };
 }
 

@@ -17,31 +17,18 @@ import { handler as processHandler } from '../lambdas/process/index';
 import { handler as updateStateHandler } from '../lambdas/update-state/index';
 import type { StateDbRecord } from '../shared/statedb';
 import { runCirrus } from './helpers/cli-stack';
-import { WORKFLOWS_DIR, sqsEvent, sqsRecord, startPipelineStack, uid, type PipelineStack } from './helpers/pipeline';
+import { sqsEvent, sqsRecord, uid, type PipelineStack } from './helpers/pipeline';
+import { MINIMAL_WORKFLOW, registerRaiseWorkflow, startMinimalPipeline } from './helpers/pipeline-suite';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'cirrus-v2');
 const UUID4 = /^workflow-metrics-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-/** Fails with the error named in `process[0].raise` ({name, message}). */
-function raiser(event: { process: { raise: { name: string; message: string } }[] }): never {
-  const { name, message } = event.process[0].raise;
-  const err = new Error(message);
-  err.name = name;
-  throw err;
-}
-
 let p: PipelineStack;
 
 beforeAll(async () => {
-  p = await startPipelineStack();
-  const minimal = path.join(WORKFLOWS_DIR, 'minimal.asl.json');
-  await p.stack.registerWorkflow('minimal', minimal);
-  await p.stack.registerWorkflow('cog_archive', minimal);
-  await p.stack.registerWorkflow(
-    'raise',
-    { StartAt: 'Raise', States: { Raise: { Type: 'Task', Resource: 'arn:aws:lambda:us-west-2:123456789012:function:raiser', End: true } } },
-    { lambdaHandlers: { raiser } },
-  );
+  p = await startMinimalPipeline();
+  await p.stack.registerWorkflow('cog_archive', MINIMAL_WORKFLOW);
+  await registerRaiseWorkflow(p.stack);
   await p.stack.registerWorkflow('slow_wait', { StartAt: 'Sleep', States: { Sleep: { Type: 'Wait', Seconds: 60, End: true } } });
   p.stack.onStatusChange((event) => updateStateHandler(event));
 });

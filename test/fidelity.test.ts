@@ -4,7 +4,6 @@
  * the execution on the local Step Functions → its status-change event → update-state (retried up
  * to three times, as an EventBridge target would be) → published items and chained payloads.
  */
-import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -15,26 +14,14 @@ import { handler as updateStateHandler } from '../lambdas/update-state/index';
 import type { JsonObject } from '../shared/json';
 import { payloadIdToKey } from '../shared/statedb';
 import type { UpdateStateResult } from '../shared/update-state';
-import {
-  WORKFLOWS_DIR,
-  expectedExecutionName,
-  makeItem,
-  makePayload,
-  padding,
-  snsThroughSqsRecord,
-  sqsEvent,
-  sqsRecord,
-  startPipelineStack,
-  uid,
-  type PipelineStack,
-} from './helpers/pipeline';
+import { expectedExecutionName, makeItem, makePayload, padding, snsThroughSqsRecord, sqsEvent, sqsRecord, uid, type PipelineStack } from './helpers/pipeline';
+import { startMinimalPipeline } from './helpers/pipeline-suite';
 
 let p: PipelineStack;
 const results = new Map<string, UpdateStateResult>();
 
 beforeAll(async () => {
-  p = await startPipelineStack({ statusEventDelivery: { maxAttempts: 3, retryDelayMs: 10 } });
-  await p.stack.registerWorkflow('minimal', path.join(WORKFLOWS_DIR, 'minimal.asl.json'));
+  p = await startMinimalPipeline({ statusEventDelivery: { maxAttempts: 3, retryDelayMs: 10 } });
   await p.stack.registerWorkflow('wait', { StartAt: 'Sleep', States: { Sleep: { Type: 'Wait', Seconds: 60, End: true } } });
   p.stack.onStatusChange(async (event) => {
     results.set(event.detail.executionArn, (await updateStateHandler(event)) as UpdateStateResult);

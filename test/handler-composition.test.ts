@@ -3,7 +3,6 @@
  * handlers hand every dependency to the shared functions, so none of their fallbacks (building a
  * bucket, StateDB, publisher or client from the environment) runs during an invocation.
  */
-import path from 'node:path';
 import { handler as processHandler } from '../lambdas/process/index';
 import { handler as updateStateHandler } from '../lambdas/update-state/index';
 import * as clients from '../shared/clients';
@@ -12,18 +11,13 @@ import { PayloadBucket } from '../shared/payload-bucket';
 import { processEvent } from '../shared/process';
 import { StateDb } from '../shared/statedb';
 import { WorkflowMetricLogger } from '../shared/workflow-metric-log';
-import { WORKFLOWS_DIR, makePayload, sqsEvent, sqsRecord, startPipelineStack, type PipelineStack } from './helpers/pipeline';
+import { makePayload, sqsEvent, sqsRecord, type PipelineStack } from './helpers/pipeline';
+import { startMinimalPipeline } from './helpers/pipeline-suite';
 
 let p: PipelineStack;
 
-beforeAll(async () => {
-  p = await startPipelineStack();
-  await p.stack.registerWorkflow('minimal', path.join(WORKFLOWS_DIR, 'minimal.asl.json'));
-});
-
-afterAll(async () => {
-  await p?.stop();
-});
+beforeAll(async () => (p = await startMinimalPipeline()));
+afterAll(() => p?.stop());
 
 afterEach(() => {
   jest.restoreAllMocks();

@@ -3,7 +3,6 @@
  * stack: real S3 (s3rver), DynamoDB (dynalite) and Step Functions protocols. Each test uses its
  * own payload ids; the handler is imported from the TypeScript sources.
  */
-import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { handler } from '../lambdas/process/index';
 import type { SQSBatchResponse } from '../lambdas/process/types';
@@ -12,21 +11,8 @@ import { UndefinedPayloadBucketError } from '../shared/errors';
 import type { JsonObject } from '../shared/json';
 import { PayloadBucket } from '../shared/payload-bucket';
 import { ProcessFailedError, processEvent } from '../shared/process';
-import {
-  WORKFLOWS_DIR,
-  expectedExecutionName,
-  instrumentS3,
-  makeItem,
-  makePayload,
-  padding,
-  snsEvent,
-  snsThroughSqsRecord,
-  sqsEvent,
-  sqsRecord,
-  startPipelineStack,
-  uid,
-  type PipelineStack,
-} from './helpers/pipeline';
+import { expectedExecutionName, instrumentS3, makeItem, makePayload, padding, snsEvent, snsThroughSqsRecord, sqsEvent, sqsRecord, uid, type PipelineStack } from './helpers/pipeline';
+import { startMinimalPipeline } from './helpers/pipeline-suite';
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const BUCKET = 'cirrus-payloads';
@@ -34,14 +20,8 @@ const MINIMAL_SM = 'arn:aws:states:us-west-2:123456789012:stateMachine:cirrus-mi
 
 let p: PipelineStack;
 
-beforeAll(async () => {
-  p = await startPipelineStack();
-  await p.stack.registerWorkflow('minimal', path.join(WORKFLOWS_DIR, 'minimal.asl.json'));
-});
-
-afterAll(async () => {
-  await p?.stop();
-});
+beforeAll(async () => (p = await startMinimalPipeline()));
+afterAll(() => p?.stop());
 
 /** Invokes the handler with an SQS event and returns the partial batch response. */
 async function processSqs(...records: ReturnType<typeof sqsRecord>[]): Promise<SQSBatchResponse> {

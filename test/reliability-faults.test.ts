@@ -6,7 +6,6 @@
  * again without the fault, and the end state must be the one a fault-free run reaches: exactly one
  * execution for the payload, one execution ARN in the StateDB, input.json and output.json right.
  */
-import path from 'node:path';
 import { handler as processHandler } from '../lambdas/process/index';
 import type { SQSBatchResponse } from '../lambdas/process/types';
 import { handler as updateStateHandler } from '../lambdas/update-state/index';
@@ -27,21 +26,9 @@ import {
   type FaultKind,
   type ServiceName,
 } from './helpers/faults';
-import {
-  WORKFLOWS_DIR,
-  expectedExecutionName,
-  makeItem,
-  makePayload,
-  padding,
-  sqsEvent,
-  sqsRecord,
-  startPipelineStack,
-  uid,
-  type PipelineStack,
-  type SqsRecord,
-} from './helpers/pipeline';
+import { expectedExecutionName, makeItem, makePayload, padding, sqsEvent, sqsRecord, uid, type PipelineStack, type SqsRecord } from './helpers/pipeline';
+import { startMinimalPipeline, type TestPayload as Payload } from './helpers/pipeline-suite';
 
-type Payload = JsonObject & { id: string };
 type Input = Record<string, unknown>;
 
 let p: PipelineStack;
@@ -51,10 +38,7 @@ let faults: FaultInjector;
 const figures = { faultPoints: 0, combinations: 0, failedAttempts: 0, redeliveries: 0, lost: 0, doubleStarts: 0, started: 0, duplicates: 0 };
 const pointsSeen = new Set<string>();
 
-beforeAll(async () => {
-  p = await startPipelineStack();
-  await p.stack.registerWorkflow('minimal', path.join(WORKFLOWS_DIR, 'minimal.asl.json'));
-});
+beforeAll(async () => (p = await startMinimalPipeline()));
 
 /** SDK attempts per call of each shared client (DynamoDB's default is 4, the others' 3). */
 const attempts = {} as Record<ServiceName, number>;

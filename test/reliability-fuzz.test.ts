@@ -14,7 +14,6 @@
  * Reproduce a run with `FUZZ_SEED=<seed printed at the start> npx jest test/reliability-fuzz`;
  * `FUZZ_RUNS` sets the number of batches (default 130, at least 8 records each).
  */
-import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { handler as processHandler } from '../lambdas/process/index';
@@ -24,21 +23,8 @@ import { WorkflowEventPublisher, WorkflowEventType } from '../shared/events';
 import * as processModule from '../shared/process';
 import type { ProcessSummary } from '../shared/process';
 import { installFaults, printFigures, type FaultInjector } from './helpers/faults';
-import {
-  WORKFLOWS_DIR,
-  expectedExecutionName,
-  makeItem,
-  makePayload,
-  padding,
-  snsNotification,
-  snsThroughSqsRecord,
-  sqsEvent,
-  sqsRecord,
-  startPipelineStack,
-  uid,
-  type PipelineStack,
-  type SqsRecord,
-} from './helpers/pipeline';
+import { expectedExecutionName, makeItem, makePayload, padding, snsNotification, snsThroughSqsRecord, sqsEvent, sqsRecord, uid, type PipelineStack, type SqsRecord } from './helpers/pipeline';
+import { startMinimalPipeline } from './helpers/pipeline-suite';
 
 const BUCKET = 'cirrus-payloads';
 const REF_BUCKET = 'cirrus-refs';
@@ -66,10 +52,9 @@ let wronglyRetried = 0;
 
 beforeAll(async () => {
   printFigures(`reliability-fuzz: FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS} (set FUZZ_SEED to reproduce)`);
-  p = await startPipelineStack({ extraBuckets: [REF_BUCKET, FOREIGN_BUCKET] });
+  p = await startMinimalPipeline({ extraBuckets: [REF_BUCKET, FOREIGN_BUCKET] });
   savedReferenceBuckets = process.env.CIRRUS_REFERENCE_BUCKETS;
   process.env.CIRRUS_REFERENCE_BUCKETS = ` ${REF_BUCKET} ,`;
-  await p.stack.registerWorkflow('minimal', path.join(WORKFLOWS_DIR, 'minimal.asl.json'));
   faults = installFaults();
 });
 

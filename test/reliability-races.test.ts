@@ -4,7 +4,6 @@
  * execution: counted in the local Step Functions, and as successful `StartExecution` calls seen by
  * a counting middleware (`helpers/faults.ts`).
  */
-import path from 'node:path';
 import { handler as processHandler } from '../lambdas/process/index';
 import type { SQSBatchResponse } from '../lambdas/process/types';
 import { handler as updateStateHandler } from '../lambdas/update-state/index';
@@ -13,18 +12,9 @@ import * as processModule from '../shared/process';
 import type { ProcessSummary } from '../shared/process';
 import type { StepFunctionsStatusChangeEvent } from '../local';
 import { barrier, installFaults, printFigures, type FaultInjector } from './helpers/faults';
-import {
-  WORKFLOWS_DIR,
-  expectedExecutionName,
-  makePayload,
-  sqsEvent,
-  sqsRecord,
-  startPipelineStack,
-  type PipelineStack,
-  type SqsRecord,
-} from './helpers/pipeline';
+import { expectedExecutionName, makePayload, sqsEvent, sqsRecord, type PipelineStack, type SqsRecord } from './helpers/pipeline';
+import { startMinimalPipeline, type TestPayload as Payload } from './helpers/pipeline-suite';
 
-type Payload = JsonObject & { id: string };
 type Input = Record<string, unknown>;
 
 let p: PipelineStack;
@@ -47,8 +37,7 @@ const figures = {
 };
 
 beforeAll(async () => {
-  p = await startPipelineStack();
-  await p.stack.registerWorkflow('minimal', path.join(WORKFLOWS_DIR, 'minimal.asl.json'));
+  p = await startMinimalPipeline();
   // EventBridge rule → update-state, as deployed.
   p.stack.onStatusChange(async (event) => {
     if (manual.has(event.detail.executionArn)) {

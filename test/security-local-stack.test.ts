@@ -14,7 +14,8 @@ import { handler as processHandler } from '../lambdas/process/index';
 import type { SQSBatchResponse } from '../lambdas/process/types';
 import type { JsonObject } from '../shared/json';
 import { batchTask } from '../shared/task';
-import { WORKFLOWS_DIR, makeItem, makePayload, sqsEvent, sqsRecord, startPipelineStack, uid, type PipelineStack } from './helpers/pipeline';
+import { makeItem, makePayload, sqsEvent, sqsRecord, uid, type PipelineStack } from './helpers/pipeline';
+import { startMinimalPipeline } from './helpers/pipeline-suite';
 
 const BUCKET = 'cirrus-payloads';
 const OTHER = 'other-bucket';
@@ -24,14 +25,10 @@ const PROCESS_BUNDLE = path.resolve(__dirname, '..', 'dist', 'lambdas', 'process
 let p: PipelineStack;
 
 beforeAll(async () => {
-  p = await startPipelineStack();
-  await p.stack.registerWorkflow('minimal', path.join(WORKFLOWS_DIR, 'minimal.asl.json'));
+  p = await startMinimalPipeline();
   await p.s3.send(new CreateBucketCommand({ Bucket: OTHER }));
 });
-
-afterAll(async () => {
-  await p?.stop();
-});
+afterAll(() => p?.stop());
 
 async function keysOf(bucket: string): Promise<string[]> {
   const res = await p.s3.send(new ListObjectsV2Command({ Bucket: bucket }));

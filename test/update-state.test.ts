@@ -16,51 +16,26 @@ import { MalformedEventError } from '../shared/errors';
 import type { JsonObject } from '../shared/json';
 import type { UpdateStateResult } from '../shared/update-state';
 import type { CompletedExecution, StepFunctionsStatusChangeEvent } from '../local';
-import {
-  WORKFLOWS_DIR,
-  expectedExecutionName,
-  makeItem,
-  makePayload,
-  padding,
-  sqsEvent,
-  sqsRecord,
-  startPipelineStack,
-  uid,
-  type PayloadOptions,
-  type PipelineStack,
-} from './helpers/pipeline';
+import { WORKFLOWS_DIR, expectedExecutionName, makeItem, makePayload, padding, sqsEvent, sqsRecord, uid, type PayloadOptions, type PipelineStack } from './helpers/pipeline';
+import { registerRaiseWorkflow, startMinimalPipeline } from './helpers/pipeline-suite';
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const BUCKET = 'cirrus-payloads';
 
-const RAISE_DEFINITION = {
-  Comment: 'Fails with the error named in process[0].raise',
-  StartAt: 'Raise',
-  States: { Raise: { Type: 'Task', Resource: 'arn:aws:lambda:us-west-2:123456789012:function:raiser', End: true } },
-};
 const WAIT_DEFINITION = { StartAt: 'Sleep', States: { Sleep: { Type: 'Wait', Seconds: 30, End: true } } };
 const TIMEOUT_DEFINITION = { TimeoutSeconds: 1, StartAt: 'Sleep', States: { Sleep: { Type: 'Wait', Seconds: 30, End: true } } };
-
-/** A Lambda that throws the error described by `process[0].raise` ({name, message}). */
-function raiser(event: { process: { raise: { name: string; message: string } }[] }): never {
-  const { name, message } = event.process[0].raise;
-  const err = new Error(message);
-  err.name = name;
-  throw err;
-}
 
 let p: PipelineStack;
 let paused = false;
 const results = new Map<string, UpdateStateResult>();
 
 beforeAll(async () => {
-  p = await startPipelineStack();
-  await p.stack.registerWorkflow('minimal', path.join(WORKFLOWS_DIR, 'minimal.asl.json'));
+  p = await startMinimalPipeline();
   await p.stack.registerWorkflow('stamp-items', path.join(WORKFLOWS_DIR, 'stamp-items.asl.json'), {
     substitutions: { StampItemsFunctionArn: 'arn:aws:lambda:us-west-2:123456789012:function:stamp-items' },
     lambdaHandlers: { 'stamp-items': stampItemsHandler },
   });
-  await p.stack.registerWorkflow('raise', RAISE_DEFINITION, { lambdaHandlers: { raiser } });
+  await registerRaiseWorkflow(p.stack);
   await p.stack.registerWorkflow('wait', WAIT_DEFINITION);
   await p.stack.registerWorkflow('timeout', TIMEOUT_DEFINITION);
   // EventBridge rule → update-state.

@@ -18,7 +18,7 @@ import type { JsonObject, JsonValue } from '../shared/json';
 import { validateProcessPayload, workflowOf } from '../shared/payload';
 import { extractEventRecords } from '../shared/records';
 import { createTableInput } from '../shared/statedb-schema';
-import { readJsonFile } from './helpers/fixtures';
+import { chainPayloadOf, featureIds, readJsonFile, snsMessagesOfBodies } from './helpers/fixtures';
 
 /**
  * `<repo>/../shared/fixtures/cirrus`: test vectors of the reference system (cirrus-geo), present
@@ -63,9 +63,9 @@ describe('conformance: record extraction (events/)', () => {
   });
 
   it('extracts sqs-event.json (SNS through SQS) to the SNS Message of each body', () => {
-    const event = reference('sqs-event.json') as { Records: { body: string }[] };
+    const event = reference('sqs-event.json');
     const records = extractEventRecords(event);
-    expect(records).toEqual(event.Records.map((r) => JSON.parse((JSON.parse(r.body) as JsonObject).Message as string) as JsonObject));
+    expect(records).toEqual(snsMessagesOfBodies(event));
     expect(records[0]).toMatchObject({ type: 'FeatureCollection', process: [expect.objectContaining({ workflow: 'publish-sentinel' })] });
   });
 });
@@ -120,21 +120,8 @@ describe('conformance: payload ids', () => {
 
 describe('conformance: chaining (cirrus chain_payload of tests/test_process_payload.py)', () => {
   /** test-payload.json with process doubled and copies fake_id1..3 of the item, gsd 3, 2, 1, 0. */
-  function chainPayload(filter: string): JsonObject {
-    const p = reference('test-payload.json');
-    const p0 = (p.process as JsonObject[])[0];
-    p.process = [p0, { ...structuredClone(p0), chain_filter: filter }];
-    const features = p.features as JsonObject[];
-    (features[0].properties as JsonObject).gsd = 3;
-    for (let i = 1; i <= 3; i++) {
-      const f = structuredClone(features[0]);
-      f.id = `fake_id${i}`;
-      (f.properties as JsonObject).gsd = 3 - i;
-      features.push(f);
-    }
-    return p;
-  }
-  const ids = (fs: JsonValue[]): string[] => fs.map((f) => (f as JsonObject).id as string);
+  const chainPayload = (filter: string): JsonObject => chainPayloadOf(reference('test-payload.json'), filter);
+  const ids = featureIds;
 
   it("keeps only fake_id3 for \"@.id =~ 'fake*' & @.properties.gsd <= 0\"", () => {
     const next = nextPayloads(chainPayload("@.id =~ 'fake*' & @.properties.gsd <= 0"));

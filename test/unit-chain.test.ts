@@ -4,35 +4,18 @@
  */
 import { ChainFilterError, compileChainFilter, filterFeatures, nextPayloads } from '../shared/chain';
 import type { JsonObject, JsonValue } from '../shared/json';
-import { sentinel2Payload } from './helpers/fixtures';
+import { chainPayloadOf, featureIds, sentinel2Payload } from './helpers/fixtures';
 
 function testPayload(): JsonObject {
   return sentinel2Payload();
 }
 
-/**
- * As cirrus-geo's `chain_payload` fixture (tests/test_process_payload.py): process doubled, the
- * second with `@.id =~ 'fake*' & @.properties.gsd <= 0`; features[0].properties.gsd = 3, then
- * copies fake_id1..3 with gsd 2, 1, 0.
- */
+/** cirrus-geo's `chain_payload` fixture on the Sentinel-2 payload, by default with filter `@.id =~ 'fake*' & @.properties.gsd <= 0`. */
 function chainPayload(filter = "@.id =~ 'fake*' & @.properties.gsd <= 0"): JsonObject {
-  const p = testPayload();
-  const p0 = (p.process as JsonObject[])[0];
-  p.process = [p0, { ...structuredClone(p0), chain_filter: filter }];
-  const features = p.features as JsonObject[];
-  (features[0].properties as JsonObject).gsd = 3;
-  for (let i = 1; i <= 3; i++) {
-    const f = structuredClone(features[0]);
-    f.id = `fake_id${i}`;
-    (f.properties as JsonObject).gsd = 3 - i;
-    features.push(f);
-  }
-  return p;
+  return chainPayloadOf(testPayload(), filter);
 }
 
-function ids(features: JsonValue[]): string[] {
-  return features.map((f) => (f as JsonObject).id as string);
-}
+const ids = featureIds;
 
 function filtered(expression: string, p: JsonObject = chainPayload()): string[] {
   return ids(filterFeatures(p.features as JsonValue[], expression));

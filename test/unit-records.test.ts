@@ -2,9 +2,8 @@
  * Record extraction (README, "`process`"), against the events of `test/fixtures/events`.
  */
 import { RecordExtractError } from '../shared/errors';
-import type { JsonObject } from '../shared/json';
 import { extractEventRecords, extractRecord, isSqsMessage, normalizeEvent } from '../shared/records';
-import { fixtureNames, readFixture, thrown } from './helpers/fixtures';
+import { fixtureNames, readFixture, snsMessagesOfBodies, thrown } from './helpers/fixtures';
 
 const eventFixtures = fixtureNames('events', '.records.json');
 
@@ -27,9 +26,9 @@ describe('extractEventRecords: event fixtures', () => {
   });
 
   it('extracts an SNS-through-SQS event to the SNS Message of each body', () => {
-    const event = readFixture('events/sns-through-sqs-multiple.json') as { Records: { body: string }[] };
+    const event = readFixture('events/sns-through-sqs-multiple.json');
     const records = extractEventRecords(event);
-    expect(records).toEqual(event.Records.map((r) => JSON.parse((JSON.parse(r.body) as JsonObject).Message as string) as JsonObject));
+    expect(records).toEqual(snsMessagesOfBodies(event));
     expect(records[1]).toMatchObject({ type: 'FeatureCollection', process: [expect.objectContaining({ workflow: 'cog-archive' })] });
   });
 });

@@ -14,7 +14,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { JsonObject } from '../../shared/json';
+import type { JsonObject, JsonValue } from '../../shared/json';
 
 /** `test/fixtures`: the repository's own test data. */
 export const FIXTURES_DIR = path.resolve(__dirname, '../fixtures');
@@ -55,4 +55,33 @@ export function thrown(fn: () => unknown): Error {
     return err as Error;
   }
   throw new Error('expected the call to throw');
+}
+
+/**
+ * cirrus-geo's `chain_payload` fixture (tests/test_process_payload.py) made of `payload`: process
+ * doubled, the second definition with `chain_filter: filter`; features[0].properties.gsd = 3, then
+ * copies fake_id1..3 of it with gsd 2, 1, 0. Changes and returns `payload`.
+ */
+export function chainPayloadOf(payload: JsonObject, filter: string): JsonObject {
+  const p0 = (payload.process as JsonObject[])[0];
+  payload.process = [p0, { ...structuredClone(p0), chain_filter: filter }];
+  const features = payload.features as JsonObject[];
+  (features[0].properties as JsonObject).gsd = 3;
+  for (let i = 1; i <= 3; i++) {
+    const f = structuredClone(features[0]);
+    f.id = `fake_id${i}`;
+    (f.properties as JsonObject).gsd = 3 - i;
+    features.push(f);
+  }
+  return payload;
+}
+
+/** The ids of STAC items. */
+export function featureIds(features: JsonValue[]): string[] {
+  return features.map((f) => (f as JsonObject).id as string);
+}
+
+/** The SNS messages in the bodies of an SNS-through-SQS event, parsed: the records extraction must yield. */
+export function snsMessagesOfBodies(event: JsonObject): JsonObject[] {
+  return (event.Records as { body: string }[]).map((r) => JSON.parse((JSON.parse(r.body) as JsonObject).Message as string) as JsonObject);
 }

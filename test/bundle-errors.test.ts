@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { rejection } from './helpers/fixtures';
 
 const DIST = path.resolve(__dirname, '..', 'dist', 'lambdas');
 
@@ -16,16 +17,6 @@ function bundle(name: string): Handler {
   if (!existsSync(file)) throw new Error(`missing bundle ${file}: run "npm run build" first`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require(file) as { handler: Handler }).handler;
-}
-
-/** The error a handler rejects with; fails the test when it resolves. */
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the handler to throw');
 }
 
 /** Runs `fn` with `vars` applied to process.env (undefined deletes), then restores it. */

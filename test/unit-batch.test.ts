@@ -2,7 +2,7 @@
  * AWS Batch helpers (README, "`pre-batch` / `post-batch`") against s3rver: pre-batch stores the payload under
  * tmp/batch, post-batch reads the job output back or raises the job's error.
  */
-import { startS3rver, type LocalS3 } from './helpers/s3rver';
+import { startS3rverBucket, type LocalS3 } from './helpers/s3rver';
 import { BatchJobError, outputUrlFor, postBatch, preBatch, singleRecord } from '../shared/batch';
 import { RecordExtractError } from '../shared/errors';
 import type { JsonObject } from '../shared/json';
@@ -30,15 +30,8 @@ describe('pre-batch and post-batch against s3rver', () => {
   let name: string;
   let bucket: PayloadBucket;
 
-  beforeAll(async () => {
-    local = await startS3rver();
-    name = await local.createBucket('batch');
-    bucket = new PayloadBucket(name, undefined, { s3: local.s3 });
-  });
-
-  afterAll(async () => {
-    await local?.stop();
-  });
+  beforeAll(async () => ({ local, name, bucket } = await startS3rverBucket('batch')));
+  afterAll(() => local?.stop());
 
   it('pre-batch stores a payload under tmp/batch/<payload_id>/<uuid>.json and returns {url, url_out}', async () => {
     const p = payload();

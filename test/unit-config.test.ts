@@ -15,27 +15,32 @@ import {
 import { ConfigurationError, UndefinedPayloadBucketError } from '../shared/errors';
 import { thrown } from './helpers/fixtures';
 
-describe('environment variable names', () => {
-  it('reads the variables of the spec', () => {
-    expect(ENV).toMatchObject({
-      payloadBucket: 'CIRRUS_PAYLOAD_BUCKET',
-      rootPrefix: 'CIRRUS_PAYLOAD_ROOT_PREFIX',
-      stateDb: 'CIRRUS_STATE_DB',
-      baseWorkflowArn: 'CIRRUS_BASE_WORKFLOW_ARN',
-      workflowEventTopicArn: 'CIRRUS_WORKFLOW_EVENT_TOPIC_ARN',
-      publishTopicArn: 'CIRRUS_PUBLISH_TOPIC_ARN',
-      processQueueUrl: 'CIRRUS_PROCESS_QUEUE_URL',
-      referenceBuckets: 'CIRRUS_REFERENCE_BUCKETS',
-    });
+describe('environment variable names (the README\'s "Configuration" table)', () => {
+  const documented: [keyof typeof ENV, string][] = [
+    ['payloadBucket', 'CIRRUS_PAYLOAD_BUCKET'],
+    ['rootPrefix', 'CIRRUS_PAYLOAD_ROOT_PREFIX'],
+    ['stateDb', 'CIRRUS_STATE_DB'],
+    ['baseWorkflowArn', 'CIRRUS_BASE_WORKFLOW_ARN'],
+    ['workflowEventTopicArn', 'CIRRUS_WORKFLOW_EVENT_TOPIC_ARN'],
+    ['publishTopicArn', 'CIRRUS_PUBLISH_TOPIC_ARN'],
+    ['processQueueUrl', 'CIRRUS_PROCESS_QUEUE_URL'],
+    ['referenceBuckets', 'CIRRUS_REFERENCE_BUCKETS'],
+    ['processConcurrency', 'CIRRUS_PROCESS_CONCURRENCY'],
+    ['workflowLogGroup', 'CIRRUS_WORKFLOW_LOG_GROUP'],
+  ];
+
+  it.each(documented)('ENV.%s is %s', (key, name) => {
+    expect(ENV[key]).toBe(name);
   });
 });
 
 describe('normalizeRootPrefix', () => {
-  it('defaults to cirrus for undefined, null and empty', () => {
+  it('has the default root prefix cirrus', () => {
     expect(DEFAULT_ROOT_PREFIX).toBe('cirrus');
-    expect(normalizeRootPrefix(undefined)).toBe('cirrus');
-    expect(normalizeRootPrefix(null)).toBe('cirrus');
-    expect(normalizeRootPrefix('')).toBe('cirrus');
+  });
+
+  it.each([[undefined], [null], ['']])('means the default for %j', (prefix) => {
+    expect(normalizeRootPrefix(prefix)).toBe('cirrus');
   });
 
   it('strips leading and trailing slashes', () => {
@@ -96,6 +101,9 @@ describe('parseBucketList (CIRRUS_REFERENCE_BUCKETS)', () => {
 describe('other variables', () => {
   it('requireEnv names a missing variable', () => {
     expect(() => requireEnv('CIRRUS_STATE_DB', {})).toThrow(/CIRRUS_STATE_DB/);
+  });
+
+  it('requireEnv returns the value of a set variable', () => {
     expect(requireEnv('CIRRUS_STATE_DB', { CIRRUS_STATE_DB: 'tbl' })).toBe('tbl');
   });
 
@@ -105,12 +113,16 @@ describe('other variables', () => {
     expect(regionFromEnv({})).toBe('us-west-2');
   });
 
-  it('positiveIntFromEnv accepts positive integers and rejects anything else', () => {
+  it('positiveIntFromEnv gives the default when the variable is unset', () => {
     expect(positiveIntFromEnv('N', 10, {})).toBe(10);
+  });
+
+  it('positiveIntFromEnv accepts a positive integer', () => {
     expect(positiveIntFromEnv('N', 10, { N: '3' })).toBe(3);
-    for (const bad of ['0', '-1', '1.5', 'ten', '1e3']) {
-      expect(thrown(() => positiveIntFromEnv('N', 10, { N: bad })).name).toBe('ConfigurationError');
-    }
+  });
+
+  it.each(['0', '-1', '1.5', 'ten', '1e3'])('positiveIntFromEnv rejects %j with ConfigurationError', (bad) => {
+    expect(thrown(() => positiveIntFromEnv('N', 10, { N: bad })).name).toBe('ConfigurationError');
   });
 
   it('parsePositiveInt accepts decimal digits only', () => {
@@ -126,11 +138,17 @@ describe('other variables', () => {
     expect(thrown(() => parsePositiveInt('1e3', { what: 'N' })).name).toBe('ConfigurationError');
   });
 
-  it('parsePositiveInt keeps to min and max', () => {
+  it('parsePositiveInt with min 0 accepts 0 and refuses a negative number', () => {
     expect(parsePositiveInt('0', { what: '--sample', min: 0 })).toBe(0);
     expect(thrown(() => parsePositiveInt('-1', { what: '--sample', min: 0 })).message).toBe('invalid --sample value "-1": expected a non-negative integer');
+  });
+
+  it('parsePositiveInt accepts max and refuses more', () => {
     expect(parsePositiveInt('5', { what: 'n', max: 5 })).toBe(5);
     expect(thrown(() => parsePositiveInt('6', { what: 'n', max: 5 })).message).toBe('invalid n value "6": expected a positive integer no larger than 5');
+  });
+
+  it('parsePositiveInt refuses less than a min above 1', () => {
     expect(thrown(() => parsePositiveInt('2', { what: 'n', min: 3 })).message).toBe('invalid n value "2": expected an integer of at least 3');
   });
 });

@@ -3,8 +3,8 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { startS3rver, type LocalS3 } from './helpers/s3rver';
-import { thrown } from './helpers/fixtures';
+import { newPayloadBucket, startS3rverBucket, type LocalS3 } from './helpers/s3rver';
+import { rejection, thrown } from './helpers/fixtures';
 import { resetClients } from '../shared/clients';
 import { DEFAULT_ROOT_PREFIX } from '../shared/config';
 import {
@@ -24,17 +24,6 @@ const EXEC_ID = '492fca12-ae13-5b13-8f98-4873fed8f3d3';
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** The error `fn` throws (fails the test when it does not throw). */
-/** The error a promise rejects with (fails the test when it resolves). */
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 function samplePayload(extra: JsonObject = {}): JsonObject {
@@ -261,20 +250,13 @@ describe('PayloadBucket against s3rver', () => {
   let bucketName: string;
   let bucket: PayloadBucket;
 
-  beforeAll(async () => {
-    local = await startS3rver();
-    bucketName = await local.createBucket('payload-bucket');
-    bucket = new PayloadBucket(bucketName, undefined, { s3: local.s3 });
-  });
-
-  afterAll(async () => {
-    await local?.stop();
-  });
+  beforeAll(async () => ({ local, name: bucketName, bucket } = await startS3rverBucket('payload-bucket')));
+  afterAll(() => local?.stop());
 
   /** A fresh bucket (for tests that list what was written). */
   async function freshBucket(rootPrefix?: string): Promise<{ name: string; pb: PayloadBucket }> {
-    const name = await local.createBucket('fresh');
-    return { name, pb: new PayloadBucket(name, rootPrefix, { s3: local.s3 }) };
+    const { name, bucket: pb } = await newPayloadBucket(local, 'fresh', rootPrefix);
+    return { name, pb };
   }
 
   function keyOf(url: string): string {

@@ -2,7 +2,7 @@
  * Inline-size measurement and the oversize decision (README, "Key layout"), the boundary against s3rver.
  */
 import fc from 'fast-check';
-import { startS3rver, type LocalS3 } from './helpers/s3rver';
+import { newPayloadBucket, startS3rver, type LocalS3 } from './helpers/s3rver';
 import { SerializedPayload, type JsonObject } from '../shared/json';
 import { PayloadBucket, parseUrl } from '../shared/payload-bucket';
 import {
@@ -167,8 +167,8 @@ describe('toInlineOrReference against s3rver', () => {
   });
 
   async function freshBucket(): Promise<{ name: string; pb: PayloadBucket }> {
-    const name = await local.createBucket('size');
-    return { name, pb: new PayloadBucket(name, undefined, { s3: local.s3 }) };
+    const { name, bucket: pb } = await newPayloadBucket(local, 'size');
+    return { name, pb };
   }
 
   it.each([['x'], ['é'], ['中'], ['😀'], ['"'], ['\\']])(

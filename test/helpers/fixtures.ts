@@ -57,6 +57,16 @@ export function thrown(fn: () => unknown): Error {
   throw new Error('expected the call to throw');
 }
 
+/** The error `promise` rejects with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
 /**
  * cirrus-geo's `chain_payload` fixture (tests/test_process_payload.py) made of `payload`: process
  * doubled, the second definition with `chain_filter: filter`; features[0].properties.gsd = 3, then

@@ -15,6 +15,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { PayloadBucket } from '../../shared/payload-bucket';
 
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
@@ -106,4 +107,16 @@ export async function startS3rver(): Promise<LocalS3> {
       }
     },
   };
+}
+
+/** A fresh bucket of `local` (named `<prefix>-…`) and a PayloadBucket on it. */
+export async function newPayloadBucket(local: LocalS3, prefix: string, rootPrefix?: string): Promise<{ name: string; bucket: PayloadBucket }> {
+  const name = await local.createBucket(prefix);
+  return { name, bucket: new PayloadBucket(name, rootPrefix, { s3: local.s3 }) };
+}
+
+/** A new s3rver with a fresh bucket (named `<prefix>-…`) and a PayloadBucket on it (default root prefix). */
+export async function startS3rverBucket(prefix: string): Promise<{ local: LocalS3; name: string; bucket: PayloadBucket }> {
+  const local = await startS3rver();
+  return { local, ...(await newPayloadBucket(local, prefix)) };
 }

@@ -70,6 +70,9 @@ describe('workflows/minimal.asl.json', () => {
     const fail = Object.values(d.States).find((s) => s.Type === 'Fail');
     expect(fail).toMatchObject({ Error: 'WorkflowFailed', Cause: expect.any(String) });
     expect(Object.values(d.States).some((s) => s.Type === 'Succeed')).toBe(true);
+  });
+
+  test('has no placeholders', () => {
     expect(placeholdersOf(readFileSync(MINIMAL, 'utf8'))).toEqual([]);
   });
 });
@@ -103,7 +106,8 @@ describe('CirrusWorkflow', () => {
     return { stack, fn, payload };
   }
 
-  test('names the state machine <resourcePrefix>-<name> and fills the substitutions', () => {
+  /** Workflow `lambda-task` (prefix `dev`) of the task definition, with substitution Extra, the task lambda and the payload bucket. */
+  function lambdaTaskWorkflow(): ReturnType<typeof setup> & { wf: CirrusWorkflow; t: Template; props: Record<string, unknown> } {
     const { stack, fn, payload } = setup();
     const wf = new CirrusWorkflow(stack, 'Wf', {
       name: 'lambda-task',
@@ -113,36 +117,42 @@ describe('CirrusWorkflow', () => {
       lambdas: { TaskFunctionArn: fn },
       payloadBucket: payload,
     });
-    expect(wf.workflowName).toBe('lambda-task');
     const t = Template.fromStack(stack);
     const sms = t.findResources('AWS::StepFunctions::StateMachine');
     expect(Object.keys(sms)).toHaveLength(1);
-    const props = Object.values(sms)[0].Properties as Record<string, unknown>;
+    return { stack, fn, payload, wf, t, props: Object.values(sms)[0].Properties as Record<string, unknown> };
+  }
+
+  test('names the state machine <resourcePrefix>-<name>', () => {
+    const { wf, props } = lambdaTaskWorkflow();
+    expect(wf.workflowName).toBe('lambda-task');
     expect(props.StateMachineName).toBe('dev-lambda-task');
+  });
+
+  test('is a STANDARD state machine, traced, logging every event without execution data', () => {
+    const { props } = lambdaTaskWorkflow();
     expect(props.StateMachineType).toBe('STANDARD');
     expect(props.TracingConfiguration).toEqual({ Enabled: true });
     expect(props.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
+  });
+
+  test('fills the placeholders with the substitutions, the task lambda ARNs and the payload bucket and root', () => {
+    const { stack, fn, payload, props } = lambdaTaskWorkflow();
     const subs = stack.resolve(props.DefinitionSubstitutions) as Record<string, unknown>;
     expect(Object.keys(subs).sort()).toEqual(['Extra', 'PayloadBucket', 'PayloadRootPrefix', 'TaskFunctionArn']);
     expect(subs.Extra).toBe('value');
     expect(subs.PayloadRootPrefix).toBe('root');
     expect(subs.TaskFunctionArn).toEqual(stack.resolve(fn.functionArn));
     expect(subs.PayloadBucket).toEqual(stack.resolve(payload.bucket.bucketName));
-    // The definition is inlined (visible to the snapshot and to cdk-nag), placeholders intact.
+  });
+
+  test('inlines the definition (visible to the snapshot and to cdk-nag) with its placeholders intact', () => {
+    const { props } = lambdaTaskWorkflow();
     expect(JSON.parse(props.DefinitionString as string).States.Task.Resource).toBe('${TaskFunctionArn}');
   });
 
   test('lets the state machine invoke the task lambdas, which get payload access under <root>/', () => {
-    const { stack, fn, payload } = setup();
-    const wf = new CirrusWorkflow(stack, 'Wf', {
-      name: 'lambda-task',
-      resourcePrefix: 'dev',
-      definitionFile: taskFile,
-      substitutions: { Extra: 'value' },
-      lambdas: { TaskFunctionArn: fn },
-      payloadBucket: payload,
-    });
-    const t = Template.fromStack(stack);
+    const { stack, fn, wf, t } = lambdaTaskWorkflow();
     const policies = t.findResources('AWS::IAM::Policy');
     const statementsOf = (roleRef: unknown): { Action: string | string[]; Resource: unknown }[] =>
       Object.values(policies)
@@ -188,12 +198,16 @@ describe('CirrusWorkflow', () => {
     );
   });
 
-  test('rejects a definition that is not an ASL JSON object', () => {
-    const bad = join(dir, 'bad.json');
-    writeFileSync(bad, '{"States": {}}');
-    expect(() => readDefinition(bad)).toThrow(/StartAt/);
-    writeFileSync(bad, 'not json');
-    expect(() => readDefinition(bad)).toThrow(/not JSON/);
+  test.each([
+    ['without StartAt', '{"States": {}}', /StartAt/],
+    ['that is not JSON', 'not json', /not JSON/],
+  ])('rejects a definition %s', (name, text, error) => {
+    const bad = join(dir, `bad ${name}.json`);
+    writeFileSync(bad, text);
+    expect(() => readDefinition(bad)).toThrow(error);
+  });
+
+  test('rejects a definition file it cannot read', () => {
     expect(() => readDefinition(join(dir, 'missing.json'))).toThrow(/cannot read/);
   });
 

@@ -11,6 +11,7 @@ import {
   StartExecutionCommand,
   StateMachineDoesNotExist,
   StopExecutionCommand,
+  type DescribeExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
 import { PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CloudWatchLogsClient, CreateLogStreamCommand, GetLogEventsCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
@@ -150,35 +151,53 @@ describe('local stack', () => {
     return out.executionArn!;
   }
 
+  /** The detail of the status-change event of `choice` execution `arn`: name, status, the times DescribeExecution gave (`d`), then `data`. */
+  function choiceDetail(arn: string, name: string, status: string, d: DescribeExecutionCommandOutput, data: Record<string, unknown>): Record<string, unknown> {
+    const times = { startDate: d.startDate!.getTime(), stopDate: d.stopDate!.getTime() };
+    return { executionArn: arn, stateMachineArn: stack.sfn.workflowArn('choice'), name, status, ...times, ...data };
+  }
+
   it('starts in under 3 s', () => {
     expect(startMs).toBeLessThan(3000);
   });
 
-  it('returns the environment functions and the CLI need', () => {
-    const e = stack.env;
-    expect(e.AWS_REGION).toBe('us-west-2');
-    expect(e.CIRRUS_PAYLOAD_BUCKET).toBe('cirrus-payloads');
-    expect(e.CIRRUS_PAYLOAD_ROOT_PREFIX).toBe('cirrus');
-    expect(e.CIRRUS_STATE_DB).toBe('cirrus-state');
-    expect(e.CIRRUS_BASE_WORKFLOW_ARN).toBe('arn:aws:states:us-west-2:123456789012:stateMachine:cirrus-');
-    expect(e.CIRRUS_WORKFLOW_EVENT_TOPIC_ARN).toBe('arn:aws:sns:us-west-2:123456789012:cirrus-workflow-event');
-    expect(e.CIRRUS_PUBLISH_TOPIC_ARN).toBe('arn:aws:sns:us-west-2:123456789012:cirrus-publish');
-    expect(e.CIRRUS_PROCESS_QUEUE_URL).toBe(`${stack.endpoints.sqs}/123456789012/cirrus-process`);
+  it.each<[keyof LocalStack['env'], string]>([
+    ['AWS_REGION', 'us-west-2'],
+    ['CIRRUS_PAYLOAD_BUCKET', 'cirrus-payloads'],
+    ['CIRRUS_PAYLOAD_ROOT_PREFIX', 'cirrus'],
+    ['CIRRUS_STATE_DB', 'cirrus-state'],
+    ['CIRRUS_BASE_WORKFLOW_ARN', 'arn:aws:states:us-west-2:123456789012:stateMachine:cirrus-'],
+    ['CIRRUS_WORKFLOW_EVENT_TOPIC_ARN', 'arn:aws:sns:us-west-2:123456789012:cirrus-workflow-event'],
+    ['CIRRUS_PUBLISH_TOPIC_ARN', 'arn:aws:sns:us-west-2:123456789012:cirrus-publish'],
+  ])('returns the environment functions and the CLI need: %s=%s', (name, value) => {
+    expect(stack.env[name]).toBe(value);
+  });
+
+  it('returns the URL of its process queue as CIRRUS_PROCESS_QUEUE_URL', () => {
+    expect(stack.env.CIRRUS_PROCESS_QUEUE_URL).toBe(`${stack.endpoints.sqs}/123456789012/cirrus-process`);
+  });
+
+  it('serves each service on its own loopback port, named in AWS_ENDPOINT_URL_<service>', () => {
     for (const k of ['S3', 'DYNAMODB', 'SFN', 'SNS', 'SQS', 'CLOUDWATCH_LOGS'] as const) {
-      expect(e[`AWS_ENDPOINT_URL_${k}`]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(stack.env[`AWS_ENDPOINT_URL_${k}`]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     }
-    expect(e.AWS_ACCESS_KEY_ID).toBeTruthy();
-    expect(e.AWS_SECRET_ACCESS_KEY).toBeTruthy();
     expect(new Set(ports).size).toBe(6);
   });
 
-  it('provisions the payload bucket and the StateDB table from the shared schema', async () => {
+  it('returns credentials', () => {
+    expect(stack.env.AWS_ACCESS_KEY_ID).toBeTruthy();
+    expect(stack.env.AWS_SECRET_ACCESS_KEY).toBeTruthy();
+  });
+
+  it('provisions the payload bucket', async () => {
     await expect(s3.send(new HeadBucketCommand({ Bucket: stack.payloadBucket }))).resolves.toBeDefined();
     const key = 'cirrus/executions/a/workflow-b/c/d/input.json';
     await s3.send(new PutObjectCommand({ Bucket: stack.payloadBucket, Key: key, Body: '{"a":1}', ContentType: 'application/json' }));
     const got = await s3.send(new GetObjectCommand({ Bucket: stack.payloadBucket, Key: key }));
     expect(await got.Body!.transformToString()).toBe('{"a":1}');
+  });
 
+  it('provisions the StateDB table from the shared schema', async () => {
     const { Table } = await ddb.send(new DescribeTableCommand({ TableName: stack.stateDbTable }));
     const expected = createTableInput(stack.stateDbTable);
     expect(Table?.TableStatus).toBe('ACTIVE');
@@ -255,20 +274,14 @@ describe('local stack', () => {
       time: new Date(d.stopDate!.getTime()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       region: 'us-west-2',
       resources: [arn],
-      detail: {
-        executionArn: arn,
-        stateMachineArn: stack.sfn.workflowArn('choice'),
-        name: 'event-shape',
-        status: 'SUCCEEDED',
-        startDate: d.startDate!.getTime(),
-        stopDate: d.stopDate!.getTime(),
+      detail: choiceDetail(arn, 'event-shape', 'SUCCEEDED', d, {
         input: JSON.stringify(input),
         output: JSON.stringify({ ok: true, result: 'marked' }),
         inputDetails: { included: true },
         outputDetails: { included: true },
         error: null,
         cause: null,
-      },
+      }),
     });
     expect(Object.keys(event)).toEqual(['version', 'id', 'detail-type', 'source', 'account', 'time', 'region', 'resources', 'detail']);
     expect(delivered.filter((e) => e.detail.executionArn === arn)).toEqual([event]);
@@ -284,20 +297,9 @@ describe('local stack', () => {
     expect(d.error).toBe('MyError');
     expect(d.cause).toBe('it broke');
     expect(d.output).toBeUndefined();
-    expect(done.event.detail).toEqual({
-      executionArn: arn,
-      stateMachineArn: stack.sfn.workflowArn('choice'),
-      name: 'fails-1',
-      status: 'FAILED',
-      startDate: d.startDate!.getTime(),
-      stopDate: d.stopDate!.getTime(),
-      input: '{"ok":false}',
-      output: null,
-      inputDetails: { included: true },
-      outputDetails: null,
-      error: 'MyError',
-      cause: 'it broke',
-    });
+    expect(done.event.detail).toEqual(
+      choiceDetail(arn, 'fails-1', 'FAILED', d, { input: '{"ok":false}', output: null, inputDetails: { included: true }, outputDetails: null, error: 'MyError', cause: 'it broke' }),
+    );
   });
 
   it('leaves input out of the event when the escaped input and output exceed 248 KiB', async () => {

@@ -11,18 +11,25 @@ const ID = 'sentinel-2-l2a/workflow-cog/S2B_1';
 const EXEC = '492fca12-ae13-5b13-8f98-4873fed8f3d3';
 
 describe('PayloadLayout prefixes', () => {
-  it('puts every prefix under the default root', () => {
-    const l = new PayloadLayout();
-    expect(l.rootPrefix).toBe('cirrus');
-    expect(l.prefixTmp).toBe('cirrus/tmp');
-    expect(l.prefixBatch).toBe('cirrus/tmp/batch');
-    expect(l.prefixInvalid).toBe('cirrus/tmp/invalid');
-    expect(l.prefixOversized).toBe('cirrus/tmp/oversized');
-    expect(l.prefixExecutions).toBe('cirrus/executions');
+  it('has the root prefix cirrus by default', () => {
+    expect(new PayloadLayout().rootPrefix).toBe('cirrus');
+  });
+
+  it.each<[keyof PayloadLayout, string]>([
+    ['prefixTmp', 'cirrus/tmp'],
+    ['prefixBatch', 'cirrus/tmp/batch'],
+    ['prefixInvalid', 'cirrus/tmp/invalid'],
+    ['prefixOversized', 'cirrus/tmp/oversized'],
+    ['prefixExecutions', 'cirrus/executions'],
+  ])('puts %s under the default root: %s', (prefix, value) => {
+    expect(new PayloadLayout()[prefix]).toBe(value);
   });
 
   it('normalises the root prefix it is given, as the CDK stack passes it', () => {
     expect(new PayloadLayout('/custom/deep/').prefixTmp).toBe('custom/deep/tmp');
+  });
+
+  it('rejects a malformed root prefix', () => {
     expect(() => new PayloadLayout('a//b')).toThrow(ConfigurationError);
   });
 
@@ -50,8 +57,14 @@ describe('PayloadLayout keys and URLs', () => {
     expect(l.oversizedKey('u')).toBe('root/tmp/oversized/u.json');
     expect(l.invalidKey('u')).toBe('root/tmp/invalid/u.json');
     expect(l.batchKey(ID, 'u')).toBe(`root/tmp/batch/${ID}/u.json`);
+  });
+
+  it('tells batch keys from other tmp keys', () => {
     expect(l.isBatchKey(l.batchKey(ID, 'u'))).toBe(true);
     expect(l.isBatchKey('root/tmp/invalid/u.json')).toBe(false);
+  });
+
+  it('tells keys under the root from keys of a longer prefix', () => {
     expect(l.isPayloadKey('root/x')).toBe(true);
     expect(l.isPayloadKey('rootx/x')).toBe(false);
   });

@@ -12,8 +12,8 @@ import { BatchJobError, cloudWatchLogReader, postBatch, type LogReader } from '.
 import type { JsonObject } from '../shared/json';
 import { batchTask, lambdaTask } from '../shared/task';
 import { makePayload, padding, sqsEvent, sqsRecord, startPipelineStack, uid, type PipelineStack } from './helpers/pipeline';
+import { UUID } from './helpers/samples';
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const BUCKET = 'cirrus-payloads';
 
 let p: PipelineStack;

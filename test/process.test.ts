@@ -13,8 +13,8 @@ import { PayloadBucket } from '../shared/payload-bucket';
 import { ProcessFailedError, processEvent } from '../shared/process';
 import { expectedExecutionName, instrumentS3, makeItem, makePayload, padding, snsEvent, snsThroughSqsRecord, sqsEvent, sqsRecord, uid, type PipelineStack } from './helpers/pipeline';
 import { startMinimalPipeline } from './helpers/pipeline-suite';
+import { UUID } from './helpers/samples';
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const BUCKET = 'cirrus-payloads';
 const MINIMAL_SM = 'arn:aws:states:us-west-2:123456789012:stateMachine:cirrus-minimal';
 

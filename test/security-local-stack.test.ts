@@ -16,10 +16,10 @@ import type { JsonObject } from '../shared/json';
 import { batchTask } from '../shared/task';
 import { makeItem, makePayload, sqsEvent, sqsRecord, uid, type PipelineStack } from './helpers/pipeline';
 import { startMinimalPipeline } from './helpers/pipeline-suite';
+import { UUID } from './helpers/samples';
 
 const BUCKET = 'cirrus-payloads';
 const OTHER = 'other-bucket';
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const PROCESS_BUNDLE = path.resolve(__dirname, '..', 'dist', 'lambdas', 'process', 'index.js');
 
 let p: PipelineStack;

@@ -7,9 +7,8 @@ import { BatchJobError, outputUrlFor, postBatch, preBatch, singleRecord } from '
 import { RecordExtractError } from '../shared/errors';
 import type { JsonObject } from '../shared/json';
 import { PayloadBucket, parseUrl } from '../shared/payload-bucket';
+import { S2_PAYLOAD_ID as PAYLOAD_ID, UUID } from './helpers/samples';
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const PAYLOAD_ID = 'sentinel-s2-l2a/workflow-cog-archive/S2B_17HQD_20201103_0_L2A';
 
 function payload(extra: JsonObject = {}): JsonObject {
   return { type: 'FeatureCollection', id: PAYLOAD_ID, features: [], process: [{ workflow: 'cog-archive' }], ...extra };

@@ -13,11 +13,11 @@ import {
   type WorkflowEvent,
 } from '../shared/events';
 import { State } from '../shared/statedb';
+import { S2_PAYLOAD_ID as PAYLOAD_ID, TIMESTAMPS, testExecutionArn } from './helpers/samples';
 
 const TOPIC = 'arn:aws:sns:us-west-2:123456789012:cirrus-test-workflow-event';
-const PAYLOAD_ID = 'sentinel-s2-l2a/workflow-cog-archive/S2B_17HQD_20201103_0_L2A';
-const ARN = 'arn:aws:states:us-west-2:123456789012:execution:cirrus-test-cog-archive:492fca12-ae13-5b13-8f98-4873fed8f3d3';
-const TS = '2024-05-01T12:00:00.000000+00:00';
+const ARN = testExecutionArn('cog-archive', '492fca12-ae13-5b13-8f98-4873fed8f3d3');
+const [TS] = TIMESTAMPS;
 
 function event(i: number, extra: Partial<WorkflowEvent> = {}): WorkflowEvent {
   return { event_type: WorkflowEventType.STARTED_PROCESSING, payload_id: `col/workflow-wf/item-${i}`, isotimestamp: TS, ...extra };

@@ -17,9 +17,8 @@ import {
 } from '../shared/errors';
 import { SerializedPayload, type JsonObject } from '../shared/json';
 import { PayloadBucket, S3_MAX_KEY_BYTES, formatUrl, isReference, parseUrl, readPayload, readPayloadUnrestricted } from '../shared/payload-bucket';
+import { S2_PAYLOAD_ID as PAYLOAD_ID, UUID } from './helpers/samples';
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const PAYLOAD_ID = 'sentinel-s2-l2a/workflow-cog-archive/S2B_17HQD_20201103_0_L2A';
 const EXEC_ID = '492fca12-ae13-5b13-8f98-4873fed8f3d3';
 
 function escapeRegExp(s: string): string {

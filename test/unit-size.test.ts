@@ -14,8 +14,8 @@ import {
   measureInlineSize,
   toInlineOrReference,
 } from '../shared/size';
+import { UUID } from './helpers/samples';
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
 /** The inline size as the README's "Key layout" section defines it, computed the slow and obvious way: JSON, embedded again as a JSON string, in UTF-8 bytes. */
 function oracle(p: unknown): number {

@@ -23,12 +23,10 @@ import {
   type StateItem,
 } from '../shared/statedb';
 import { createTableInput } from '../shared/statedb-schema';
+import { TIMESTAMPS, testExecutionArn } from './helpers/samples';
 
-const ARN1 = 'arn:aws:states:us-west-2:123456789012:execution:cirrus-test-wf:11111111-1111-5111-8111-111111111111';
-const ARN2 = 'arn:aws:states:us-west-2:123456789012:execution:cirrus-test-wf:22222222-2222-5222-8222-222222222222';
-const T0 = '2024-05-01T12:00:00.000000+00:00';
-const T1 = '2024-05-01T12:00:01.000000+00:00';
-const T2 = '2024-05-01T12:00:02.000000+00:00';
+const [ARN1, ARN2] = ['11111111-1111-5111-8111-111111111111', '22222222-2222-5222-8222-222222222222'].map((name) => testExecutionArn('wf', name));
+const [T0, T1, T2] = TIMESTAMPS;
 
 describe('key mapping', () => {
   it('maps a payload id to collections_workflow and itemids', () => {

@@ -7,9 +7,10 @@ import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, Reso
 import { mockClient } from 'aws-sdk-client-mock';
 import { WorkflowEventPublisher, WorkflowEventType, type WorkflowEvent } from '../shared/events';
 import { WorkflowMetricLogger, metricMessage } from '../shared/workflow-metric-log';
+import { TIMESTAMPS } from './helpers/samples';
 
 const ARN = 'arn:aws:states:us-west-2:123456789012:execution:cirrus-cog-archive:492fca12-ae13-5b13-8f98-4873fed8f3d3';
-const TS = '2024-05-01T12:00:00.000000+00:00';
+const [TS] = TIMESTAMPS;
 const GROUP = 'cirrus-workflow-event-metrics';
 
 function event(extra: Partial<WorkflowEvent> = {}): WorkflowEvent {

@@ -18,8 +18,8 @@ import type { UpdateStateResult } from '../shared/update-state';
 import type { CompletedExecution, StepFunctionsStatusChangeEvent } from '../local';
 import { WORKFLOWS_DIR, expectedExecutionName, makeItem, makePayload, padding, sqsEvent, sqsRecord, uid, type PayloadOptions, type PipelineStack } from './helpers/pipeline';
 import { registerRaiseWorkflow, startMinimalPipeline } from './helpers/pipeline-suite';
+import { UUID } from './helpers/samples';
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const BUCKET = 'cirrus-payloads';
 
 const WAIT_DEFINITION = { StartAt: 'Sleep', States: { Sleep: { Type: 'Wait', Seconds: 30, End: true } } };

@@ -4,9 +4,6 @@
  * --execution on the get-payload commands; run-workflow ending INVALID and ABORTED; --stack on
  * run-workflow and get-execution.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
@@ -15,23 +12,22 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { JsonObject } from '../shared/json';
 import { payloadIdToKey } from '../shared/statedb';
-import { ndjsonLines, runCirrus, writeInputFile } from './helpers/cli-stack';
+import { InputFiles, ndjsonLines, runCirrus } from './helpers/cli-stack';
 import { cliFixture, startCliPipeline, type CliPipeline } from './helpers/cli-pipeline';
 
 let t: CliPipeline;
-let dir: string;
 let s3: S3Client;
+const inputs = new InputFiles('cirrus-cli-test-');
 
 beforeAll(async () => {
   t = await startCliPipeline();
-  dir = mkdtempSync(path.join(tmpdir(), 'cirrus-cli-test-'));
   s3 = new S3Client(t.pipeline.stack.clientConfig('s3'));
 }, 120_000);
 
 afterAll(async () => {
   s3?.destroy();
   await t?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  inputs.remove();
 });
 
 /** A payload of the fixture item with another id, for `workflow`. */
@@ -44,9 +40,7 @@ function idOf(itemId: string, workflow: string): string {
   return `sentinel-2-l2a/workflow-${workflow}/${itemId}`;
 }
 
-function file(name: string, content: unknown): string {
-  return writeInputFile(dir, name, content);
-}
+const file = inputs.file;
 
 const lines = ndjsonLines;
 

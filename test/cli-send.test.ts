@@ -4,9 +4,6 @@
  * --stack on process, query and rerun; query pagination (mocked DynamoDB); the progress bar.
  */
 import { PassThrough } from 'node:stream';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -18,27 +15,22 @@ import { PROGRESS_THRESHOLD, startProgress } from '../cli/progress';
 import type { Env } from '../shared/config';
 import type { JsonObject } from '../shared/json';
 import { payloadIdToKey } from '../shared/statedb';
-import { Capture, ndjsonLines, runCirrus, startCliTestStack, writeInputFile, type CliTestStack } from './helpers/cli-stack';
+import { Capture, InputFiles, ndjsonLines, runCirrus, startCliTestStack, type CliTestStack } from './helpers/cli-stack';
 import { cliFixture } from './helpers/cli-pipeline';
 
 let t: CliTestStack;
-let dir: string;
+const inputs = new InputFiles('cirrus-cli-send-');
+const file = inputs.file;
+const lines = ndjsonLines;
 
 beforeAll(async () => {
   t = await startCliTestStack();
-  dir = mkdtempSync(path.join(tmpdir(), 'cirrus-cli-send-'));
 }, 60_000);
 
 afterAll(async () => {
   await t?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  inputs.remove();
 });
-
-function file(name: string, content: unknown): string {
-  return writeInputFile(dir, name, content);
-}
-
-const lines = ndjsonLines;
 
 function sentBodies(): string[] {
   return t.stack.sqs.sent(t.stack.processQueueUrl).map((m) => m.body);
@@ -148,23 +140,16 @@ describe('rerun: what is skipped and why, failed sends, oversized payloads, the 
 
     test('a terminal answering "n": asked on stderr, cancelled, exit 2, nothing sent', async () => {
       const before = sentBodies().length;
-      const stdout = new Capture();
-      const stderr = new Capture();
-      const code = await runCli(args, { stdout, stderr, stdin: answering('n'), env: t.env });
-      expect(code).toBe(2);
-      expect(stderr.text).toBe('send 3 payloads again? [y/N] cirrus: rerun cancelled: nothing sent\n');
-      expect(stdout.text).toBe('');
+      const r = await runCirrus(args, t.env, undefined, answering('n'));
+      expect(r).toEqual({ code: 2, stdout: '', stderr: 'send 3 payloads again? [y/N] cirrus: rerun cancelled: nothing sent\n' });
       expect(sentBodies()).toHaveLength(before);
     });
 
     test('a terminal answering "y": asked, then all three sent', async () => {
       const before = sentBodies().length;
-      const stdout = new Capture();
-      const stderr = new Capture();
-      const code = await runCli(args, { stdout, stderr, stdin: answering('y'), env: t.env });
-      expect(code).toBe(0);
-      expect(stderr.text).toBe('send 3 payloads again? [y/N] rerun: 3 sent, 0 skipped, 0 failed\n');
-      expect(lines(stdout.text)).toHaveLength(3);
+      const r = await runCirrus(args, t.env, undefined, answering('y'));
+      expect(r).toMatchObject({ code: 0, stderr: 'send 3 payloads again? [y/N] rerun: 3 sent, 0 skipped, 0 failed\n' });
+      expect(lines(r.stdout)).toHaveLength(3);
       expect(sentBodies().slice(before)).toHaveLength(3);
     });
 

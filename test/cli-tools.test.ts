@@ -3,37 +3,30 @@
  * refused, configuration), the region rule, the payload id rule, resources that do not exist,
  * --version and --help, and the built dist/bin/cirrus.js.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { version } from '../package.json';
 import { EXIT, exitCodeFor, describeError } from '../cli/errors';
 import type { JsonObject } from '../shared/json';
-import { ndjsonLines, runCirrus, samplePayload, startCliTestStack, writeInputFile, type CliTestStack } from './helpers/cli-stack';
+import { InputFiles, ndjsonLines, runCirrus, runNode, samplePayload, startCliTestStack, type CliTestStack, type ProcessRun } from './helpers/cli-stack';
 import { cliFixture } from './helpers/cli-pipeline';
 
 let t: CliTestStack;
-let dir: string;
+const inputs = new InputFiles('cirrus-cli-tools-');
+const file = inputs.file;
+const lines = ndjsonLines;
 const P_OK = 'sentinel-2-l2a/workflow-cog/S2B_OK';
 
 beforeAll(async () => {
   t = await startCliTestStack();
-  dir = mkdtempSync(path.join(tmpdir(), 'cirrus-cli-tools-'));
   await t.db.claim(P_OK, t.arn('cog', 'e1'));
   await t.bucket.uploadInputPayload(samplePayload(P_OK), P_OK, 'e1');
 });
 
 afterAll(async () => {
   await t?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  inputs.remove();
 });
-
-function file(name: string, content: unknown): string {
-  return writeInputFile(dir, name, content);
-}
-
-const lines = ndjsonLines;
 
 const item = (id: string, collection = 'sentinel-2-l2a'): JsonObject => ({ ...cliFixture('sentinel-2-item.json'), id, collection });
 
@@ -197,7 +190,7 @@ describe('region', () => {
     const env = { ...t.env };
     delete env.AWS_REGION;
     delete env.AWS_DEFAULT_REGION;
-    const r = await runCirrus(['get-state', P_OK, '--raw'], { ...env, AWS_CONFIG_FILE: path.join(dir, 'none'), AWS_PROFILE: 'none' });
+    const r = await runCirrus(['get-state', P_OK, '--raw'], { ...env, AWS_CONFIG_FILE: path.join(inputs.dir, 'none'), AWS_PROFILE: 'none' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
   });
@@ -244,17 +237,8 @@ describe('README', () => {
 
 describe('the built dist/bin/cirrus.js', () => {
   const bin = path.join(__dirname, '..', 'dist', 'bin', 'cirrus.js');
-  const run = (args: string[], input?: string, extraEnv: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, ...t.env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-      child.stdin.end(input ?? '');
-    });
+  const run = (args: string[], input?: string, extraEnv: Record<string, string> = {}): Promise<ProcessRun> =>
+    runNode([bin, ...args], { PATH: process.env.PATH, ...t.env, ...extraEnv }, input ?? '');
 
   test('--version, and template piped into get-id', async () => {
     expect((await run(['--version'])).stdout).toBe(`${version}\n`);

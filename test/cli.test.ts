@@ -3,7 +3,6 @@
  * command, every error case, configuration by environment, flags and `--stack`, output formats
  * and help. CloudFormation `DescribeStacks` is mocked with aws-sdk-client-mock.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -13,7 +12,7 @@ import { getInputPayload, getState, listExecutions } from '../cli/commands/paylo
 import { CliClients, createConfig } from '../cli/config';
 import { PayloadNotFoundError } from '../shared/errors';
 import { PayloadBucket } from '../shared/payload-bucket';
-import { runCirrus, samplePayload, startCliTestStack, type CliTestStack } from './helpers/cli-stack';
+import { runCirrus, runNode, samplePayload, startCliTestStack, type CliTestStack, type ProcessRun } from './helpers/cli-stack';
 
 let t: CliTestStack;
 
@@ -461,20 +460,8 @@ describe('command functions', () => {
 
 describe('bin/cirrus.ts as a process', () => {
   const root = path.join(__dirname, '..');
-  // Asynchronous: the local stack serves from this process, so a blocking spawnSync would hang.
-  const run = (args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(root, 'scripts/run-ts.mjs'), path.join(root, 'bin/cirrus.ts'), ...args], {
-        env: { PATH: process.env.PATH, ...t.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-    });
+  const run = (args: string[]): Promise<ProcessRun> =>
+    runNode([path.join(root, 'scripts/run-ts.mjs'), path.join(root, 'bin/cirrus.ts'), ...args], { PATH: process.env.PATH, ...t.env });
 
   test('prints JSON and exits 0; exits 1 with one line for an unknown payload', async () => {
     const ok = await run(['get-state', P_OK, '--raw']);

@@ -3,7 +3,9 @@
  * protocols), seeding helpers, and an in-process runner of the `cirrus` program that captures
  * stdout, stderr and the exit code.
  */
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -105,6 +107,54 @@ export function writeInputFile(dir: string, name: string, content: unknown): str
   const file = path.join(dir, name);
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
   return file;
+}
+
+/** A scratch folder for a test file's input files, made on first use. */
+export class InputFiles {
+  private folder: string | undefined;
+
+  /** `prefix`: the start of the folder's name, under the temporary directory. */
+  constructor(private readonly prefix: string) {}
+
+  /** The folder (made now if it does not exist yet). */
+  get dir(): string {
+    this.folder ??= mkdtempSync(path.join(tmpdir(), this.prefix));
+    return this.folder;
+  }
+
+  /** Writes `content` (as JSON, unless it is a string) to `<dir>/<name>` and returns the file's path. */
+  readonly file = (name: string, content: unknown): string => writeInputFile(this.dir, name, content);
+
+  /** Removes the folder and what it holds. */
+  remove(): void {
+    if (this.folder) rmSync(this.folder, { recursive: true, force: true });
+    this.folder = undefined;
+  }
+}
+
+/** Exit status and output of a child process. */
+export interface ProcessRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node <args>` as a child process with environment `env`, writing `input` (if given) to its
+ * standard input. Asynchronous: a local stack serving from the test's own process would hang a
+ * blocking spawnSync.
+ */
+export function runNode(args: string[], env: Record<string, string | undefined>, input?: string): Promise<ProcessRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.stdin?.end(input);
+  });
 }
 
 /** The JSON objects of NDJSON output, one per non-empty line. */

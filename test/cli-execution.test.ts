@@ -17,21 +17,13 @@ function history(rows: [string, number, string?][]): HistoryEvent[] {
 }
 
 describe('failedState', () => {
+  // One line per state entered, with the events that follow it.
   test('A fails, is retried and succeeds, then B fails: B', () => {
     const events = history([
       ['ExecutionStarted', 0],
-      ['TaskStateEntered', 1, 'A'], // 2
-      ['LambdaFunctionScheduled', 2],
-      ['LambdaFunctionStarted', 3],
-      ['LambdaFunctionFailed', 4], // 5: A's first attempt
-      ['LambdaFunctionScheduled', 5], // the retry (no new StateEntered)
-      ['LambdaFunctionStarted', 6],
-      ['LambdaFunctionSucceeded', 7],
-      ['TaskStateExited', 8],
-      ['TaskStateEntered', 9, 'B'], // 10
-      ['TaskScheduled', 10],
-      ['TaskStarted', 11],
-      ['TaskFailed', 12],
+      ['TaskStateEntered', 1, 'A'], ['LambdaFunctionScheduled', 2], ['LambdaFunctionStarted', 3], ['LambdaFunctionFailed', 4], // 2..5: A's first attempt
+      ['LambdaFunctionScheduled', 5], ['LambdaFunctionStarted', 6], ['LambdaFunctionSucceeded', 7], ['TaskStateExited', 8], // the retry (no new StateEntered)
+      ['TaskStateEntered', 9, 'B'], ['TaskScheduled', 10], ['TaskStarted', 11], ['TaskFailed', 12], // 10..13
       ['ExecutionFailed', 13],
     ]);
     expect(failedState(events)).toBe('B');
@@ -40,13 +32,8 @@ describe('failedState', () => {
   test('a failure caught by a Catch that leads to a Fail state: the Fail state', () => {
     const events = history([
       ['ExecutionStarted', 0],
-      ['TaskStateEntered', 1, 'A'],
-      ['TaskScheduled', 2],
-      ['TaskStarted', 3],
-      ['TaskFailed', 4],
-      ['TaskStateExited', 5],
-      ['FailStateEntered', 6, 'Oops'],
-      ['ExecutionFailed', 7],
+      ['TaskStateEntered', 1, 'A'], ['TaskScheduled', 2], ['TaskStarted', 3], ['TaskFailed', 4], ['TaskStateExited', 5],
+      ['FailStateEntered', 6, 'Oops'], ['ExecutionFailed', 7],
     ]);
     expect(failedState(events)).toBe('Oops');
   });
@@ -54,54 +41,53 @@ describe('failedState', () => {
   test('interleaved Parallel branches: the state on the failure chain, not the last one entered', () => {
     const events = history([
       ['ExecutionStarted', 0],
-      ['ParallelStateEntered', 1, 'Both'], // 2
-      ['ParallelStateStarted', 2], // 3
-      ['TaskStateEntered', 3, 'X'], // 4
-      ['TaskStateEntered', 3, 'Y'], // 5
-      ['TaskScheduled', 4], // 6: X
-      ['TaskScheduled', 5], // 7: Y
-      ['TaskStarted', 7], // 8: Y
-      ['TaskStarted', 6], // 9: X
-      ['TaskFailed', 9], // 10: X fails
-      ['ExecutionFailed', 10],
+      ['ParallelStateEntered', 1, 'Both'], ['ParallelStateStarted', 2], // 2, 3
+      ['TaskStateEntered', 3, 'X'], ['TaskStateEntered', 3, 'Y'], // 4, 5
+      ['TaskScheduled', 4], ['TaskScheduled', 5], ['TaskStarted', 7], ['TaskStarted', 6], // 6: X, 7: Y, 8: Y, 9: X
+      ['TaskFailed', 9], ['ExecutionFailed', 10], // 10: X fails
     ]);
     expect(failedState(events)).toBe('X');
   });
 
-  test('the local stack\'s linear history (previousEventId = id - 1) and a history without ids', () => {
+  describe('the local stack\'s linear history (previousEventId = id - 1)', () => {
     const linear = history([
       ['ExecutionStarted', 0],
-      ['TaskStateEntered', 1, 'A'],
-      ['TaskFailed', 2],
-      ['TaskStateEntered', 3, 'A'],
-      ['TaskStateExited', 4, 'A'],
-      ['TaskStateEntered', 5, 'B'],
-      ['TaskFailed', 6],
+      ['TaskStateEntered', 1, 'A'], ['TaskFailed', 2],
+      ['TaskStateEntered', 3, 'A'], ['TaskStateExited', 4, 'A'],
+      ['TaskStateEntered', 5, 'B'], ['TaskFailed', 6],
       ['ExecutionFailed', 7],
     ]);
-    expect(failedState(linear)).toBe('B');
-    const noIds = linear.map(({ type, stateEnteredEventDetails }) => ({ type, ...(stateEnteredEventDetails ? { stateEnteredEventDetails } : {}) })) as HistoryEvent[];
-    expect(failedState(noIds)).toBe('B');
+
+    test('the state that failed last', () => {
+      expect(failedState(linear)).toBe('B');
+    });
+
+    test('the same without event ids', () => {
+      const noIds = linear.map(({ type, stateEnteredEventDetails }) => ({ type, ...(stateEnteredEventDetails ? { stateEnteredEventDetails } : {}) })) as HistoryEvent[];
+      expect(failedState(noIds)).toBe('B');
+    });
   });
 
-  test('aborted: the state that was running; no ending event: the last failure; nothing failed: null', () => {
+  test('aborted: the state that was running', () => {
     const aborted = history([
       ['ExecutionStarted', 0],
-      ['TaskStateEntered', 1, 'A'],
-      ['TaskStateExited', 2],
-      ['TaskStateEntered', 3, 'Hold'],
-      ['TaskScheduled', 4],
+      ['TaskStateEntered', 1, 'A'], ['TaskStateExited', 2],
+      ['TaskStateEntered', 3, 'Hold'], ['TaskScheduled', 4],
       ['ExecutionAborted', 5],
     ]);
     expect(failedState(aborted)).toBe('Hold');
+  });
+
+  test('no ending event: the last failure', () => {
     const unfinished = history([
       ['ExecutionStarted', 0],
-      ['TaskStateEntered', 1, 'A'],
-      ['TaskFailed', 2],
-      ['TaskStateEntered', 3, 'B'],
-      ['TaskFailed', 4],
+      ['TaskStateEntered', 1, 'A'], ['TaskFailed', 2],
+      ['TaskStateEntered', 3, 'B'], ['TaskFailed', 4],
     ]);
     expect(failedState(unfinished)).toBe('B');
+  });
+
+  test('nothing failed, or no events: null', () => {
     expect(failedState(history([['ExecutionStarted', 0], ['PassStateEntered', 1, 'P'], ['ExecutionSucceeded', 2]]))).toBeNull();
     expect(failedState([])).toBeNull();
   });

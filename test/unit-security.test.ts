@@ -15,7 +15,7 @@ import { keysMayBeBuilt } from '../shared/payload-id';
 import { postBatch, preBatch } from '../shared/batch';
 import { PayloadBucket, parseUrl } from '../shared/payload-bucket';
 import { payloadIdToKey } from '../shared/statedb';
-import { FIXTURES_DIR } from './helpers/fixtures';
+import { FIXTURES_DIR, rejection } from './helpers/fixtures';
 
 interface IdFixtures {
   rejected: { id: string; rule: string }[];
@@ -46,6 +46,15 @@ function resolved(bucket: string, key: string): string {
 
 function s3Error(name: string, status: number): Error {
   return Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+}
+
+/** The error reading a reference fails with when S3 answers GetObject with error `name` (HTTP `status`). */
+async function readReferenceAnswered(name: string, status: number): Promise<Error> {
+  const { s3 } = recordingS3(() => {
+    throw s3Error(name, status);
+  });
+  const bucket = new PayloadBucket('payloads', 'cirrus', { s3 });
+  return rejection(bucket.readPayload('s3://payloads/cirrus/tmp/oversized/x.json'));
 }
 
 describe('the id rule', () => {
@@ -138,12 +147,17 @@ describe('the reference rule', () => {
     expect(sent).toEqual([]);
   });
 
-  it('a batch output URL must lie in the payload bucket under <root>/tmp/batch/', () => {
+  it('a batch output URL in the payload bucket under <root>/tmp/batch/ is where the batch output goes', () => {
     const bucket = new PayloadBucket('payloads', 'cirrus');
     expect(bucket.batchOutputLocation('s3://payloads/cirrus/tmp/batch/c/workflow-w/i/u_out.json')).toEqual({ bucket: 'payloads', key: 'cirrus/tmp/batch/c/workflow-w/i/u_out.json' });
-    for (const url of ['s3://payloads/cirrus/tmp/batch/../../executions/c/workflow-w/i/e/input.json', 's3://payloads/cirrus/tmp/batchx/u.json', 's3://other/cirrus/tmp/batch/u.json']) {
-      expect(() => bucket.batchOutputLocation(url)).toThrow(InvalidS3UrlError);
-    }
+  });
+
+  it.each([
+    ['leaves <root>/tmp/batch/ by dot segments', 's3://payloads/cirrus/tmp/batch/../../executions/c/workflow-w/i/e/input.json'],
+    ['only starts like <root>/tmp/batch', 's3://payloads/cirrus/tmp/batchx/u.json'],
+    ['names another bucket', 's3://other/cirrus/tmp/batch/u.json'],
+  ])('refuses a batch output URL that %s', (_why, url) => {
+    expect(() => new PayloadBucket('payloads', 'cirrus').batchOutputLocation(url)).toThrow(InvalidS3UrlError);
   });
 
   it.each([
@@ -152,13 +166,9 @@ describe('the reference rule', () => {
     ['InvalidObjectState', 403],
     ['MethodNotAllowed', 405],
   ])('an S3 %s (%i) answer to a reference is a PayloadReadError (the record is invalid, not retried)', async (name, status) => {
-    const { s3 } = recordingS3(() => {
-      throw s3Error(name, status);
-    });
-    const bucket = new PayloadBucket('payloads', 'cirrus', { s3 });
-    const err = await bucket.readPayload('s3://payloads/cirrus/tmp/oversized/x.json').catch((e: unknown) => e);
+    const err = await readReferenceAnswered(name, status);
     expect(err).toBeInstanceOf(PayloadReadError);
-    expect((err as Error).message).toContain(name);
+    expect(err.message).toContain(name);
   });
 
   it.each([
@@ -167,12 +177,7 @@ describe('the reference rule', () => {
     ['TooManyRequests', 429],
     ['InternalError', 500],
   ])('an S3 %s (%i) answer is thrown as it is, to be retried', async (name, status) => {
-    const { s3 } = recordingS3(() => {
-      throw s3Error(name, status);
-    });
-    const bucket = new PayloadBucket('payloads', 'cirrus', { s3 });
-    const err = await bucket.readPayload('s3://payloads/cirrus/tmp/oversized/x.json').catch((e: unknown) => e);
-    expect((err as Error).name).toBe(name);
+    expect((await readReferenceAnswered(name, status)).name).toBe(name);
   });
 });
 

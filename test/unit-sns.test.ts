@@ -10,20 +10,24 @@ import { utf8Length } from '../shared/size';
 const TOPIC = 'arn:aws:sns:us-west-2:123456789012:topic';
 const QUEUE = 'https://sqs.us-west-2.amazonaws.com/123456789012/queue';
 const creds = { region: 'us-west-2', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
+const ALL_SENT = { Successful: [], Failed: [] };
+
+/** Before each test of the enclosing block: `mock` reset, then `arrange()`; after them: the mock restored and the client destroyed. */
+function mockPerTest(mock: { reset(): unknown; restore(): unknown }, client: { destroy(): void }, arrange: () => unknown): void {
+  beforeEach(() => {
+    mock.reset();
+    arrange();
+  });
+  afterAll(() => {
+    mock.restore();
+    client.destroy();
+  });
+}
 
 describe('publishBatch', () => {
   const sns = new SNSClient(creds);
   const mock = mockClient(sns);
-
-  beforeEach(() => {
-    mock.reset();
-    mock.on(PublishBatchCommand).resolves({ Successful: [], Failed: [] });
-  });
-
-  afterAll(() => {
-    mock.restore();
-    sns.destroy();
-  });
+  mockPerTest(mock, sns, () => mock.on(PublishBatchCommand).resolves(ALL_SENT));
 
   it('MAX_BATCH is 10', () => {
     expect(MAX_BATCH).toBe(10);
@@ -38,10 +42,14 @@ describe('publishBatch', () => {
     expect(calls.every((c) => c.TopicArn === TOPIC)).toBe(true);
   });
 
-  it('sends exactly 10 in one call and nothing for no messages', async () => {
+  it('sends exactly 10 in one call', async () => {
     expect(await publishBatch(sns, TOPIC, Array.from({ length: 10 }, (_, i) => ({ message: `${i}` })))).toBe(1);
-    expect(await publishBatch(sns, TOPIC, [])).toBe(0);
     expect(mock.commandCalls(PublishBatchCommand)).toHaveLength(1);
+  });
+
+  it('sends nothing for no messages', async () => {
+    expect(await publishBatch(sns, TOPIC, [])).toBe(0);
+    expect(mock.commandCalls(PublishBatchCommand)).toHaveLength(0);
   });
 
   it('passes message attributes and leaves out empty ones', async () => {
@@ -62,16 +70,7 @@ describe('publishBatch', () => {
 describe('sendMessageBatch', () => {
   const sqs = new SQSClient(creds);
   const mock = mockClient(sqs);
-
-  beforeEach(() => {
-    mock.reset();
-    mock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
-  });
-
-  afterAll(() => {
-    mock.restore();
-    sqs.destroy();
-  });
+  mockPerTest(mock, sqs, () => mock.on(SendMessageBatchCommand).resolves(ALL_SENT));
 
   it('sends 21 bodies in calls of 10, 10 and 1, in order', async () => {
     const bodies = Array.from({ length: 21 }, (_, i) => `{"n":${i}}`);
@@ -89,11 +88,14 @@ describe('sendMessageBatch', () => {
 });
 
 describe('chunkBySize (SNS batches here, SQS batches in the CLI)', () => {
-  it('keeps order, at most MAX_BATCH entries and the byte limit per batch', () => {
+  it('keeps order and at most MAX_BATCH entries per batch', () => {
     const items = Array.from({ length: 23 }, (_, i) => `m${i}`);
     const batches = chunkBySize(items, utf8Length);
     expect(batches.map((b) => b.length)).toEqual([MAX_BATCH, MAX_BATCH, 3]);
     expect(batches.flat()).toEqual(items);
+  });
+
+  it('keeps order and the byte limit per batch', () => {
     expect(chunkBySize(['aaaa', 'bbbb', 'cc', 'd'], utf8Length, 6)).toEqual([['aaaa'], ['bbbb', 'cc'], ['d']]);
   });
 

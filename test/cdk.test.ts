@@ -88,6 +88,16 @@ function onlyResource(t: Template, type: string): { id: string; props: Record<st
 
 const PARTITION_REGION_ACCOUNT = 'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>';
 
+/** A resource policy of type `policyType` on `target` (e.g. `{ Queues: [{ Ref: id }] }`) denies `deny` without TLS. */
+function expectTlsOnly(b: Built, policyType: string, target: Record<string, Json>, deny: Record<string, Json>): void {
+  b.template.hasResourceProperties(policyType, {
+    ...target,
+    PolicyDocument: {
+      Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', ...deny, Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+    },
+  });
+}
+
 describe('context', () => {
   const read = (ctx: Record<string, unknown>) => (k: string) => ctx[k];
 
@@ -142,24 +152,32 @@ describe('context', () => {
     expect(() => readCirrusConfig(read({ resourcePrefix: raw }))).toThrow(/resourcePrefix/);
   });
 
-  test('referenceBuckets: comma-separated or list, blanks and duplicates dropped, names validated', () => {
-    expect(readCirrusConfig(read({ referenceBuckets: ' ref-a, ,ref-b,ref-a ' })).referenceBuckets).toEqual(['ref-a', 'ref-b']);
-    expect(readCirrusConfig(read({ referenceBuckets: ['ref-a', 'ref-b'] })).referenceBuckets).toEqual(['ref-a', 'ref-b']);
-    expect(() => readCirrusConfig(read({ referenceBuckets: 'ok-bucket,bad/name' }))).toThrow(/referenceBuckets/);
-    expect(() => readCirrusConfig(read({ referenceBuckets: 'ok-bucket,*' }))).toThrow(/referenceBuckets/);
-    // The payload bucket itself is never listed as a reference bucket.
-    expect(
-      readCirrusConfig(read({ payloadBucketName: 'mine', referenceBuckets: 'mine,other' })).referenceBuckets,
-    ).toEqual(['other']);
+  test.each([[' ref-a, ,ref-b,ref-a '], [['ref-a', 'ref-b']]])('referenceBuckets %j: comma-separated or a list, blanks and duplicates dropped', (raw) => {
+    expect(readCirrusConfig(read({ referenceBuckets: raw })).referenceBuckets).toEqual(['ref-a', 'ref-b']);
   });
 
-  test('payloadBucketName and processMaxConcurrency are validated', () => {
-    expect(() => readCirrusConfig(read({ payloadBucketName: 'a' }))).toThrow(/payloadBucketName/);
-    expect(() => readCirrusConfig(read({ payloadBucketName: 'arn:aws:s3:::x' }))).toThrow(/payloadBucketName/);
+  test.each(['ok-bucket,bad/name', 'ok-bucket,*'])('referenceBuckets %j is rejected (bucket names are validated)', (raw) => {
+    expect(() => readCirrusConfig(read({ referenceBuckets: raw }))).toThrow(/referenceBuckets/);
+  });
+
+  test('referenceBuckets never lists the payload bucket itself', () => {
+    expect(readCirrusConfig(read({ payloadBucketName: 'mine', referenceBuckets: 'mine,other' })).referenceBuckets).toEqual(['other']);
+  });
+
+  test.each(['a', 'arn:aws:s3:::x'])('payloadBucketName %j is rejected', (raw) => {
+    expect(() => readCirrusConfig(read({ payloadBucketName: raw }))).toThrow(/payloadBucketName/);
+  });
+
+  test('an empty payloadBucketName means none (the stack creates the bucket)', () => {
     expect(readCirrusConfig(read({ payloadBucketName: '' })).payloadBucketName).toBeUndefined();
+  });
+
+  test('processMaxConcurrency "5" → 5', () => {
     expect(readCirrusConfig(read({ processMaxConcurrency: '5' })).processMaxConcurrency).toBe(5);
-    expect(() => readCirrusConfig(read({ processMaxConcurrency: '1' }))).toThrow(/processMaxConcurrency/);
-    expect(() => readCirrusConfig(read({ processMaxConcurrency: '1001' }))).toThrow(/processMaxConcurrency/);
+  });
+
+  test.each(['1', '1001'])('processMaxConcurrency %j is rejected', (raw) => {
+    expect(() => readCirrusConfig(read({ processMaxConcurrency: raw }))).toThrow(/processMaxConcurrency/);
   });
 
   test('an invalid context fails the app build before anything is synthesized', () => {
@@ -195,45 +213,46 @@ describe('default deployment', () => {
     expect(b.stack.stackName).toBe('cirrus');
   });
 
-  test('payload bucket: private, TLS only, SSE-S3, unversioned, retained, access-logged', () => {
-    const buckets = b.template.findResources('AWS::S3::Bucket');
-    const payloadId = logicalId(b.stack, b.stack.cirrus.payload.bucket);
-    const logsId = logicalId(b.stack, b.stack.cirrus.payload.accessLogsBucket!);
-    expect(Object.keys(buckets).sort()).toEqual([logsId, payloadId].sort());
-    for (const id of [payloadId, logsId]) {
-      const bucket = buckets[id];
-      expect(bucket.DeletionPolicy).toBe('Retain');
-      expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
-        BlockPublicAcls: true,
-        BlockPublicPolicy: true,
-        IgnorePublicAcls: true,
-        RestrictPublicBuckets: true,
-      });
-      expect(bucket.Properties.BucketEncryption).toEqual({
-        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
-      });
-      expect(bucket.Properties.VersioningConfiguration).toBeUndefined();
-    }
-    expect(buckets[payloadId].Properties.LoggingConfiguration).toEqual({
-      DestinationBucketName: { Ref: logsId },
-      LogFilePrefix: 'payload-bucket/',
+  describe('buckets', () => {
+    let payloadId: string;
+    let logsId: string;
+    beforeAll(() => {
+      payloadId = logicalId(b.stack, b.stack.cirrus.payload.bucket);
+      logsId = logicalId(b.stack, b.stack.cirrus.payload.accessLogsBucket!);
     });
-    // TLS-only bucket policy on both buckets.
-    for (const id of [payloadId, logsId]) {
-      b.template.hasResourceProperties('AWS::S3::BucketPolicy', {
-        Bucket: { Ref: id },
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({
-              Effect: 'Deny',
-              Action: 's3:*',
-              Principal: { AWS: '*' },
-              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-            }),
-          ]),
-        },
+
+    test('the payload bucket and its access-log bucket', () => {
+      expect(Object.keys(b.template.findResources('AWS::S3::Bucket')).sort()).toEqual([logsId, payloadId].sort());
+    });
+
+    test('both private, SSE-S3, unversioned, retained', () => {
+      const buckets = b.template.findResources('AWS::S3::Bucket');
+      for (const id of [payloadId, logsId]) {
+        const bucket = buckets[id];
+        expect(bucket.DeletionPolicy).toBe('Retain');
+        expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        });
+        expect(bucket.Properties.BucketEncryption).toEqual({
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        });
+        expect(bucket.Properties.VersioningConfiguration).toBeUndefined();
+      }
+    });
+
+    test('the payload bucket logs its accesses to the access-log bucket under payload-bucket/', () => {
+      expect(b.template.findResources('AWS::S3::Bucket')[payloadId].Properties.LoggingConfiguration).toEqual({
+        DestinationBucketName: { Ref: logsId },
+        LogFilePrefix: 'payload-bucket/',
       });
-    }
+    });
+
+    test('both TLS only', () => {
+      for (const id of [payloadId, logsId]) expectTlsOnly(b, 'AWS::S3::BucketPolicy', { Bucket: { Ref: id } }, { Action: 's3:*', Principal: { AWS: '*' } });
+    });
   });
 
   test('lifecycle: <root>/tmp/ expires after 10 days (prefix from the runtime layout); nothing else expires', () => {
@@ -251,11 +270,15 @@ describe('default deployment', () => {
     assertNoRuleTouchesExecutions(rules, 'cirrus');
   });
 
-  test('StateDB: schema from STATE_DB_SCHEMA, on demand, PITR, retained', () => {
+  test('StateDB: on demand, PITR, retained', () => {
     const { props, res } = onlyResource(b.template, 'AWS::DynamoDB::Table');
     expect(res.DeletionPolicy).toBe('Retain');
     expect(props.BillingMode).toBe('PAY_PER_REQUEST');
     expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+  });
+
+  test('StateDB: keys and indexes from STATE_DB_SCHEMA', () => {
+    const { props } = onlyResource(b.template, 'AWS::DynamoDB::Table');
     expect(props.KeySchema).toEqual([
       { AttributeName: STATE_DB_SCHEMA.partitionKey.name, KeyType: 'HASH' },
       { AttributeName: STATE_DB_SCHEMA.sortKey.name, KeyType: 'RANGE' },
@@ -280,61 +303,81 @@ describe('default deployment', () => {
     ]);
   });
 
-  test('queues: process queue → DLQ after 5 receives, DLQs keep 14 days, visibility ≥ 6x process timeout, SSE-SQS, TLS only', () => {
-    const c = b.stack.cirrus;
-    const queues = b.template.findResources('AWS::SQS::Queue');
-    const pq = queues[logicalId(b.stack, c.processQueue)].Properties;
-    const pdlqId = logicalId(b.stack, c.processDeadLetterQueue);
-    const udlqId = logicalId(b.stack, c.updateStateDeadLetterQueue);
-    expect(Object.keys(queues)).toHaveLength(3);
-    expect(pq.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [pdlqId, 'Arn'] }, maxReceiveCount: 5 });
-    const fnTimeout = b.template.findResources('AWS::Lambda::Function')[logicalId(b.stack, c.functions.process)].Properties
-      .Timeout as number;
-    expect(fnTimeout).toBe(PROCESS_TIMEOUT.toSeconds());
-    expect(pq.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fnTimeout);
-    for (const id of [pdlqId, udlqId]) expect(queues[id].Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
-    for (const [id, q] of Object.entries(queues)) {
-      expect(q.Properties.SqsManagedSseEnabled).toBe(true);
-      b.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-        Queues: [{ Ref: id }],
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          ]),
-        },
-      });
-    }
+  describe('queues', () => {
+    const queues = (): ReturnType<Template['findResources']> => b.template.findResources('AWS::SQS::Queue');
+    const processQueue = (): Record<string, Json> => queues()[logicalId(b.stack, b.stack.cirrus.processQueue)].Properties;
+
+    test('the process queue and the two dead-letter queues', () => {
+      expect(Object.keys(queues())).toHaveLength(3);
+    });
+
+    test('the process queue moves a message to its dead-letter queue after 5 receives', () => {
+      const pdlqId = logicalId(b.stack, b.stack.cirrus.processDeadLetterQueue);
+      expect(processQueue().RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [pdlqId, 'Arn'] }, maxReceiveCount: 5 });
+    });
+
+    test('the process queue\'s visibility timeout is at least 6x the process timeout', () => {
+      const fnTimeout = b.template.findResources('AWS::Lambda::Function')[logicalId(b.stack, b.stack.cirrus.functions.process)].Properties
+        .Timeout as number;
+      expect(fnTimeout).toBe(PROCESS_TIMEOUT.toSeconds());
+      expect(processQueue().VisibilityTimeout).toBeGreaterThanOrEqual(6 * fnTimeout);
+    });
+
+    test('the dead-letter queues keep messages 14 days', () => {
+      for (const q of [b.stack.cirrus.processDeadLetterQueue, b.stack.cirrus.updateStateDeadLetterQueue]) {
+        expect(queues()[logicalId(b.stack, q)].Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+      }
+    });
+
+    test('all encrypted with SSE-SQS', () => {
+      for (const q of Object.values(queues())) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+    });
+
+    test('all TLS only', () => {
+      for (const id of Object.keys(queues())) expectTlsOnly(b, 'AWS::SQS::QueuePolicy', { Queues: [{ Ref: id }] }, { Action: 'sqs:*' });
+    });
   });
 
-  test('topics: workflow-event and publish, encrypted with alias/aws/sns, TLS only', () => {
-    const c = b.stack.cirrus;
-    const all = b.template.findResources('AWS::SNS::Topic');
-    const ids = [c.workflowEventTopic, c.publishTopic].map((t) => logicalId(b.stack, t));
-    expect(Object.keys(all).sort()).toEqual([...ids, logicalId(b.stack, c.monitoring.alarmTopic!)].sort());
-    const topics = Object.entries(all).filter(([id]) => ids.includes(id));
-    for (const [id, t] of topics) {
-      expect(flattenCfn(t.Properties.KmsMasterKeyId)).toBe('arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:alias/aws/sns');
-      b.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-        Topics: [{ Ref: id }],
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          ]),
-        },
-      });
-    }
+  describe('topics', () => {
+    const ids = (): string[] => [b.stack.cirrus.workflowEventTopic, b.stack.cirrus.publishTopic].map((t) => logicalId(b.stack, t));
+
+    test('workflow-event and publish, and the alarm topic', () => {
+      const all = b.template.findResources('AWS::SNS::Topic');
+      expect(Object.keys(all).sort()).toEqual([...ids(), logicalId(b.stack, b.stack.cirrus.monitoring.alarmTopic!)].sort());
+    });
+
+    test('workflow-event and publish: encrypted with alias/aws/sns', () => {
+      const all = b.template.findResources('AWS::SNS::Topic');
+      for (const id of ids()) {
+        expect(flattenCfn(all[id].Properties.KmsMasterKeyId)).toBe('arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:alias/aws/sns');
+      }
+    });
+
+    test('workflow-event and publish: TLS only', () => {
+      for (const id of ids()) expectTlsOnly(b, 'AWS::SNS::TopicPolicy', { Topics: [{ Ref: id }] }, { Action: 'sns:Publish' });
+    });
   });
 
-  test('functions: the four bundles plus the stamp-items example task, nodejs22.x on arm64, index.handler, 1-month logs', () => {
+  test('functions: the four bundles plus the stamp-items example task', () => {
+    expect(Object.keys(b.template.findResources('AWS::Lambda::Function'))).toHaveLength(5);
+  });
+
+  test('functions: nodejs22.x on arm64, index.handler, code from a zip asset', () => {
     const fns = b.template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(fns)).toHaveLength(5);
-    const logGroups = b.template.findResources('AWS::Logs::LogGroup');
     for (const name of LAMBDA_NAMES) {
       const fn = fns[logicalId(b.stack, b.stack.cirrus.functions[name])].Properties;
       expect(fn.Runtime).toBe('nodejs22.x');
       expect(fn.Architectures).toEqual(['arm64']);
       expect(fn.Handler).toBe('index.handler');
       expect(fn.Code.S3Key).toMatch(/^[0-9a-f]{64}\.zip$/);
+    }
+  });
+
+  test('functions: logs kept one month', () => {
+    const fns = b.template.findResources('AWS::Lambda::Function');
+    const logGroups = b.template.findResources('AWS::Logs::LogGroup');
+    for (const name of LAMBDA_NAMES) {
+      const fn = fns[logicalId(b.stack, b.stack.cirrus.functions[name])].Properties;
       const lg = logGroups[(fn.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref];
       expect(lg.Properties.RetentionInDays).toBe(30);
     }
@@ -350,27 +393,36 @@ describe('default deployment', () => {
     }
   });
 
-  test('function environments follow SPEC section 1', () => {
-    const fns = b.template.findResources('AWS::Lambda::Function');
-    const c = b.stack.cirrus;
+  describe('function environments (the README\'s "Configuration" table)', () => {
     const env = (name: LambdaName): Record<string, Json> =>
-      fns[logicalId(b.stack, c.functions[name])].Properties.Environment.Variables;
-    const bucketRef = { Ref: logicalId(b.stack, c.payload.bucket) };
-    const baseArn = `${PARTITION_REGION_ACCOUNT}:stateMachine:cirrus-`;
-    for (const name of LAMBDA_NAMES) {
-      expect(env(name)[ENV.payloadBucket]).toEqual(bucketRef);
-      expect(env(name)[ENV.rootPrefix]).toBe('cirrus');
-      expect(env(name)[ENV.referenceBuckets]).toBeUndefined();
-    }
-    for (const name of ['process', 'update-state'] as const) {
-      expect(env(name)[ENV.stateDb]).toEqual({ Ref: logicalId(b.stack, c.stateDb) });
-      expect(flattenCfn(env(name)[ENV.baseWorkflowArn] as never)).toBe(baseArn);
-      expect(env(name)[ENV.workflowEventTopicArn]).toEqual({ Ref: logicalId(b.stack, c.workflowEventTopic) });
-    }
-    expect(env('update-state')[ENV.publishTopicArn]).toEqual({ Ref: logicalId(b.stack, c.publishTopic) });
-    expect(env('update-state')[ENV.processQueueUrl]).toEqual({ Ref: logicalId(b.stack, c.processQueue) });
-    expect(env('process')[ENV.publishTopicArn]).toBeUndefined();
-    expect(env('pre-batch')[ENV.stateDb]).toBeUndefined();
+      b.template.findResources('AWS::Lambda::Function')[logicalId(b.stack, b.stack.cirrus.functions[name])].Properties.Environment.Variables;
+    const ref = (construct: { node: { defaultChild?: unknown } }): Json => ({ Ref: logicalId(b.stack, construct) });
+
+    test('every function gets the payload bucket and its root prefix, and no reference buckets by default', () => {
+      for (const name of LAMBDA_NAMES) {
+        expect(env(name)[ENV.payloadBucket]).toEqual(ref(b.stack.cirrus.payload.bucket));
+        expect(env(name)[ENV.rootPrefix]).toBe('cirrus');
+        expect(env(name)[ENV.referenceBuckets]).toBeUndefined();
+      }
+    });
+
+    test('process and update-state get the StateDB, the base workflow ARN and the workflow-event topic', () => {
+      for (const name of ['process', 'update-state'] as const) {
+        expect(env(name)[ENV.stateDb]).toEqual(ref(b.stack.cirrus.stateDb));
+        expect(flattenCfn(env(name)[ENV.baseWorkflowArn] as never)).toBe(`${PARTITION_REGION_ACCOUNT}:stateMachine:cirrus-`);
+        expect(env(name)[ENV.workflowEventTopicArn]).toEqual(ref(b.stack.cirrus.workflowEventTopic));
+      }
+    });
+
+    test('the batch helpers get no StateDB', () => {
+      expect(env('pre-batch')[ENV.stateDb]).toBeUndefined();
+    });
+
+    test('update-state, which publishes items and chains payloads, alone gets the publish topic and the process queue', () => {
+      expect(env('update-state')[ENV.publishTopicArn]).toEqual(ref(b.stack.cirrus.publishTopic));
+      expect(env('update-state')[ENV.processQueueUrl]).toEqual(ref(b.stack.cirrus.processQueue));
+      expect(env('process')[ENV.publishTopicArn]).toBeUndefined();
+    });
   });
 
   test('process: SQS event source, batch 10, ReportBatchItemFailures, concurrency limited by default', () => {
@@ -384,8 +436,7 @@ describe('default deployment', () => {
     });
   });
 
-  test('update-state: EventBridge rule on final statuses of <prefix>-* state machines, with retries and DLQ', () => {
-    const c = b.stack.cirrus;
+  test('update-state: EventBridge rule on final statuses of <prefix>-* state machines', () => {
     const { props } = onlyResource(b.template, 'AWS::Events::Rule');
     const pattern = props.EventPattern as Record<string, Json>;
     expect(pattern.source).toEqual(['aws.states']);
@@ -396,18 +447,27 @@ describe('default deployment', () => {
     expect(flattenCfn((detail.stateMachineArn[0] as { prefix: Json }).prefix as never)).toBe(
       `${PARTITION_REGION_ACCOUNT}:stateMachine:cirrus-`,
     );
-    const targets = props.Targets as Record<string, Json>[];
+  });
+
+  test('update-state: the rule\'s one target, with retries and the update-state DLQ', () => {
+    const c = b.stack.cirrus;
+    const targets = onlyResource(b.template, 'AWS::Events::Rule').props.Targets as Record<string, Json>[];
     expect(targets).toHaveLength(1);
-    const dlqArn = { 'Fn::GetAtt': [logicalId(b.stack, c.updateStateDeadLetterQueue), 'Arn'] };
     expect(targets[0]).toMatchObject({
       Arn: { 'Fn::GetAtt': [logicalId(b.stack, c.functions['update-state']), 'Arn'] },
-      DeadLetterConfig: { Arn: dlqArn },
+      DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(b.stack, c.updateStateDeadLetterQueue), 'Arn'] } },
       RetryPolicy: { MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) },
     });
-    // Failed asynchronous invocations go to the same DLQ.
+  });
+
+  test('update-state: failed asynchronous invocations go to the same DLQ', () => {
+    const c = b.stack.cirrus;
     const fn = b.template.findResources('AWS::Lambda::Function')[logicalId(b.stack, c.functions['update-state'])];
-    expect(fn.Properties.DeadLetterConfig).toEqual({ TargetArn: dlqArn });
-    // Only the rule may invoke update-state.
+    expect(fn.Properties.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [logicalId(b.stack, c.updateStateDeadLetterQueue), 'Arn'] } });
+  });
+
+  test('update-state: a permission lets EventBridge invoke it', () => {
+    const c = b.stack.cirrus;
     b.template.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
       Principal: 'events.amazonaws.com',
@@ -515,6 +575,9 @@ describe('IAM least privilege', () => {
         [payloadObjects, 'arn:<AWS::Partition>:s3:::ref-a/*', 'arn:<AWS::Partition>:s3:::ref-b/*'].sort(),
       );
     }
+  });
+
+  test('every function is told the reference buckets it may read', () => {
     const fns = b.template.findResources('AWS::Lambda::Function');
     for (const name of LAMBDA_NAMES) {
       const fn = fns[logicalId(b.stack, b.stack.cirrus.functions[name])];
@@ -552,22 +615,30 @@ describe('IAM least privilege', () => {
     }
   });
 
-  test('SNS, SQS and logs permissions are scoped to the right resources', () => {
+  const ref = (x: { node: { defaultChild?: unknown } }): string => `<${logicalId(b.stack, x)}>`;
+  const arn = (x: { node: { defaultChild?: unknown } }): string => `<${logicalId(b.stack, x)}.Arn>`;
+  const by = (name: LambdaName, prefix: string): Statement[] =>
+    roleStatements(b, name).filter((s) => actionsOf(s).some((a) => a.startsWith(prefix)));
+
+  test('SNS: process publishes to the workflow-event topic, update-state also to the publish topic, the batch helpers nowhere', () => {
     const c = b.stack.cirrus;
-    const ref = (x: { node: { defaultChild?: unknown } }): string => `<${logicalId(b.stack, x)}>`;
-    const arn = (x: { node: { defaultChild?: unknown } }): string => `<${logicalId(b.stack, x)}.Arn>`;
-    const by = (name: LambdaName, prefix: string): Statement[] =>
-      roleStatements(b, name).filter((s) => actionsOf(s).some((a) => a.startsWith(prefix)));
     expect(by('process', 'sns:').flatMap(resourcesOf)).toEqual([ref(c.workflowEventTopic)]);
     expect(by('update-state', 'sns:').flatMap(resourcesOf).sort()).toEqual(
       [ref(c.workflowEventTopic), ref(c.publishTopic)].sort(),
     );
     expect(by('pre-batch', 'sns:')).toEqual([]);
     expect(by('post-batch', 'sns:')).toEqual([]);
+  });
+
+  test('SQS: update-state sends to the process queue and its own DLQ; process only consumes the process queue', () => {
+    const c = b.stack.cirrus;
     const sendToProcess = by('update-state', 'sqs:').filter((s) => actionsOf(s).includes('sqs:SendMessage'));
     expect(sendToProcess.flatMap(resourcesOf).sort()).toEqual([arn(c.processQueue), arn(c.updateStateDeadLetterQueue)].sort());
     expect(by('process', 'sqs:').flatMap(resourcesOf)).toEqual([arn(c.processQueue)]);
     expect(by('process', 'sqs:').flatMap(actionsOf)).not.toContain('sqs:SendMessage');
+  });
+
+  test('logs: only post-batch reads log events, of the Batch job log group', () => {
     const getLogs = roleStatements(b, 'post-batch').filter((s) => actionsOf(s).includes('logs:GetLogEvents'));
     expect(getLogs.flatMap(resourcesOf)).toEqual([
       'arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/batch/job:log-stream:*',
@@ -577,7 +648,7 @@ describe('IAM least privilege', () => {
     }
   });
 
-  test('no function role has a "*" resource, a wildcard action, or a managed policy', () => {
+  test('no function role has a "*" resource or a wildcard action', () => {
     for (const name of LAMBDA_NAMES) {
       for (const s of roleStatements(b, name)) {
         expect(s.Effect).toBe('Allow');
@@ -585,6 +656,9 @@ describe('IAM least privilege', () => {
         for (const a of actionsOf(s)) expect(a).not.toMatch(/\*$/);
       }
     }
+  });
+
+  test('no role has a managed policy', () => {
     for (const role of Object.values(b.template.findResources('AWS::IAM::Role'))) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
@@ -592,22 +666,35 @@ describe('IAM least privilege', () => {
 });
 
 describe('custom contexts', () => {
-  test('payloadRootPrefix "/custom/" gives the custom/tmp/ rule, grants, env and output', () => {
-    const b = synth({ payloadRootPrefix: '/custom/', tmpExpirationDays: '3' });
-    const id = logicalId(b.stack, b.stack.cirrus.payload.bucket);
-    const rules = b.template.findResources('AWS::S3::Bucket')[id].Properties.LifecycleConfiguration.Rules as Record<
-      string,
-      Json
-    >[];
-    const expiring = rules.filter((r) => r.ExpirationInDays !== undefined);
-    expect(expiring).toEqual([{ Id: 'expire-tmp', Status: 'Enabled', Prefix: 'custom/tmp/', ExpirationInDays: 3 }]);
-    expect(expiring[0].Prefix).toBe(`${new PayloadLayout('/custom/').prefixTmp}/`);
-    assertNoRuleTouchesExecutions(rules, 'custom');
-    const puts = roleStatements(b, 'process').filter((s) => actionsOf(s).includes('s3:PutObject'));
-    expect(puts.flatMap(resourcesOf)).toEqual([`<${id}.Arn>/custom/*`]);
-    const fn = b.template.findResources('AWS::Lambda::Function')[logicalId(b.stack, b.stack.cirrus.functions.process)];
-    expect(fn.Properties.Environment.Variables[ENV.rootPrefix]).toBe('custom');
-    expect(b.template.toJSON().Outputs.PayloadRootPrefix.Value).toBe('custom');
+  describe('payloadRootPrefix "/custom/" (tmpExpirationDays 3)', () => {
+    let b: Built;
+    let id: string;
+    beforeAll(() => {
+      b = synth({ payloadRootPrefix: '/custom/', tmpExpirationDays: '3' });
+      id = logicalId(b.stack, b.stack.cirrus.payload.bucket);
+    });
+
+    test('gives the custom/tmp/ lifecycle rule, and no rule under custom/executions', () => {
+      const rules = b.template.findResources('AWS::S3::Bucket')[id].Properties.LifecycleConfiguration.Rules as Record<
+        string,
+        Json
+      >[];
+      const expiring = rules.filter((r) => r.ExpirationInDays !== undefined);
+      expect(expiring).toEqual([{ Id: 'expire-tmp', Status: 'Enabled', Prefix: 'custom/tmp/', ExpirationInDays: 3 }]);
+      expect(expiring[0].Prefix).toBe(`${new PayloadLayout('/custom/').prefixTmp}/`);
+      assertNoRuleTouchesExecutions(rules, 'custom');
+    });
+
+    test('grants writes under custom/', () => {
+      const puts = roleStatements(b, 'process').filter((s) => actionsOf(s).includes('s3:PutObject'));
+      expect(puts.flatMap(resourcesOf)).toEqual([`<${id}.Arn>/custom/*`]);
+    });
+
+    test('gives the functions and the PayloadRootPrefix output the normalised prefix custom', () => {
+      const fn = b.template.findResources('AWS::Lambda::Function')[logicalId(b.stack, b.stack.cirrus.functions.process)];
+      expect(fn.Properties.Environment.Variables[ENV.rootPrefix]).toBe('custom');
+      expect(b.template.toJSON().Outputs.PayloadRootPrefix.Value).toBe('custom');
+    });
   });
 
   test('a nested root prefix a/b gives a/b/tmp/', () => {

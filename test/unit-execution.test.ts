@@ -64,16 +64,16 @@ describe('execution ids (golden values from Python uuid.uuid5)', () => {
     expect(NAMESPACE_URL).toBe('6ba7b811-9dad-11d1-80b4-00c04fd430c8');
   });
 
-  it('names the spec example with no executions 492fca12-ae13-5b13-8f98-4873fed8f3d3', () => {
+  it('names the golden payload id\'s first execution (none recorded) 492fca12-ae13-5b13-8f98-4873fed8f3d3', () => {
     expect(executionId(PAYLOAD_ID, [], 'us-west-2')).toBe('492fca12-ae13-5b13-8f98-4873fed8f3d3');
     expect(executionId(PAYLOAD_ID)).toBe('492fca12-ae13-5b13-8f98-4873fed8f3d3');
   });
 
-  it('names the spec example with one recorded execution', () => {
+  it('names the golden payload id\'s execution after one recorded execution', () => {
     expect(executionId(PAYLOAD_ID, [ARN1], 'us-west-2')).toBe('b6649364-d411-5e09-b067-9ea4c6ccbfee');
   });
 
-  it('names the spec example with two recorded executions', () => {
+  it('names the golden payload id\'s execution after two recorded executions', () => {
     expect(executionId(PAYLOAD_ID, [ARN1, ARN2], 'us-west-2')).toBe('118c97b1-b45b-5bb8-8455-3e5ad942798a');
   });
 

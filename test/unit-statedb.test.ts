@@ -92,7 +92,7 @@ describe('isoNow and stateOf', () => {
     expect(stateOf({ state_updated: `BOGUS_${T0}` })).toBeUndefined();
   });
 
-  it('has the six states of the spec', () => {
+  it('has exactly the six states CLAIMED, PROCESSING, SUCCEEDED, FAILED, INVALID and ABORTED', () => {
     expect(Object.values(State).sort()).toEqual(['ABORTED', 'CLAIMED', 'FAILED', 'INVALID', 'PROCESSING', 'SUCCEEDED']);
   });
 });

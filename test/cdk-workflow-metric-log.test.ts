@@ -1,14 +1,16 @@
 /**
- * The CDK stack creates the workflow metric log group and the two metric filters Cirrus v2 ships
- * (its `cloudformation/core/metrics.yaml`: same names, patterns, dimensions and namespace), and
- * points `process` and `update-state` at the group with write access to it only.
+ * The workflow metric log group and the two metric filters Cirrus v2 ships (its
+ * `cloudformation/core/metrics.yaml`: same names, patterns, dimensions and namespace), as the
+ * construct builds them on a bare stack; and the CDK stack points `process` and `update-state` at
+ * the group, with write access to it only.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildCirrusApp, type CirrusApp } from '../cdk/app';
 import { flattenCfn } from '../cdk/nag';
+import { CirrusWorkflowMetricLog } from '../cdk/workflow-metric-log';
 import { bundleDir } from './helpers/cdk-bundles';
 
 const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
@@ -19,16 +21,22 @@ function synth(context: Record<string, unknown> = {}): CirrusApp & { template: T
   return { ...built, template: Template.fromStack(built.stack) };
 }
 
-describe('workflow metric log group and metric filters', () => {
-  const b = synth({ resourcePrefix: 'geo' });
+describe('CirrusWorkflowMetricLog, on a bare stack', () => {
+  const stack = new Stack(new App(), 'S');
+  new CirrusWorkflowMetricLog(stack, 'WorkflowMetricLog', { resourcePrefix: 'geo' });
+  const template = Template.fromStack(stack);
   const groupRef = { Ref: Match.stringLikeRegexp('WorkflowMetricLogLogGroup') };
 
   it('creates <resourcePrefix>-workflow-event-metrics, one-day retention, as Cirrus does', () => {
-    b.template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: 'geo-workflow-event-metrics', RetentionInDays: 1, LogGroupClass: 'STANDARD' });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: 'geo-workflow-event-metrics', RetentionInDays: 1, LogGroupClass: 'STANDARD' });
+  });
+
+  it('has exactly two metric filters', () => {
+    expect(Object.keys(template.findResources('AWS::Logs::MetricFilter'))).toHaveLength(2);
   });
 
   it('all_workflows_by_event: every event, by event, in <resourcePrefix>-workflow', () => {
-    b.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
       LogGroupName: groupRef,
       FilterPattern: '{$.event = "*"}',
       MetricTransformations: [{ MetricName: 'all_workflows_by_event', MetricNamespace: 'geo-workflow', MetricValue: '1', Dimensions: [{ Key: 'event', Value: '$.event' }] }],
@@ -36,7 +44,7 @@ describe('workflow metric log group and metric filters', () => {
   });
 
   it('a_workflow_by_event: events with a workflow, by event and workflow', () => {
-    b.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
       LogGroupName: groupRef,
       FilterPattern: '{($.event = "*") && ($.workflow = "*")}',
       MetricTransformations: [
@@ -51,8 +59,11 @@ describe('workflow metric log group and metric filters', () => {
         },
       ],
     });
-    expect(Object.keys(b.template.findResources('AWS::Logs::MetricFilter'))).toHaveLength(2);
   });
+});
+
+describe('the deployment points process and update-state at the workflow metric log group', () => {
+  const b = synth({ resourcePrefix: 'geo' });
 
   it.each(['process', 'update-state'] as const)('%s gets CIRRUS_WORKFLOW_LOG_GROUP and may write streams of that group only', (name) => {
     const fn = b.stack.cirrus.functions[name];

@@ -37,6 +37,16 @@ afterAll(async () => {
   await p?.stop();
 });
 
+/** In the enclosing describe block, the functions write workflow metric events to the local stack's log group (CIRRUS_WORKFLOW_LOG_GROUP). */
+function writeWorkflowMetricEvents(): void {
+  beforeAll(() => {
+    process.env.CIRRUS_WORKFLOW_LOG_GROUP = p.stack.workflowLogGroup;
+  });
+  afterAll(() => {
+    delete process.env.CIRRUS_WORKFLOW_LOG_GROUP;
+  });
+}
+
 function fixtureText(...parts: string[]): string {
   return readFileSync(path.join(FIXTURES, ...parts), 'utf8');
 }
@@ -192,13 +202,7 @@ describe('COMPLETED, written by older Cirrus versions, reads as SUCCEEDED', () =
 describe('workflow metric events in CIRRUS_WORKFLOW_LOG_GROUP, as Cirrus v2 writes them', () => {
   const expected = fixtureText('metric-events.txt').trimEnd().split('\n');
 
-  beforeAll(() => {
-    process.env.CIRRUS_WORKFLOW_LOG_GROUP = p.stack.workflowLogGroup;
-  });
-
-  afterAll(() => {
-    delete process.env.CIRRUS_WORKFLOW_LOG_GROUP;
-  });
+  writeWorkflowMetricEvents();
 
   it('process and update-state write one log event per workflow event, byte for byte Cirrus’s json.dumps', async () => {
     const payload = JSON.parse(fixtureText('metric-payload.json')) as { id: string };
@@ -242,13 +246,7 @@ describe('the built bundles (dist/lambdas, run "npm run build" first) do the sam
     return (require(file) as { handler: Handler }).handler;
   }
 
-  beforeAll(() => {
-    process.env.CIRRUS_WORKFLOW_LOG_GROUP = p.stack.workflowLogGroup;
-  });
-
-  afterAll(() => {
-    delete process.env.CIRRUS_WORKFLOW_LOG_GROUP;
-  });
+  writeWorkflowMetricEvents();
 
   it('process and update-state bundles write Cirrus’s metric events, and update-state records a workflow with "_"', async () => {
     const payload = JSON.parse(fixtureText('metric-payload.json')) as { id: string };

@@ -259,13 +259,14 @@ describe('bucket lifecycle', () => {
     expect(wrongRoot.code).toBe(1);
   });
 
-  test('an unreadable lifecycle configuration is a warning; an endpoint without it is info', async () => {
+  test('an unreadable lifecycle configuration is a warning', async () => {
     bucketConfig(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
     const denied = await doctor(TABLE.empty);
     expect(denied.code).toBe(1);
     expect(only(denied.report, 'lifecycle.executions')[0]).toMatchObject({ severity: 'warning', message: expect.stringContaining('access refused (AccessDenied): Access Denied') });
+  });
 
-    // The local S3 stand-in itself answers NotImplemented (no injected client).
+  test('an endpoint without lifecycle configuration is info (the local S3 stand-in answers NotImplemented)', async () => {
     const local = await runCirrus(['doctor', '--json', '--table', TABLE.empty], t.env);
     expect(local.code).toBe(0);
     const report = JSON.parse(local.stdout) as DoctorReport;
@@ -292,10 +293,13 @@ describe('versioning', () => {
     ]);
   });
 
-  test('enabled with a noncurrent rule: info naming the rule; disabled: deleted for good', async () => {
+  test('enabled with a noncurrent rule: info naming the rule', async () => {
     bucketConfig([{ ...TMP_10_DAYS, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }], 'Enabled');
     const r = await doctor(TABLE.empty);
     expect(only(r.report, 'versioning')[0].message).toMatch(/until the NoncurrentVersionExpiration of rule "expire-tmp" removes them/);
+  });
+
+  test('not enabled: info that expired objects are deleted for good', async () => {
     bucketConfig([TMP_10_DAYS]);
     const off = await doctor(TABLE.empty);
     expect(only(off.report, 'versioning')[0]).toMatchObject({ message: expect.stringMatching(/not enabled: .* deleted for good/), details: { status: 'Disabled' } });
@@ -305,8 +309,9 @@ describe('versioning', () => {
 // StateDB ------------------------------------------------------------------------------------
 
 describe('stale CLAIMED / PROCESSING items', () => {
+  beforeEach(() => bucketConfig([TMP_10_DAYS]));
+
   test('lists items older than --stale-after (default 6h) with state, age and last execution', async () => {
-    bucketConfig([TMP_10_DAYS]);
     const r = await doctor(TABLE.stale);
     expect(r.code).toBe(1);
     const stale = only(r.report, 'statedb.stale');
@@ -321,15 +326,16 @@ describe('stale CLAIMED / PROCESSING items', () => {
     expect(r.report.summary).toMatchObject({ scanned_items: 4, scan_complete: true, status: 'warnings' });
   });
 
-  test('--stale-after changes the threshold; a malformed value is a usage error', async () => {
-    bucketConfig([TMP_10_DAYS]);
+  test('--stale-after changes the threshold', async () => {
     const twoDays = await doctor(TABLE.stale, ['--stale-after', '2d']);
     expect(only(twoDays.report, 'statedb.stale').map((f) => f.details.payload_id)).toEqual([STALE_PROCESSING]);
     const halfHour = await doctor(TABLE.stale, ['--stale-after', '30m']);
     expect(only(halfHour.report, 'statedb.stale').map((f) => f.details.payload_id)).toEqual([STALE_PROCESSING, STALE_CLAIMED, FRESH_PROCESSING]);
     const week = await doctor(TABLE.stale, ['--stale-after', '7d']);
     expect(week.code).toBe(0);
+  });
 
+  test('a malformed --stale-after is a usage error', async () => {
     const bad = await runCirrus(['doctor', '--table', TABLE.stale, '--stale-after', 'soon'], t.env, { bucketConfigS3: configS3 });
     expect(bad.code).toBe(2);
     expect(bad.stderr.trimEnd()).toBe('cirrus: invalid --stale-after value "soon": expected a duration such as 30m, 6h or 2d');
@@ -337,8 +343,9 @@ describe('stale CLAIMED / PROCESSING items', () => {
 });
 
 describe('recent SUCCEEDED items missing their payloads', () => {
+  beforeEach(() => bucketConfig([TMP_10_DAYS]));
+
   test('one error per item missing input.json or output.json (exit 2)', async () => {
-    bucketConfig([TMP_10_DAYS]);
     const r = await doctor(TABLE.missing);
     expect(r.code).toBe(2);
     const missing = only(r.report, 'payloads.missing');
@@ -352,27 +359,32 @@ describe('recent SUCCEEDED items missing their payloads', () => {
   });
 
   test('a COMPLETED item (older Cirrus) is sampled as SUCCEEDED', async () => {
-    bucketConfig([TMP_10_DAYS]);
     const r = await doctor(TABLE.legacy);
     expect(only(r.report, 'payloads.missing').map((f) => [f.details.payload_id, f.details.missing])).toEqual([[LEGACY_NO_OUTPUT, ['output.json']]]);
   });
 
   test('--sample N checks only the N most recent', async () => {
-    bucketConfig([TMP_10_DAYS]);
     const two = await doctor(TABLE.missing, ['--sample', '2']);
     expect(only(two.report, 'payloads.missing').map((f) => f.details.payload_id)).toEqual([NO_OUTPUT]);
     expect(two.report.summary.checks.find((c) => c.check === 'payloads.missing')?.summary).toBe('checked the 2 most recent SUCCEEDED items: 1 missing input.json or output.json');
+  });
+
+  test('--sample 0 checks none', async () => {
     const none = await doctor(TABLE.missing, ['--sample', '0']);
     expect(none.code).toBe(0);
     expect(only(none.report, 'payloads.missing')).toEqual([]);
+  });
+
+  test('a negative --sample is a usage error', async () => {
     const bad = await runCirrus(['doctor', '--table', TABLE.missing, '--sample', '-1'], t.env, { bucketConfigS3: configS3 });
     expect(bad.code).toBe(2);
   });
 });
 
 describe('--max-items', () => {
+  beforeEach(() => bucketConfig([TMP_10_DAYS]));
+
   test('says when the bound cut the scan short (warning)', async () => {
-    bucketConfig([TMP_10_DAYS]);
     const r = await doctor(TABLE.bounded, ['--max-items', '10', '--stale-after', '3d', '--sample', '0']);
     expect(r.code).toBe(1);
     expect(only(r.report, 'statedb.scan')).toEqual([
@@ -386,7 +398,6 @@ describe('--max-items', () => {
   });
 
   test('pages through the table and stops at the bound', async () => {
-    bucketConfig([TMP_10_DAYS]);
     const clients = new CliClients(t.env, t.stack.region, { s3: t.s3, dynamo: t.doc, bucketConfigS3: configS3 });
     const config = createConfig({ bucketName: t.stack.payloadBucket, tableName: TABLE.bounded }, clients);
     const full = await runDoctor(config, { scanPageSize: 7, maxItems: 1000, sample: 0 });
@@ -425,8 +436,13 @@ describe('output and exit codes', () => {
       'payloads.missing',
     ]);
     expect(r.stdout).toBe(`${JSON.stringify(r.report, null, 2)}\n`);
+  });
+
+  test('--json --raw prints the report on one line', async () => {
+    bucketConfig([TMP_10_DAYS]);
     const raw = await runCirrus(['doctor', '--json', '--raw', '--table', TABLE.stale], t.env, { bucketConfigS3: configS3 });
     expect(raw.stdout.trimEnd().split('\n')).toHaveLength(1);
+    expect(JSON.parse(raw.stdout)).toHaveProperty('summary');
   });
 
   test('human-readable report: sections, severity tags, summary line', async () => {
@@ -454,13 +470,15 @@ describe('output and exit codes', () => {
     expect(formatDoctorReport(report)).toMatch(/Summary: healthy: 0 errors, 0 warnings, 1 info \(exit 0\)\n$/);
   });
 
-  test('needs the bucket and the table (exit 2); a table that does not exist is a configuration error naming it', async () => {
+  test('needs the table (exit 2)', async () => {
     const noTable = { ...t.env };
     delete noTable.CIRRUS_STATE_DB;
     const r = await runCirrus(['doctor'], noTable, { bucketConfigS3: configS3 });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^cirrus: no StateDB table configured: set CIRRUS_STATE_DB or pass --table/);
+  });
 
+  test('a table that does not exist is a configuration error naming it', async () => {
     bucketConfig([TMP_10_DAYS]);
     const gone = await runCirrus(['doctor', '--json', '--table', 'no-such-table'], t.env, { bucketConfigS3: configS3 });
     expect(gone).toMatchObject({ code: 2, stdout: '' });
@@ -469,13 +487,21 @@ describe('output and exit codes', () => {
 });
 
 describe('durations', () => {
-  test('parse and format', () => {
-    expect(parseDuration('30m')).toBe(30 * 60_000);
-    expect(parseDuration('6h')).toBe(6 * HOUR);
-    expect(parseDuration('2d')).toBe(2 * DAY);
-    expect(parseDuration('1d12h')).toBe(36 * HOUR);
+  test.each([
+    ['30m', 30 * 60_000],
+    ['6h', 6 * HOUR],
+    ['2d', 2 * DAY],
+    ['1d12h', 36 * HOUR],
+  ])('parses %s', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  test('refuses a zero duration and a number without unit', () => {
     expect(() => parseDuration('0h')).toThrow(/longer than zero/);
     expect(() => parseDuration('6')).toThrow(/expected a duration/);
+  });
+
+  test('formats at most the two largest units, and zero as 0s', () => {
     expect(formatDuration(3 * DAY + 2 * HOUR + 5 * 60_000)).toBe('3d 2h');
     expect(formatDuration(42 * 60_000)).toBe('42m');
     expect(formatDuration(0)).toBe('0s');

@@ -5,8 +5,11 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { failedState } from '../cli/commands/execution';
 
-/** A history from `[type, previousEventId, stateName?]` rows; ids from 1 in order. */
-function history(rows: [string, number, string?][]): HistoryEvent[] {
+/** A history event as `[type, previousEventId, stateName?]`. */
+type Row = [string, number, string?];
+
+/** A history from rows; ids from 1 in order. */
+function history(rows: Row[]): HistoryEvent[] {
   return rows.map(([type, previousEventId, name], i) => ({
     id: i + 1,
     previousEventId,
@@ -18,35 +21,64 @@ function history(rows: [string, number, string?][]): HistoryEvent[] {
 
 describe('failedState', () => {
   // One line per state entered, with the events that follow it.
-  test('A fails, is retried and succeeds, then B fails: B', () => {
-    const events = history([
-      ['ExecutionStarted', 0],
-      ['TaskStateEntered', 1, 'A'], ['LambdaFunctionScheduled', 2], ['LambdaFunctionStarted', 3], ['LambdaFunctionFailed', 4], // 2..5: A's first attempt
-      ['LambdaFunctionScheduled', 5], ['LambdaFunctionStarted', 6], ['LambdaFunctionSucceeded', 7], ['TaskStateExited', 8], // the retry (no new StateEntered)
-      ['TaskStateEntered', 9, 'B'], ['TaskScheduled', 10], ['TaskStarted', 11], ['TaskFailed', 12], // 10..13
-      ['ExecutionFailed', 13],
-    ]);
-    expect(failedState(events)).toBe('B');
+  test.each<[string, Row[], string | null]>([
+    [
+      'A fails, is retried and succeeds, then B fails: B',
+      [
+        ['ExecutionStarted', 0],
+        ['TaskStateEntered', 1, 'A'], ['LambdaFunctionScheduled', 2], ['LambdaFunctionStarted', 3], ['LambdaFunctionFailed', 4], // 2..5: A's first attempt
+        ['LambdaFunctionScheduled', 5], ['LambdaFunctionStarted', 6], ['LambdaFunctionSucceeded', 7], ['TaskStateExited', 8], // the retry (no new StateEntered)
+        ['TaskStateEntered', 9, 'B'], ['TaskScheduled', 10], ['TaskStarted', 11], ['TaskFailed', 12], // 10..13
+        ['ExecutionFailed', 13],
+      ],
+      'B',
+    ],
+    [
+      'a failure caught by a Catch that leads to a Fail state: the Fail state',
+      [
+        ['ExecutionStarted', 0],
+        ['TaskStateEntered', 1, 'A'], ['TaskScheduled', 2], ['TaskStarted', 3], ['TaskFailed', 4], ['TaskStateExited', 5],
+        ['FailStateEntered', 6, 'Oops'], ['ExecutionFailed', 7],
+      ],
+      'Oops',
+    ],
+    [
+      'interleaved Parallel branches: the state on the failure chain, not the last one entered',
+      [
+        ['ExecutionStarted', 0],
+        ['ParallelStateEntered', 1, 'Both'], ['ParallelStateStarted', 2], // 2, 3
+        ['TaskStateEntered', 3, 'X'], ['TaskStateEntered', 3, 'Y'], // 4, 5
+        ['TaskScheduled', 4], ['TaskScheduled', 5], ['TaskStarted', 7], ['TaskStarted', 6], // 6: X, 7: Y, 8: Y, 9: X
+        ['TaskFailed', 9], ['ExecutionFailed', 10], // 10: X fails
+      ],
+      'X',
+    ],
+    [
+      'aborted: the state that was running',
+      [
+        ['ExecutionStarted', 0],
+        ['TaskStateEntered', 1, 'A'], ['TaskStateExited', 2],
+        ['TaskStateEntered', 3, 'Hold'], ['TaskScheduled', 4],
+        ['ExecutionAborted', 5],
+      ],
+      'Hold',
+    ],
+    [
+      'no ending event: the last failure',
+      [
+        ['ExecutionStarted', 0],
+        ['TaskStateEntered', 1, 'A'], ['TaskFailed', 2],
+        ['TaskStateEntered', 3, 'B'], ['TaskFailed', 4],
+      ],
+      'B',
+    ],
+    ['nothing failed: null', [['ExecutionStarted', 0], ['PassStateEntered', 1, 'P'], ['ExecutionSucceeded', 2]], null],
+  ])('%s', (_case, rows, expected) => {
+    expect(failedState(history(rows))).toBe(expected);
   });
 
-  test('a failure caught by a Catch that leads to a Fail state: the Fail state', () => {
-    const events = history([
-      ['ExecutionStarted', 0],
-      ['TaskStateEntered', 1, 'A'], ['TaskScheduled', 2], ['TaskStarted', 3], ['TaskFailed', 4], ['TaskStateExited', 5],
-      ['FailStateEntered', 6, 'Oops'], ['ExecutionFailed', 7],
-    ]);
-    expect(failedState(events)).toBe('Oops');
-  });
-
-  test('interleaved Parallel branches: the state on the failure chain, not the last one entered', () => {
-    const events = history([
-      ['ExecutionStarted', 0],
-      ['ParallelStateEntered', 1, 'Both'], ['ParallelStateStarted', 2], // 2, 3
-      ['TaskStateEntered', 3, 'X'], ['TaskStateEntered', 3, 'Y'], // 4, 5
-      ['TaskScheduled', 4], ['TaskScheduled', 5], ['TaskStarted', 7], ['TaskStarted', 6], // 6: X, 7: Y, 8: Y, 9: X
-      ['TaskFailed', 9], ['ExecutionFailed', 10], // 10: X fails
-    ]);
-    expect(failedState(events)).toBe('X');
+  test('no events: null', () => {
+    expect(failedState([])).toBeNull();
   });
 
   describe('the local stack\'s linear history (previousEventId = id - 1)', () => {
@@ -66,29 +98,5 @@ describe('failedState', () => {
       const noIds = linear.map(({ type, stateEnteredEventDetails }) => ({ type, ...(stateEnteredEventDetails ? { stateEnteredEventDetails } : {}) })) as HistoryEvent[];
       expect(failedState(noIds)).toBe('B');
     });
-  });
-
-  test('aborted: the state that was running', () => {
-    const aborted = history([
-      ['ExecutionStarted', 0],
-      ['TaskStateEntered', 1, 'A'], ['TaskStateExited', 2],
-      ['TaskStateEntered', 3, 'Hold'], ['TaskScheduled', 4],
-      ['ExecutionAborted', 5],
-    ]);
-    expect(failedState(aborted)).toBe('Hold');
-  });
-
-  test('no ending event: the last failure', () => {
-    const unfinished = history([
-      ['ExecutionStarted', 0],
-      ['TaskStateEntered', 1, 'A'], ['TaskFailed', 2],
-      ['TaskStateEntered', 3, 'B'], ['TaskFailed', 4],
-    ]);
-    expect(failedState(unfinished)).toBe('B');
-  });
-
-  test('nothing failed, or no events: null', () => {
-    expect(failedState(history([['ExecutionStarted', 0], ['PassStateEntered', 1, 'P'], ['ExecutionSucceeded', 2]]))).toBeNull();
-    expect(failedState([])).toBeNull();
   });
 });

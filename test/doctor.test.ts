@@ -148,11 +148,14 @@ afterAll(async () => {
   await t?.stop();
 });
 
+// Every test starts with a healthy bucket configuration (the 10-day rule on tmp/, versioning off);
+// a test of another configuration sets its own.
+beforeEach(() => bucketConfig([TMP_10_DAYS]));
+
 // Lifecycle ----------------------------------------------------------------------------------
 
 describe('bucket lifecycle', () => {
   test('healthy: a 10-day rule on <root>/tmp/ and nothing else: exit 0, versioning info only', async () => {
-    bucketConfig([TMP_10_DAYS]);
     const r = await doctor(TABLE.empty);
     expect(r.code).toBe(0);
     expect(r.report.findings.map((f) => [f.severity, f.check])).toEqual([['info', 'versioning']]);
@@ -300,7 +303,6 @@ describe('versioning', () => {
   });
 
   test('not enabled: info that expired objects are deleted for good', async () => {
-    bucketConfig([TMP_10_DAYS]);
     const off = await doctor(TABLE.empty);
     expect(only(off.report, 'versioning')[0]).toMatchObject({ message: expect.stringMatching(/not enabled: .* deleted for good/), details: { status: 'Disabled' } });
   });
@@ -309,8 +311,6 @@ describe('versioning', () => {
 // StateDB ------------------------------------------------------------------------------------
 
 describe('stale CLAIMED / PROCESSING items', () => {
-  beforeEach(() => bucketConfig([TMP_10_DAYS]));
-
   test('lists items older than --stale-after (default 6h) with state, age and last execution', async () => {
     const r = await doctor(TABLE.stale);
     expect(r.code).toBe(1);
@@ -343,8 +343,6 @@ describe('stale CLAIMED / PROCESSING items', () => {
 });
 
 describe('recent SUCCEEDED items missing their payloads', () => {
-  beforeEach(() => bucketConfig([TMP_10_DAYS]));
-
   test('one error per item missing input.json or output.json (exit 2)', async () => {
     const r = await doctor(TABLE.missing);
     expect(r.code).toBe(2);
@@ -382,8 +380,6 @@ describe('recent SUCCEEDED items missing their payloads', () => {
 });
 
 describe('--max-items', () => {
-  beforeEach(() => bucketConfig([TMP_10_DAYS]));
-
   test('says when the bound cut the scan short (warning)', async () => {
     const r = await doctor(TABLE.bounded, ['--max-items', '10', '--stale-after', '3d', '--sample', '0']);
     expect(r.code).toBe(1);
@@ -410,7 +406,6 @@ describe('--max-items', () => {
 
 describe('output and exit codes', () => {
   test('--json shape', async () => {
-    bucketConfig([TMP_10_DAYS]);
     const r = await doctor(TABLE.stale);
     expect(Object.keys(r.report).sort()).toEqual(['findings', 'summary']);
     for (const f of r.report.findings) {
@@ -439,7 +434,6 @@ describe('output and exit codes', () => {
   });
 
   test('--json --raw prints the report on one line', async () => {
-    bucketConfig([TMP_10_DAYS]);
     const raw = await runCirrus(['doctor', '--json', '--raw', '--table', TABLE.stale], t.env, { bucketConfigS3: configS3 });
     expect(raw.stdout.trimEnd().split('\n')).toHaveLength(1);
     expect(JSON.parse(raw.stdout)).toHaveProperty('summary');
@@ -463,7 +457,6 @@ describe('output and exit codes', () => {
   });
 
   test('formatDoctorReport of a healthy report', async () => {
-    bucketConfig([TMP_10_DAYS]);
     const clients = new CliClients(t.env, t.stack.region, { s3: t.s3, dynamo: t.doc, bucketConfigS3: configS3 });
     const report = await runDoctor(createConfig({ bucketName: t.stack.payloadBucket, tableName: TABLE.empty }, clients));
     expect(report.summary.exit_code).toBe(0);
@@ -479,7 +472,6 @@ describe('output and exit codes', () => {
   });
 
   test('a table that does not exist is a configuration error naming it', async () => {
-    bucketConfig([TMP_10_DAYS]);
     const gone = await runCirrus(['doctor', '--json', '--table', 'no-such-table'], t.env, { bucketConfigS3: configS3 });
     expect(gone).toMatchObject({ code: 2, stdout: '' });
     expect(gone.stderr).toBe('cirrus: StateDB table "no-such-table" does not exist (CIRRUS_STATE_DB / --table)\n');

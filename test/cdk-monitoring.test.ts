@@ -111,13 +111,26 @@ describe('alarms (default context)', () => {
     );
   });
 
-  test('every alarm has a description, fires on one 5-minute period at or over its threshold, treats no data as OK, and notifies the alarm topic on ALARM and OK', () => {
+  test('every alarm has a description', () => {
     for (const a of Object.values(alarms)) {
       expect(typeof a.AlarmDescription).toBe('string');
       expect((a.AlarmDescription as string).length).toBeGreaterThan(30);
+    }
+  });
+
+  test('every alarm fires on one period at or over its threshold', () => {
+    for (const a of Object.values(alarms)) {
       expect(a.EvaluationPeriods).toBe(1);
       expect(a.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');
-      expect(a.TreatMissingData).toBe('notBreaching');
+    }
+  });
+
+  test('every alarm treats missing data as OK', () => {
+    for (const a of Object.values(alarms)) expect(a.TreatMissingData).toBe('notBreaching');
+  });
+
+  test('every alarm notifies the alarm topic on ALARM and on OK', () => {
+    for (const a of Object.values(alarms)) {
       expect(a.AlarmActions).toEqual([{ Ref: topic }]);
       expect(a.OKActions).toEqual([{ Ref: topic }]);
     }
@@ -180,12 +193,18 @@ describe('alarms (default context)', () => {
     });
   });
 
-  test('the alarm topic: TLS only, no subscription unless alarmEmail is set, output AlarmTopicArn', () => {
+  test('the alarm topic is TLS only', () => {
     b.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [{ Ref: topic }],
       PolicyDocument: { Statement: [{ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] },
     });
+  });
+
+  test('the alarm topic has no subscription unless alarmEmail is set', () => {
     expect(b.template.findResources('AWS::SNS::Subscription')).toEqual({});
+  });
+
+  test('output AlarmTopicArn is the alarm topic', () => {
     b.template.hasOutput('AlarmTopicArn', { Value: { Ref: topic } });
   });
 });
@@ -261,19 +280,15 @@ describe('dashboard (default context)', () => {
   });
 
   test('has exactly these widgets, in this order', () => {
+    // One line per dashboard row (24 units wide): metric widgets of one width.
+    const metrics = (width: number, ...titles: string[]): [string, string, number][] => titles.map((title) => ['metric', title, width]);
     expect(widgets.map((w) => [w.type, w.properties.title, w.width])).toEqual([
       ['alarm', 'Alarms', 24],
-      ['metric', 'Process queue: messages', 8],
-      ['metric', 'Process queue: age of the oldest message (s)', 8],
-      ['metric', 'Dead-letter queues: messages', 8],
-      ['metric', 'Functions: duration (ms, maximum)', 8],
-      ['metric', 'Functions: errors', 8],
-      ['metric', 'Functions: throttles', 8],
-      ['metric', 'Records that name no workflow', 24],
-      ['metric', 'minimal: payloads', 12],
-      ['metric', 'minimal: executions', 12],
-      ['metric', 'stamp-items: payloads', 12],
-      ['metric', 'stamp-items: executions', 12],
+      ...metrics(8, 'Process queue: messages', 'Process queue: age of the oldest message (s)', 'Dead-letter queues: messages'),
+      ...metrics(8, 'Functions: duration (ms, maximum)', 'Functions: errors', 'Functions: throttles'),
+      ...metrics(24, 'Records that name no workflow'),
+      ...metrics(12, 'minimal: payloads', 'minimal: executions'),
+      ...metrics(12, 'stamp-items: payloads', 'stamp-items: executions'),
     ]);
   });
 

@@ -17,21 +17,21 @@ import { runCirrus, runNode, samplePayload, startCliTestStack, type CliTestStack
 let t: CliTestStack;
 
 // Execution ids chosen so that sorting by id would give the wrong (newest-first) order.
-const EXEC_1 = 'ffffffff-0000-4000-8000-000000000001';
-const EXEC_2 = '00000000-0000-4000-8000-000000000002';
-const EXEC_P = '11111111-0000-4000-8000-000000000003';
-const EXEC_MI = '22222222-0000-4000-8000-000000000004';
-const EXEC_MO = '33333333-0000-4000-8000-000000000005';
-const EXEC_NESTED = '44444444-0000-4000-8000-000000000006';
-const EXEC_ALT = '55555555-0000-4000-8000-000000000007';
+const [EXEC_1, EXEC_2, EXEC_P, EXEC_MI, EXEC_MO, EXEC_NESTED, EXEC_ALT] = [
+  'ffffffff-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', // P_OK's two attempts
+  '11111111-0000-4000-8000-000000000003', '22222222-0000-4000-8000-000000000004', '33333333-0000-4000-8000-000000000005',
+  '44444444-0000-4000-8000-000000000006', '55555555-0000-4000-8000-000000000007',
+];
 
-const P_OK = 'sentinel-2-l2a/workflow-cog/S2A_OK';
-const P_NESTED = 'sentinel-2-l2a/workflow-cog/S2A_OK/S2B_OTHER';
-const P_PROCESSING = 'sentinel-2-l2a/workflow-cog/S2A_RUNNING';
-const P_NO_EXEC = 'sentinel-2-l2a/workflow-cog/S2A_NOEXEC';
-const P_MISSING_INPUT = 'sentinel-2-l2a/workflow-cog/S2A_NOINPUT';
-const P_MISSING_OUTPUT = 'sentinel-2-l2a/workflow-cog/S2A_NOOUTPUT';
-const P_UNKNOWN = 'sentinel-2-l2a/workflow-cog/NEVER_SEEN';
+/** The payload id of item `item` of collection sentinel-2-l2a for workflow cog. */
+const cog = (item: string): string => `sentinel-2-l2a/workflow-cog/${item}`;
+const P_OK = cog('S2A_OK');
+const P_NESTED = cog('S2A_OK/S2B_OTHER');
+const P_PROCESSING = cog('S2A_RUNNING');
+const P_NO_EXEC = cog('S2A_NOEXEC');
+const P_MISSING_INPUT = cog('S2A_NOINPUT');
+const P_MISSING_OUTPUT = cog('S2A_NOOUTPUT');
+const P_UNKNOWN = cog('NEVER_SEEN');
 const P_ALT = 'landsat/workflow-mirror/LC08_ALT';
 const ALT_ROOT = 'alt/root';
 

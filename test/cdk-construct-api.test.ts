@@ -84,28 +84,44 @@ const logicalId = (stack: Stack, c: IConstruct): string => stack.getLogicalId(c.
 const quiet = { warn: (): void => undefined };
 
 describe('an existing bucket is passed as an s3.IBucket', () => {
-  test('an imported IBucket: no bucket or lifecycle rule created, grants and warning on that bucket', () => {
-    const stack = new Stack(new App(), 'S');
-    const existing = s3.Bucket.fromBucketAttributes(stack, 'Mine', { bucketName: 'their-bucket' });
-    const warn = jest.fn();
-    const p = new CirrusPayloadBucket(stack, 'P', { rootPrefix: 'data', existingBucket: existing, warn });
-    expect(p.bucket).toBe(existing);
-    expect(p.imported).toBe(true);
-    expect(p.accessLogsBucket).toBeUndefined();
-    const role = new iam.Role(stack, 'R', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    p.grantPayloadWrite(role);
-    const t = Template.fromStack(stack);
-    t.resourceCountIs('AWS::S3::Bucket', 0);
-    const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap(
-      (r) => (r.Properties.PolicyDocument as { Statement: { Action: string; Resource: unknown }[] }).Statement,
-    );
-    expect(statements.map((st) => st.Action)).toEqual(['s3:PutObject']);
-    expect(JSON.stringify(statements[0].Resource)).toContain(':s3:::their-bucket/data/*');
-    expect(warn).toHaveBeenCalledTimes(1);
-    expect(warn.mock.calls[0][0]).toMatch(/"their-bucket".*"data\/tmp\/"/);
-    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('data/tmp/'));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0].entry.data).toContain(IMPORTED_BUCKET_WARNING_ID);
+  describe('an imported IBucket (root prefix data)', () => {
+    /** The imported bucket, the construct on it, a role granted payload writes and the warnings given. */
+    function imported(): { stack: Stack; existing: s3.IBucket; p: CirrusPayloadBucket; warn: jest.Mock; t: Template } {
+      const stack = new Stack(new App(), 'S');
+      const existing = s3.Bucket.fromBucketAttributes(stack, 'Mine', { bucketName: 'their-bucket' });
+      const warn = jest.fn();
+      const p = new CirrusPayloadBucket(stack, 'P', { rootPrefix: 'data', existingBucket: existing, warn });
+      p.grantPayloadWrite(new iam.Role(stack, 'R', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }));
+      return { stack, existing, p, warn, t: Template.fromStack(stack) };
+    }
+
+    test('is the construct\'s bucket, imported, without an access-log bucket', () => {
+      const { existing, p } = imported();
+      expect(p.bucket).toBe(existing);
+      expect(p.imported).toBe(true);
+      expect(p.accessLogsBucket).toBeUndefined();
+    });
+
+    test('no bucket (so no lifecycle rule) is created', () => {
+      imported().t.resourceCountIs('AWS::S3::Bucket', 0);
+    });
+
+    test('the grants name that bucket under the root prefix', () => {
+      const statements = Object.values(imported().t.findResources('AWS::IAM::Policy')).flatMap(
+        (r) => (r.Properties.PolicyDocument as { Statement: { Action: string; Resource: unknown }[] }).Statement,
+      );
+      expect(statements.map((st) => st.Action)).toEqual(['s3:PutObject']);
+      expect(JSON.stringify(statements[0].Resource)).toContain(':s3:::their-bucket/data/*');
+    });
+
+    test('one warning that tmp/ of that bucket must expire, to `warn` and as a CDK annotation', () => {
+      const { stack, warn } = imported();
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][0]).toMatch(/"their-bucket".*"data\/tmp\/"/);
+      const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('data/tmp/'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0].entry.data).toContain(IMPORTED_BUCKET_WARNING_ID);
+    });
   });
 
   test('a bucket of the same app: the construct uses it (Ref in the grants) and creates no other', () => {
@@ -129,7 +145,7 @@ describe('an existing bucket is passed as an s3.IBucket', () => {
     expect(() => new CirrusPayloadBucket(stack, 'P', { existingBucket: existing, existingBucketName: 'other', ...quiet })).toThrow(ConfigurationError);
   });
 
-  test('CirrusDeployment takes existingBucket: functions get its name, and payloadBucketName cannot be given too', () => {
+  test('CirrusDeployment takes existingBucket: no bucket created, functions get its name', () => {
     const stack = new Stack(new App(), 'S');
     const existing = s3.Bucket.fromBucketName(stack, 'Mine', 'their-bucket');
     const cirrus = new CirrusDeployment(stack, 'Cirrus', { lambdaBundleDir: bundleDir(), existingBucket: existing, ...quiet });
@@ -138,7 +154,9 @@ describe('an existing bucket is passed as an s3.IBucket', () => {
     t.resourceCountIs('AWS::S3::Bucket', 0);
     const env = t.findResources('AWS::Lambda::Function')[logicalId(stack, cirrus.functions.process)].Properties.Environment.Variables;
     expect(env[ENV.payloadBucket]).toBe('their-bucket');
+  });
 
+  test('CirrusDeployment refuses existingBucket and config.payloadBucketName together', () => {
     const stack2 = new Stack(new App(), 'S2');
     const other = s3.Bucket.fromBucketName(stack2, 'Mine', 'their-bucket');
     expect(
@@ -170,17 +188,25 @@ describe('props have the defaults of the context keys', () => {
     expect(cirrus.monitoring.config).toEqual(contextDefaults.monitoring);
   });
 
-  test('a partial config keeps the other defaults, and props are validated like the context', () => {
+  test('a partial config keeps the other defaults', () => {
     expect(resolveCirrusConfig({ resourcePrefix: 'dev', monitoring: { dashboard: false } })).toEqual({
       ...contextDefaults,
       resourcePrefix: 'dev',
       monitoring: { ...contextDefaults.monitoring, dashboard: false },
     });
+  });
+
+  test('props are normalised like the context', () => {
     expect(resolveCirrusConfig({ payloadRootPrefix: '/custom/' }).payloadRootPrefix).toBe('custom');
+  });
+
+  test('props are validated like the context', () => {
     expect(() => resolveCirrusConfig({ tmpExpirationDays: 0 })).toThrow(/tmpExpirationDays/);
     expect(() => resolveCirrusConfig({ resourcePrefix: 'bad_prefix' })).toThrow(ConfigurationError);
     expect(() => resolveCirrusConfig({ monitoring: { alarms: false, alarmEmail: 'ops@example.com' } })).toThrow(/alarmEmail/);
-    // A validated config passes through unchanged.
+  });
+
+  test('a validated config passes through unchanged', () => {
     const full = readCirrusConfig((k) => ({ resourcePrefix: 'x', referenceBuckets: 'a-bucket,b-bucket', processMaxConcurrency: '7' })[k]);
     expect(resolveCirrusConfig(full)).toEqual(full);
   });

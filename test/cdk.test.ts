@@ -731,27 +731,41 @@ describe('custom contexts', () => {
   });
 
 
-  test('payloadBucketName imports the bucket: no bucket created, grants on it, warning on synth', () => {
-    const b = synth({ payloadBucketName: 'my-existing-bucket', payloadRootPrefix: 'custom', tmpExpirationDays: 4 });
-    b.template.resourceCountIs('AWS::S3::Bucket', 0);
-    b.template.resourceCountIs('AWS::S3::BucketPolicy', 0);
-    for (const name of LAMBDA_NAMES) {
-      const s3 = roleStatements(b, name).filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
-      expect(s3.flatMap(resourcesOf)).toEqual(s3.map(() => 'arn:<AWS::Partition>:s3:::my-existing-bucket/custom/*'));
-      expect(s3.flatMap(actionsOf).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
-    }
-    const fn = b.template.findResources('AWS::Lambda::Function')[logicalId(b.stack, b.stack.cirrus.functions.process)];
-    expect(fn.Properties.Environment.Variables[ENV.payloadBucket]).toBe('my-existing-bucket');
-    expect(b.template.toJSON().Outputs.PayloadBucketName.Value).toBe('my-existing-bucket');
-    // The warning: as a synth annotation (printed in the synth report) and through the callback.
-    expect(b.stderr).toMatch(/WARNING .*my-existing-bucket.*"custom\/tmp\/"/);
-    const [annotations] = captureStderr(() => Annotations.fromStack(b.stack));
-    const warnings = annotations.findWarning('*', Match.stringLikeRegexp('custom/tmp/'));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0].entry.data).toMatch(/my-existing-bucket.*lifecycle rule.*"custom\/tmp\/".*4 days/);
-    expect(warnings[0].entry.data).toContain(IMPORTED_BUCKET_WARNING_ID);
-    expect(b.warn).toHaveBeenCalledTimes(1);
-    expect(b.warn.mock.calls[0][0]).toMatch(/custom\/tmp\//);
+  describe('payloadBucketName imports the bucket', () => {
+    let b: Built;
+    beforeAll(() => {
+      b = synth({ payloadBucketName: 'my-existing-bucket', payloadRootPrefix: 'custom', tmpExpirationDays: 4 });
+    });
+
+    test('no bucket or bucket policy is created', () => {
+      b.template.resourceCountIs('AWS::S3::Bucket', 0);
+      b.template.resourceCountIs('AWS::S3::BucketPolicy', 0);
+    });
+
+    test('the grants are on it, under the root prefix', () => {
+      for (const name of LAMBDA_NAMES) {
+        const s3 = roleStatements(b, name).filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+        expect(s3.flatMap(resourcesOf)).toEqual(s3.map(() => 'arn:<AWS::Partition>:s3:::my-existing-bucket/custom/*'));
+        expect(s3.flatMap(actionsOf).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+      }
+    });
+
+    test('the functions and the PayloadBucketName output name it', () => {
+      const fn = b.template.findResources('AWS::Lambda::Function')[logicalId(b.stack, b.stack.cirrus.functions.process)];
+      expect(fn.Properties.Environment.Variables[ENV.payloadBucket]).toBe('my-existing-bucket');
+      expect(b.template.toJSON().Outputs.PayloadBucketName.Value).toBe('my-existing-bucket');
+    });
+
+    test('the synth warns that its tmp/ needs a lifecycle rule: in the synth report, as an annotation and through the callback', () => {
+      expect(b.stderr).toMatch(/WARNING .*my-existing-bucket.*"custom\/tmp\/"/);
+      const [annotations] = captureStderr(() => Annotations.fromStack(b.stack));
+      const warnings = annotations.findWarning('*', Match.stringLikeRegexp('custom/tmp/'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0].entry.data).toMatch(/my-existing-bucket.*lifecycle rule.*"custom\/tmp\/".*4 days/);
+      expect(warnings[0].entry.data).toContain(IMPORTED_BUCKET_WARNING_ID);
+      expect(b.warn).toHaveBeenCalledTimes(1);
+      expect(b.warn.mock.calls[0][0]).toMatch(/custom\/tmp\//);
+    });
   });
 
   test('the created bucket gets no lifecycle warning', () => {

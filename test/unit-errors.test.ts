@@ -63,13 +63,20 @@ describe('error classes', () => {
     expect(new PayloadReadError('m', { cause }).cause).toBe(cause);
   });
 
-  it('errorName and errorMessage handle errors, named objects and other values', () => {
-    expect(errorName(new NoUrlError('x'))).toBe('NoUrlError');
-    expect(errorName({ name: 'ConditionalCheckFailedException' })).toBe('ConditionalCheckFailedException');
-    expect(errorName('text')).toBe('string');
-    expect(errorMessage(new Error('msg'))).toBe('msg');
-    expect(errorMessage('plain')).toBe('plain');
-    expect(errorMessage({ a: 1 })).toBe('{"a":1}');
+  it.each([
+    ['an error', new NoUrlError('x'), 'NoUrlError'],
+    ['a named object', { name: 'ConditionalCheckFailedException' }, 'ConditionalCheckFailedException'],
+    ['another value', 'text', 'string'],
+  ])('errorName of %s: %j', (_what, value, name) => {
+    expect(errorName(value)).toBe(name);
+  });
+
+  it.each([
+    ['an error', new Error('msg'), 'msg'],
+    ['a string', 'plain', 'plain'],
+    ['another value (its JSON)', { a: 1 }, '{"a":1}'],
+  ])('errorMessage of %s', (_what, value, message) => {
+    expect(errorMessage(value)).toBe(message);
   });
 });
 
@@ -95,20 +102,27 @@ describe('invalid records and retries', () => {
     expect(err).not.toBeInstanceOf(InvalidRecordError);
   });
 
-  it('the errors moved here keep their names and are still exported from their old modules', () => {
-    expect(new InvalidPayloadIdError('x', 'rule').name).toBe('InvalidPayloadIdError');
-    expect(new StartExecutionThrottledError(3, undefined).name).toBe('StartExecutionThrottledError');
-    expect(new ProcessFailedError([{ index: 0, outcome: 'retry' }]).name).toBe('ProcessFailedError');
-    expect(new TaskInputError('m').name).toBe('TaskInputError');
-    expect(new BatchJobError('m').name).toBe('BatchJobError');
-    expect(new ChainFilterError('m').name).toBe('ChainFilterError');
-    expect(new BatchSendError('m', []).name).toBe('BatchSendError');
-    expect(PayloadIdModule.InvalidPayloadIdError).toBe(InvalidPayloadIdError);
-    expect(ProcessModule.ProcessFailedError).toBe(ProcessFailedError);
-    expect(StartModule.StartExecutionThrottledError).toBe(StartExecutionThrottledError);
-    expect(TaskModule.TaskInputError).toBe(TaskInputError);
-    expect(BatchModule.BatchJobError).toBe(BatchJobError);
-    expect(ChainModule.ChainFilterError).toBe(ChainFilterError);
-    expect(SnsModule.BatchSendError).toBe(BatchSendError);
+  it.each([
+    ['InvalidPayloadIdError', new InvalidPayloadIdError('x', 'rule')],
+    ['StartExecutionThrottledError', new StartExecutionThrottledError(3, undefined)],
+    ['ProcessFailedError', new ProcessFailedError([{ index: 0, outcome: 'retry' }])],
+    ['TaskInputError', new TaskInputError('m')],
+    ['BatchJobError', new BatchJobError('m')],
+    ['ChainFilterError', new ChainFilterError('m')],
+    ['BatchSendError', new BatchSendError('m', [])],
+  ])('%s, moved here, keeps its name', (name, err) => {
+    expect(err.name).toBe(name);
+  });
+
+  it.each<[string, unknown, unknown]>([
+    ['shared/payload-id', PayloadIdModule.InvalidPayloadIdError, InvalidPayloadIdError],
+    ['shared/process', ProcessModule.ProcessFailedError, ProcessFailedError],
+    ['shared/start-execution', StartModule.StartExecutionThrottledError, StartExecutionThrottledError],
+    ['shared/task', TaskModule.TaskInputError, TaskInputError],
+    ['shared/batch', BatchModule.BatchJobError, BatchJobError],
+    ['shared/chain', ChainModule.ChainFilterError, ChainFilterError],
+    ['shared/sns', SnsModule.BatchSendError, BatchSendError],
+  ])('%s still exports its error moved here', (_module, exported, moved) => {
+    expect(exported).toBe(moved);
   });
 });

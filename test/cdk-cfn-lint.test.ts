@@ -4,15 +4,11 @@
  * Where cfn-lint is not installed the check is skipped with one line saying so.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { buildCirrusApp } from '../cdk/app';
-import { bundleDir } from './helpers/cdk-bundles';
+import { buildApp } from './helpers/cdk-app';
 
-const ROOT = join(__dirname, '..');
-const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
 
 const available = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' }).status === 0;
 if (!available) console.warn('cfn-lint not found on PATH: skipping the cfn-lint template check (pip install cfn-lint)');
@@ -32,8 +28,7 @@ maybe('cfn-lint on the synthesized templates', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test.each(VARIANTS)('%s: no errors', (name, context) => {
-    const app = new App({ context: { ...CDK_JSON_CONTEXT, ...context, nag: false } });
-    const { stack } = buildCirrusApp(app, { lambdaBundleDir: bundleDir(), warn: () => undefined });
+    const { app, stack } = buildApp({ ...context, nag: false });
     const file = join(dir, `${name.replace(/\W+/g, '-')}.template.json`);
     writeFileSync(file, JSON.stringify(app.synth().getStackByName(stack.stackName).template));
     // Errors only (warnings and informational findings do not fail): --format parseable prints one per line.

@@ -5,35 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, type CfnResource, type Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { buildCirrusApp, type CirrusApp } from '../cdk/app';
 import { contextKeysMarkdown, readCirrusConfig, CONTEXT_KEYS } from '../cdk/config';
 import { ConfigurationError } from '../shared/errors';
-import { bundleDir } from './helpers/cdk-bundles';
-
-const ROOT = join(__dirname, '..');
-const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+import { logicalId, synthApp, type SynthesizedApp } from './helpers/cdk-app';
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
-interface Built extends CirrusApp {
-  template: Template;
-}
-
-function synth(context: Record<string, unknown> = {}): Built {
-  const app = new App({ context: { ...CDK_JSON_CONTEXT, ...context } });
-  const built = buildCirrusApp(app, { lambdaBundleDir: bundleDir(), warn: () => undefined });
-  const spy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
-  try {
-    return { ...built, template: Template.fromStack(built.stack) };
-  } finally {
-    spy.mockRestore();
-  }
-}
-
-function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
-  return stack.getLogicalId(construct.node.defaultChild as CfnResource);
-}
+type Built = SynthesizedApp;
+const synth = (context: Record<string, unknown> = {}): Built => synthApp(context);
 
 /** The alarms by name. */
 function alarmsByName(b: Built): Record<string, Record<string, Json>> {
@@ -374,7 +352,7 @@ describe('dashboard (default context)', () => {
 
 describe('context keys: one list', () => {
   test('the README table is generated from CONTEXT_KEY_DOCS and lists every key', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
     expect(readme).toContain(contextKeysMarkdown());
     for (const key of Object.values(CONTEXT_KEYS)) expect(contextKeysMarkdown()).toContain(`| \`${key}\` |`);
   });

@@ -5,22 +5,18 @@
  * report), not through Annotations, so these tests read `validateScope` and also check that the
  * synth itself fails on an unacknowledged finding.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Validations, type PolicyViolation } from 'aws-cdk-lib';
+import { Validations, type PolicyViolation } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { buildCirrusApp, type CirrusApp } from '../cdk/app';
-import { bundleDir } from './helpers/cdk-bundles';
-
-const ROOT = join(__dirname, '..');
-const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
-  .context;
+import type { CirrusApp } from '../cdk/app';
+import { buildApp } from './helpers/cdk-app';
 
 
 const CONTEXTS: [string, Record<string, unknown>][] = [
@@ -30,8 +26,7 @@ const CONTEXTS: [string, Record<string, unknown>][] = [
 ];
 
 function build(context: Record<string, unknown> = {}): CirrusApp & { nag: AwsSolutionsChecks } {
-  const app = new App({ context: { ...CDK_JSON_CONTEXT, ...context } });
-  const built = buildCirrusApp(app, { lambdaBundleDir: bundleDir(), warn: () => undefined });
+  const built = buildApp(context);
   if (!built.nag) throw new Error('nag is not registered');
   return { ...built, nag: built.nag };
 }
@@ -141,7 +136,6 @@ describe('cdk-nag AwsSolutionsChecks', () => {
   });
 
   test('context nag=false skips the checks', () => {
-    const app = new App({ context: { ...CDK_JSON_CONTEXT, nag: 'false' } });
-    expect(buildCirrusApp(app, { lambdaBundleDir: bundleDir(), warn: () => undefined }).nag).toBeUndefined();
+    expect(buildApp({ nag: 'false' }).nag).toBeUndefined();
   });
 });

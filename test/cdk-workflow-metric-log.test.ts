@@ -4,22 +4,11 @@
  * construct builds them on a bare stack; and the CDK stack points `process` and `update-state` at
  * the group, with write access to it only.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { buildCirrusApp, type CirrusApp } from '../cdk/app';
 import { flattenCfn } from '../cdk/nag';
 import { CirrusWorkflowMetricLog } from '../cdk/workflow-metric-log';
-import { bundleDir } from './helpers/cdk-bundles';
-
-const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
-
-function synth(context: Record<string, unknown> = {}): CirrusApp & { template: Template } {
-  const app = new App({ context: { ...CDK_JSON_CONTEXT, ...context } });
-  const built = buildCirrusApp(app, { lambdaBundleDir: bundleDir(), warn: () => undefined });
-  return { ...built, template: Template.fromStack(built.stack) };
-}
+import { synthApp } from './helpers/cdk-app';
 
 describe('CirrusWorkflowMetricLog, on a bare stack', () => {
   const stack = new Stack(new App(), 'S');
@@ -63,7 +52,7 @@ describe('CirrusWorkflowMetricLog, on a bare stack', () => {
 });
 
 describe('the deployment points process and update-state at the workflow metric log group', () => {
-  const b = synth({ resourcePrefix: 'geo' });
+  const b = synthApp({ resourcePrefix: 'geo' });
 
   it.each(['process', 'update-state'] as const)('%s gets CIRRUS_WORKFLOW_LOG_GROUP and may write streams of that group only', (name) => {
     const fn = b.stack.cirrus.functions[name];

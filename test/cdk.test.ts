@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import type { CfnResource } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { buildCirrusApp, type CirrusApp } from '../cdk/app';
+import { buildCirrusApp } from '../cdk/app';
 import { PROCESS_TIMEOUT } from '../cdk/cirrus-deployment';
 import { readCirrusConfig, CONTEXT_KEYS, DEFAULT_PROCESS_MAX_CONCURRENCY } from '../cdk/config';
 import { START_EXECUTION_QUOTA } from '../cdk/process-limits';
@@ -22,37 +21,18 @@ import { ConfigurationError } from '../shared/errors';
 import { PayloadLayout } from '../shared/payload-layout';
 import { STATE_DB_SCHEMA } from '../shared/statedb-schema';
 import { bundleDir } from './helpers/cdk-bundles';
+import { CDK_JSON_CONTEXT, captureStderr, logicalId, synthApp, type SynthesizedApp } from './helpers/cdk-app';
 
 const ROOT = join(__dirname, '..');
-const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
-  .context;
 
-
-interface Built extends CirrusApp {
-  template: Template;
+interface Built extends SynthesizedApp {
   warn: jest.Mock;
-  /** What the synth printed on stderr (CDK prints its validation report there). */
-  stderr: string;
 }
 
-/** Runs `fn` capturing console.error; returns its result and the text printed. */
-function captureStderr<T>(fn: () => T): [T, string] {
-  const spy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
-  try {
-    const result = fn();
-    return [result, spy.mock.calls.map((c) => c.map(String).join(' ')).join('\n')];
-  } finally {
-    spy.mockRestore();
-  }
-}
-
-/** Builds the app exactly as bin/app.ts does, with cdk.json's context plus `context`. */
+/** The synthesized app with cdk.json's context plus `context`; `warn` records its warnings. */
 function synth(context: Record<string, unknown> = {}): Built {
-  const app = new App({ context: { ...CDK_JSON_CONTEXT, ...context } });
   const warn = jest.fn();
-  const built = buildCirrusApp(app, { lambdaBundleDir: bundleDir(), warn });
-  const [template, stderr] = captureStderr(() => Template.fromStack(built.stack));
-  return { ...built, warn, template, stderr };
+  return { ...synthApp(context, warn), warn };
 }
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
@@ -73,10 +53,6 @@ function roleStatements(b: Built, fn: LambdaName): Statement[] {
   );
   expect(policies.length).toBeGreaterThan(0);
   return policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
-}
-
-function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
-  return stack.getLogicalId(construct.node.defaultChild as CfnResource);
 }
 
 function onlyResource(t: Template, type: string): { id: string; props: Record<string, Json>; res: Record<string, Json> } {

@@ -69,10 +69,13 @@ const LAMBDA_BUILD: BuildOptions = {
 
 const PROCESS_ENTRY = `
 export { handler } from './lambdas/process/index';
-export { s3Client, dynamoDocClient, sfnClient, snsClient } from './shared/clients';
-/** Creates every client the process function uses, as its first invocation does. */
-import { s3Client, dynamoDocClient, sfnClient, snsClient } from './shared/clients';
-export function createClients() { s3Client(); dynamoDocClient(); sfnClient(); snsClient(); }
+/** Creates every client the process function uses, as its first invocation does (its runtime's clients). */
+import { clientSettingsFromEnv, createClients as createClientSet } from './shared/clients';
+export const clients = {};
+export function createClients() {
+  const set = createClientSet(clientSettingsFromEnv(process.env));
+  Object.assign(clients, { s3: set.s3, ddb: set.dynamoDoc, sfn: set.sfn, sns: set.sns });
+}
 `;
 
 const SDK_ONLY_ENTRY = `

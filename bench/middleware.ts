@@ -1,8 +1,8 @@
 /**
- * Benchmark middleware on the shared SDK clients of `shared/clients.ts`: a fixed delay before
- * every request (a stand-in for the network round trip to AWS) and a counter of calls by
- * operation. Both are added to the very singletons the process and update-state code use, so the
- * code under test is not changed in any way.
+ * Benchmark middleware on the SDK clients of the handlers' runtime (`shared/runtime.ts`): a fixed
+ * delay before every request (a stand-in for the network round trip to AWS) and a counter of calls
+ * by operation. Both are added to the very clients the process and update-state handlers use, so
+ * the code under test is not changed in any way.
  * @module
  */
 import type { MetadataBearer, MiddlewareStack } from '@smithy/types';
@@ -81,7 +81,7 @@ export function instrumentSharedClients(delayMs = 0): AwsCallInstrumentation {
     },
   };
   // The clients the handlers use: their runtime's (shared/runtime.ts).
-  const clients = handlerRuntime().clients;
+  const clients = handlerRuntime(process.env).clients;
   instrument(clients.s3.middlewareStack, state);
   instrument(clients.dynamoDoc.middlewareStack, state);
   instrument(clients.sfn.middlewareStack, state);

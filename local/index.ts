@@ -26,7 +26,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-s
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { createTableInput } from '../shared/statedb-schema';
 import { DEFAULT_REGION, normalizeRootPrefix } from '../shared/config';
-import { resetClients } from '../shared/clients';
+import { resetHandlerRuntime } from '../shared/runtime';
 import { substitute, type DefinitionSubstitutions } from './asl';
 import {
   LocalStackStartError,
@@ -253,8 +253,8 @@ export interface LocalStack {
   /** SDK client settings for one service. */
   clientConfig(service: LocalService): LocalClientConfig;
   /**
-   * Sets {@link LocalStack.env} on `process.env` (and resets the shared SDK clients of
-   * `shared/clients`); returns a function restoring the previous values.
+   * Sets {@link LocalStack.env} on `process.env` (and forgets the handlers' cached runtime,
+   * `shared/runtime`); returns a function restoring the previous values.
    */
   applyEnv(): () => void;
   /**
@@ -761,8 +761,9 @@ async function createStateTable(endpoint: string, region: string, tableName: str
 }
 
 /**
- * Sets a stack environment on `process.env` and resets the shared SDK clients so they pick it up;
- * returns a function that restores the previous environment. A session token or profile from the
+ * Sets a stack environment on `process.env` and forgets the handlers' cached runtime (its clients)
+ * so that the next invocation builds one from it; returns a function that restores the previous
+ * environment. A session token or profile from the
  * developer's shell is removed meanwhile: it must not mix with the dummy keys.
  */
 export function applyStackEnv(env: LocalStackEnv): () => void {
@@ -775,12 +776,12 @@ export function applyStackEnv(env: LocalStackEnv): () => void {
     previous.set(k, process.env[k]);
     delete process.env[k];
   }
-  resetClients();
+  resetHandlerRuntime();
   return () => {
     for (const [k, v] of previous) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
-    resetClients();
+    resetHandlerRuntime();
   };
 }

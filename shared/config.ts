@@ -21,7 +21,7 @@ export const ENV = {
   workflowLogGroup: 'CIRRUS_WORKFLOW_LOG_GROUP',
 } as const;
 
-/** The environment shape functions read (a subset of `process.env`). */
+/** The environment shape functions read (the handlers and the CLI pass the process environment). */
 export type Env = Record<string, string | undefined>;
 
 /**
@@ -59,7 +59,7 @@ export function normalizeRootPrefix(prefix: string | undefined | null): string {
  * Reads `CIRRUS_PAYLOAD_BUCKET`.
  * @throws UndefinedPayloadBucketError when it is missing or empty.
  */
-export function payloadBucketFromEnv(env: Env = process.env): string {
+export function payloadBucketFromEnv(env: Env): string {
   const name = env[ENV.payloadBucket]?.trim();
   if (!name) {
     throw new UndefinedPayloadBucketError(`${ENV.payloadBucket} env var is not defined`);
@@ -77,7 +77,7 @@ export function parseBucketList(value: string | undefined): string[] {
 }
 
 /** Reads a required variable or throws a {@link ConfigurationError} naming it. */
-export function requireEnv(name: string, env: Env = process.env): string {
+export function requireEnv(name: string, env: Env): string {
   return requireValue(name, env[name]);
 }
 
@@ -97,7 +97,7 @@ export function optionalEnv(name: string, env: Env): string | undefined {
 export const DEFAULT_REGION = 'us-west-2';
 
 /** The AWS region: `AWS_REGION`, then `AWS_DEFAULT_REGION`, else {@link DEFAULT_REGION}. */
-export function regionFromEnv(env: Env = process.env): string {
+export function regionFromEnv(env: Env): string {
   return env.AWS_REGION || env.AWS_DEFAULT_REGION || DEFAULT_REGION;
 }
 
@@ -131,7 +131,7 @@ export function parsePositiveInt(text: string, options: IntOptions): number {
 }
 
 /** Reads a positive integer variable ({@link parsePositiveInt}), with a default when unset or blank. */
-export function positiveIntFromEnv(name: string, fallback: number, env: Env = process.env): number {
+export function positiveIntFromEnv(name: string, fallback: number, env: Env): number {
   const raw = env[name];
   return raw?.trim() ? parsePositiveInt(raw, { what: name }) : fallback;
 }

@@ -5,15 +5,13 @@
  * @module
  */
 import type { MessageAttributeValue, SNSClient } from '@aws-sdk/client-sns';
-import { snsClient } from './clients';
-import { ENV, regionFromEnv, type Env } from './config';
 import { errorMessage } from './errors';
 import { executionUrl } from './execution';
 import type { Logger } from './logger';
 import { cirrusEventParts } from './payload-id';
 import { MAX_BATCH, publishBatch, type SnsMessage } from './sns';
 import { State } from './statedb';
-import { WorkflowMetricLogger } from './workflow-metric-log';
+import type { WorkflowMetricLogger } from './workflow-metric-log';
 
 /** Workflow event types (the same strings as Cirrus). */
 export enum WorkflowEventType {
@@ -64,7 +62,7 @@ export interface WorkflowEvent {
 }
 
 /** The JSON message body of an event: empty fields are left out; the ARN becomes a console URL. */
-export function serializeEvent(e: WorkflowEvent, region: string = regionFromEnv()): string {
+export function serializeEvent(e: WorkflowEvent, region: string): string {
   const body: Record<string, string> = { event_type: e.eventType, payload_id: e.payloadId, isotimestamp: e.isoTimestamp };
   if (e.inputPayloadUrl) body.input_payload_url = e.inputPayloadUrl;
   if (e.outputPayloadUrl) body.output_payload_url = e.outputPayloadUrl;
@@ -95,6 +93,18 @@ export function eventAttributes(e: WorkflowEvent): Record<string, MessageAttribu
   return attrs;
 }
 
+/** What a {@link WorkflowEventPublisher} is given (the handlers' runtime builds it: `shared/runtime.ts`). */
+export interface WorkflowEventPublisherDeps {
+  /** The SNS client, asked for when a batch is sent. */
+  readonly sns: () => SNSClient;
+  /** The region of the console URLs in the events. */
+  readonly region: string;
+  /** Where every event, and a failure to publish, is logged. */
+  readonly logger?: Logger;
+  /** Where each event is also written as a workflow metric event (`CIRRUS_WORKFLOW_LOG_GROUP`), if anywhere. */
+  readonly metrics?: WorkflowMetricLogger;
+}
+
 /**
  * Collects workflow events and publishes them with PublishBatch, 10 per call, when 10 are waiting
  * and on {@link WorkflowEventPublisher.flush}. Disabled (events are only logged) when no topic is set.
@@ -106,27 +116,22 @@ export class WorkflowEventPublisher {
   readonly announced: WorkflowEvent[] = [];
   /** Number of events that could not be published. */
   failedCount = 0;
+  private readonly logger?: Logger;
+  private readonly sns: () => SNSClient;
+  /** Where each event is also written as a workflow metric event, if anywhere. */
+  readonly metrics?: WorkflowMetricLogger;
+  /** The region of the console URLs in the events. */
+  readonly region: string;
 
   constructor(
     /** The topic; `undefined` disables publishing. */
     readonly topicArn: string | undefined,
-    private readonly logger?: Logger,
-    private readonly sns: () => SNSClient = snsClient,
-    /** Where each event is also written as a workflow metric event (`CIRRUS_WORKFLOW_LOG_GROUP`), if anywhere. */
-    readonly metrics?: WorkflowMetricLogger,
-    /** The region of the console URLs in the events; by default the one `process.env` names. */
-    readonly region: string = regionFromEnv(),
-  ) {}
-
-  /** Builds a publisher for `CIRRUS_WORKFLOW_EVENT_TOPIC_ARN` (and `CIRRUS_WORKFLOW_LOG_GROUP`). */
-  static fromEnv(logger?: Logger, env: Env = process.env): WorkflowEventPublisher {
-    return new WorkflowEventPublisher(
-      env[ENV.workflowEventTopicArn] || undefined,
-      logger,
-      snsClient,
-      WorkflowMetricLogger.fromEnv(logger, env),
-      regionFromEnv(env),
-    );
+    deps: WorkflowEventPublisherDeps,
+  ) {
+    this.logger = deps.logger;
+    this.sns = deps.sns;
+    this.metrics = deps.metrics;
+    this.region = deps.region;
   }
 
   /** True when a topic is configured. */

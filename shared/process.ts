@@ -10,8 +10,6 @@
 import { randomUUID } from 'node:crypto';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import pLimit from 'p-limit';
-import { sfnClient } from './clients';
-import { ENV, positiveIntFromEnv, regionFromEnv, requireEnv, type Env } from './config';
 import {
   InvalidRecordError,
   NotAProcessPayloadError,
@@ -22,7 +20,7 @@ import {
 import { WorkflowEventPublisher, WorkflowEventType, skipEventFor } from './events';
 import { executionArn as buildExecutionArn, executionId, executionIdFromArn, splitExecutionArn } from './execution';
 import { SerializedPayload, isJsonObject, type JsonObject } from './json';
-import { createLogger, payloadLogger, type Logger } from './logger';
+import { payloadLogger, type Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
 import { assertWritableDepth, processDefinition, validateProcessPayload, workflowOf, type ProcessPayload } from './payload';
 import { extractRecordWithText, isSqsMessage, normalizeEvent } from './records';
@@ -58,18 +56,21 @@ export interface RecordResult {
   error?: string;
 }
 
-/** Dependencies of {@link processEvent}; each defaults to one built from the environment. */
+/**
+ * Dependencies of {@link processEvent}, all given by the caller (the handler builds them from its
+ * runtime, `shared/runtime.ts`): nothing is read from the environment here.
+ */
 export interface ProcessDeps {
-  bucket?: PayloadBucket;
-  stateDb?: StateDb;
-  sfn?: SFNClient;
-  events?: WorkflowEventPublisher;
-  baseWorkflowArn?: string;
-  concurrency?: number;
-  logger?: Logger;
-  env?: Env;
-  /** The region execution names are planned in; defaults to the one `env` names. */
-  region?: string;
+  bucket: PayloadBucket;
+  stateDb: StateDb;
+  sfn: SFNClient;
+  events: WorkflowEventPublisher;
+  baseWorkflowArn: string;
+  /** Payloads of one batch handled at the same time (`CIRRUS_PROCESS_CONCURRENCY`). */
+  concurrency: number;
+  logger: Logger;
+  /** The region execution names are planned in (console URLs of earlier executions). */
+  region: string;
   /**
    * Milliseconds the invocation has left (Lambda `context.getRemainingTimeInMillis`): a throttled
    * StartExecution is retried within it. Without it only the SDK's own retries are made.
@@ -94,8 +95,6 @@ interface Candidate {
   serialized: SerializedPayload;
 }
 
-const moduleLogger = createLogger('process');
-
 /** What every phase of {@link processEvent} works with: the dependencies, resolved once. */
 interface EventContext {
   bucket: PayloadBucket;
@@ -110,21 +109,18 @@ interface EventContext {
   remainingMs?: () => number;
 }
 
-/** The dependencies that were not given, built from `deps.env` (default `process.env`). */
-function resolveDeps(deps: ProcessDeps): EventContext {
-  const env = deps.env ?? process.env;
-  const logger = deps.logger ?? moduleLogger;
+/** The context of one event: the dependencies, and the concurrency limit built from them. */
+function eventContext(deps: ProcessDeps): EventContext {
   return {
-    bucket: deps.bucket ?? PayloadBucket.fromEnv(env),
-    stateDb: deps.stateDb ?? StateDb.fromEnv(env),
-    baseArn: deps.baseWorkflowArn ?? requireEnv(ENV.baseWorkflowArn, env),
-    sfn: deps.sfn ?? sfnClient(),
-    // Execution names of resumed payloads hold console URLs, so they depend on the region: the
-    // region of the environment the caller gave, never process.env's when another one was given.
-    region: deps.region ?? regionFromEnv(env),
-    events: deps.events ?? WorkflowEventPublisher.fromEnv(logger, env),
-    logger,
-    limit: pLimit(deps.concurrency ?? positiveIntFromEnv(ENV.processConcurrency, DEFAULT_PROCESS_CONCURRENCY, env)),
+    bucket: deps.bucket,
+    stateDb: deps.stateDb,
+    baseArn: deps.baseWorkflowArn,
+    sfn: deps.sfn,
+    // Execution names of resumed payloads hold console URLs, so they depend on the region.
+    region: deps.region,
+    events: deps.events,
+    logger: deps.logger,
+    limit: pLimit(deps.concurrency),
     remainingMs: deps.remainingMs,
   };
 }
@@ -137,8 +133,8 @@ type Ended = Partial<RecordResult> & { outcome: Outcome };
  * that each return how the records they end ended: extract and validate, read the states,
  * drop duplicates, run each payload.
  */
-export async function processEvent(event: unknown, deps: ProcessDeps = {}): Promise<ProcessSummary> {
-  const ctx = resolveDeps(deps);
+export async function processEvent(event: unknown, deps: ProcessDeps): Promise<ProcessSummary> {
+  const ctx = eventContext(deps);
   const records = normalizeEvent(event);
   const sqs = records.length > 0 && records.every(isSqsMessage);
   const messageIds = records.map((r) => (isSqsMessage(r) ? r.messageId : undefined));

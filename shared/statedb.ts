@@ -12,8 +12,6 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { dynamoDocClient } from './clients';
-import { ENV, requireEnv, type Env } from './config';
 import { errorName } from './errors';
 import { executionIdFromArn } from './execution';
 import type { PayloadBucket } from './payload-bucket';
@@ -169,13 +167,8 @@ export class StateDb {
   constructor(
     /** The table name. */
     readonly tableName: string,
-    private readonly client: DynamoDBDocumentClient = dynamoDocClient(),
+    private readonly client: DynamoDBDocumentClient,
   ) {}
-
-  /** Builds the StateDB from `CIRRUS_STATE_DB`. */
-  static fromEnv(env: Env = process.env, client?: DynamoDBDocumentClient): StateDb {
-    return new StateDb(requireEnv(ENV.stateDb, env), client);
-  }
 
   /** Reads one item; `undefined` when there is none. */
   async getItem(payloadId: string): Promise<StateItem | undefined> {

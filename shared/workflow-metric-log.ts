@@ -14,8 +14,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CreateLogStreamCommand, PutLogEventsCommand, type CloudWatchLogsClient, type InputLogEvent } from '@aws-sdk/client-cloudwatch-logs';
-import { logsClient } from './clients';
-import { ENV, type Env } from './config';
 import { errorMessage, errorName } from './errors';
 import type { WorkflowEvent } from './events';
 import type { Logger } from './logger';
@@ -109,15 +107,10 @@ export class WorkflowMetricLogger {
   constructor(
     /** The log group. */
     readonly logGroupName: string,
-    private readonly logger?: Logger,
-    private readonly client: () => CloudWatchLogsClient = logsClient,
+    private readonly logger: Logger | undefined,
+    /** The CloudWatch Logs client, asked for when events are written. */
+    private readonly client: () => CloudWatchLogsClient,
   ) {}
-
-  /** A logger for `CIRRUS_WORKFLOW_LOG_GROUP`, or `undefined` when it is unset. */
-  static fromEnv(logger?: Logger, env: Env = process.env): WorkflowMetricLogger | undefined {
-    const group = env[ENV.workflowLogGroup]?.trim();
-    return group ? new WorkflowMetricLogger(group, logger) : undefined;
-  }
 
   /** Queues the metric event of a workflow event (of a type Cirrus has). */
   add(event: WorkflowEvent): void {

@@ -27,6 +27,7 @@ import {
   uid,
   type PipelineStack,
 } from './helpers/pipeline';
+import { processDeps } from './helpers/deps';
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const BUCKET = 'cirrus-payloads';
@@ -280,7 +281,7 @@ describe('process on the local stack', () => {
     expect(process.env.AWS_REGION).not.toBe('eu-west-1');
 
     const events = eventsFromNow();
-    const { results } = await processEvent(sqsEvent(sqsRecord(payload)), { env: { ...process.env, AWS_REGION: 'eu-west-1' } });
+    const { results } = await processEvent(sqsEvent(sqsRecord(payload)), processDeps({ ...process.env, AWS_REGION: 'eu-west-1' }));
     expect(results).toMatchObject([{ outcome: 'started' }]);
 
     const second = p.executionArn('minimal', expectedExecutionName(payload.id, [first], 'eu-west-1'));
@@ -382,7 +383,7 @@ describe('process on the local stack', () => {
     const record = sqsRecord(payload);
     const name = expectedExecutionName(payload.id);
     const arn = p.executionArn('minimal', name);
-    const s3 = instrumentS3(handlerRuntime().clients.s3, { fail: (key) => key.endsWith('/input.json') });
+    const s3 = instrumentS3(handlerRuntime(process.env).clients.s3, { fail: (key) => key.endsWith('/input.json') });
     let res: SQSBatchResponse;
     try {
       res = await processSqs(record);
@@ -437,7 +438,7 @@ describe('process on the local stack', () => {
       const records = bodies.map((b) => sqsRecord(b));
 
       const s3 = instrumentS3(client, { delayMs: 40 });
-      const { sqs, results } = await processEvent(sqsEvent(...records), { bucket: new PayloadBucket(BUCKET, 'cirrus', { s3: client }) });
+      const { sqs, results } = await processEvent(sqsEvent(...records), processDeps(process.env, { bucket: new PayloadBucket(BUCKET, 'cirrus', { s3: client }) }));
       expect(sqs).toBe(true);
       expect(results.map((r) => r.outcome)).toEqual([
         'started',
@@ -464,10 +465,10 @@ describe('process on the local stack', () => {
       // The measurement tells concurrency apart: with a bound of 1 there is never more than one.
       const serial = instrumentS3(client, { delayMs: 10 });
       const more = [makePayload(), makePayload(), makePayload()];
-      const again = await processEvent(sqsEvent(...more.map((m) => sqsRecord(m))), {
-        bucket: new PayloadBucket(BUCKET, 'cirrus', { s3: client }),
-        concurrency: 1,
-      });
+      const again = await processEvent(
+        sqsEvent(...more.map((m) => sqsRecord(m))),
+        processDeps(process.env, { bucket: new PayloadBucket(BUCKET, 'cirrus', { s3: client }), concurrency: 1 }),
+      );
       expect(again.results.map((r) => r.outcome)).toEqual(['started', 'started', 'started']);
       expect(serial.puts).toHaveLength(3);
       expect(serial.maxInFlight).toBe(1);

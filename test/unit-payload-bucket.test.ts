@@ -5,7 +5,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { startS3rver, type LocalS3 } from './helpers/s3rver';
 import { thrown } from './helpers/fixtures';
-import { resetClients } from '../shared/clients';
+import { S3Client } from '@aws-sdk/client-s3';
+import { clientSettingsFromEnv, createClients, type Clients } from '../shared/clients';
 import { DEFAULT_ROOT_PREFIX } from '../shared/config';
 import {
   ConfigurationError,
@@ -36,6 +37,9 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
   }
   throw new Error('expected the promise to reject');
 }
+
+/** The S3 client of the buckets that only build keys and URLs: these tests never send anything with it. */
+const UNUSED_S3 = { s3: new S3Client({ region: 'us-west-2' }) };
 
 function samplePayload(extra: JsonObject = {}): JsonObject {
   return {
@@ -94,43 +98,51 @@ describe('root prefix', () => {
   });
 
   it('reads CIRRUS_PAYLOAD_ROOT_PREFIX in fromEnv and normalises it', () => {
-    const b = PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt', CIRRUS_PAYLOAD_ROOT_PREFIX: '/custom/' });
+    const b = PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt', CIRRUS_PAYLOAD_ROOT_PREFIX: '/custom/' }, UNUSED_S3);
     expect(b.bucketName).toBe('bkt');
     expect(b.rootPrefix).toBe('custom');
     expect(b.prefixTmp).toBe('custom/tmp');
   });
 
   it('uses the default root in fromEnv when CIRRUS_PAYLOAD_ROOT_PREFIX is unset or empty', () => {
-    expect(PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt' }).rootPrefix).toBe('cirrus');
-    expect(PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt', CIRRUS_PAYLOAD_ROOT_PREFIX: '' }).rootPrefix).toBe('cirrus');
+    expect(PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt' }, UNUSED_S3).rootPrefix).toBe('cirrus');
+    expect(PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt', CIRRUS_PAYLOAD_ROOT_PREFIX: '' }, UNUSED_S3).rootPrefix).toBe('cirrus');
   });
 
   it('rejects a malformed CIRRUS_PAYLOAD_ROOT_PREFIX in fromEnv', () => {
-    const err = thrown(() => PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt', CIRRUS_PAYLOAD_ROOT_PREFIX: 'a/../b' }));
+    const err = thrown(() => PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt', CIRRUS_PAYLOAD_ROOT_PREFIX: 'a/../b' }, UNUSED_S3));
     expect(err.name).toBe('ConfigurationError');
+  });
+});
+
+describe('a bucket built without an S3 client', () => {
+  it('builds keys and URLs, and refuses every read and write with a ConfigurationError (it builds no client)', async () => {
+    const b = new PayloadBucket('bucket');
+    expect(b.getInputPayloadUrl(PAYLOAD_ID, EXEC_ID)).toBe(`s3://bucket/cirrus/executions/${PAYLOAD_ID}/${EXEC_ID}/input.json`);
+    await expect(b.readPayload('s3://bucket/cirrus/tmp/oversized/x.json')).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(b.uploadInputPayload(samplePayload(), PAYLOAD_ID, EXEC_ID)).rejects.toThrow(/without an S3 client/);
   });
 });
 
 describe('missing payload bucket', () => {
   it('throws UndefinedPayloadBucketError from fromEnv when CIRRUS_PAYLOAD_BUCKET is missing', () => {
-    const err = thrown(() => PayloadBucket.fromEnv({}));
+    const err = thrown(() => PayloadBucket.fromEnv({}, UNUSED_S3));
     expect(err).toBeInstanceOf(UndefinedPayloadBucketError);
     expect(err.name).toBe('UndefinedPayloadBucketError');
     expect(err.message).toContain('CIRRUS_PAYLOAD_BUCKET');
   });
 
   it('throws UndefinedPayloadBucketError from fromEnv when CIRRUS_PAYLOAD_BUCKET is empty', () => {
-    const err = thrown(() => PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: '' }));
+    const err = thrown(() => PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: '' }, UNUSED_S3));
     expect(err.name).toBe('UndefinedPayloadBucketError');
   });
 
-  it('reads process.env by default in fromEnv', () => {
+  it('reads only the environment it is given in fromEnv, never process.env', () => {
     const saved = process.env.CIRRUS_PAYLOAD_BUCKET;
     try {
-      delete process.env.CIRRUS_PAYLOAD_BUCKET;
-      expect(thrown(() => PayloadBucket.fromEnv()).name).toBe('UndefinedPayloadBucketError');
       process.env.CIRRUS_PAYLOAD_BUCKET = 'from-process-env';
-      expect(PayloadBucket.fromEnv().bucketName).toBe('from-process-env');
+      expect(thrown(() => PayloadBucket.fromEnv({}, UNUSED_S3)).name).toBe('UndefinedPayloadBucketError');
+      expect(PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'given' }, UNUSED_S3).bucketName).toBe('given');
     } finally {
       if (saved === undefined) delete process.env.CIRRUS_PAYLOAD_BUCKET;
       else process.env.CIRRUS_PAYLOAD_BUCKET = saved;
@@ -550,9 +562,10 @@ describe('PayloadBucket against s3rver', () => {
     });
   });
 
-  describe('shared client from AWS_ENDPOINT_URL_S3', () => {
+  describe('a client set (createClients, as the runtime builds it) from AWS_ENDPOINT_URL_S3', () => {
     const VARS = ['AWS_ENDPOINT_URL_S3', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'] as const;
     const saved: Partial<Record<(typeof VARS)[number], string>> = {};
+    let clients: Clients;
 
     beforeAll(() => {
       for (const v of VARS) saved[v] = process.env[v];
@@ -560,25 +573,25 @@ describe('PayloadBucket against s3rver', () => {
       process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
       process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
       process.env.AWS_REGION = 'us-west-2';
-      resetClients();
+      clients = createClients(clientSettingsFromEnv(process.env));
     });
 
     afterAll(() => {
-      resetClients();
+      clients.destroy();
       for (const v of VARS) {
         if (saved[v] === undefined) delete process.env[v];
         else process.env[v] = saved[v];
       }
     });
 
-    it('works against a local endpoint with path-style addressing (no client passed)', async () => {
-      const pb = PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: bucketName });
+    it('works against a local endpoint with path-style addressing', async () => {
+      const pb = PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: bucketName }, { s3: clients.s3 });
       const p = samplePayload({ marker: 'env-endpoint' });
       const url = await pb.uploadInputPayload(p, PAYLOAD_ID, 'env-endpoint');
       expect(url).toBe(`s3://${bucketName}/cirrus/executions/${PAYLOAD_ID}/env-endpoint/input.json`);
       expect(JSON.parse(await local.getText(bucketName, keyOf(url)))).toEqual(p);
       expect(await pb.readPayload(url)).toEqual(p);
-      expect(await readPayloadUnrestricted({ url })).toEqual(p);
+      expect(await readPayloadUnrestricted({ url }, { s3: clients.s3 })).toEqual(p);
     });
   });
 

@@ -23,6 +23,7 @@ import {
   type StateItem,
 } from '../shared/statedb';
 import { createTableInput } from '../shared/statedb-schema';
+import { createRuntime, loadRuntimeConfig } from '../shared/runtime';
 
 const ARN1 = 'arn:aws:states:us-west-2:123456789012:execution:cirrus-test-wf:11111111-1111-5111-8111-111111111111';
 const ARN2 = 'arn:aws:states:us-west-2:123456789012:execution:cirrus-test-wf:22222222-2222-5222-8222-222222222222';
@@ -303,9 +304,16 @@ describe('StateDb against dynalite', () => {
     expect((await db.getItems([])).size).toBe(0);
   });
 
-  it('StateDb.fromEnv requires CIRRUS_STATE_DB', () => {
-    expect(() => StateDb.fromEnv({}, local.doc)).toThrow(/CIRRUS_STATE_DB/);
-    expect(StateDb.fromEnv({ CIRRUS_STATE_DB: 'tbl' }, local.doc).tableName).toBe('tbl');
+  it("the functions' runtime requires CIRRUS_STATE_DB for the StateDB", () => {
+    const without = createRuntime(loadRuntimeConfig({ CIRRUS_PAYLOAD_BUCKET: 'b' }));
+    const withTable = createRuntime(loadRuntimeConfig({ CIRRUS_PAYLOAD_BUCKET: 'b', CIRRUS_STATE_DB: 'tbl' }));
+    try {
+      expect(() => without.stateDb()).toThrow(/CIRRUS_STATE_DB/);
+      expect(withTable.stateDb().tableName).toBe('tbl');
+    } finally {
+      without.destroy();
+      withTable.destroy();
+    }
   });
 });
 

@@ -5,7 +5,8 @@
  */
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, ResourceNotFoundException } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { WorkflowEventPublisher, WorkflowEventType, type WorkflowEvent } from '../shared/events';
+import { WorkflowEventType, type WorkflowEvent } from '../shared/events';
+import { createRuntime, loadRuntimeConfig } from '../shared/runtime';
 import { WorkflowMetricLogger, metricMessage } from '../shared/workflow-metric-log';
 
 const ARN = 'arn:aws:states:us-west-2:123456789012:execution:cirrus-cog-archive:492fca12-ae13-5b13-8f98-4873fed8f3d3';
@@ -133,10 +134,17 @@ describe('WorkflowMetricLogger', () => {
     expect(errors).toHaveLength(1);
   });
 
-  it('is off unless CIRRUS_WORKFLOW_LOG_GROUP is set, and the event publisher feeds it every event it announces', async () => {
-    expect(WorkflowMetricLogger.fromEnv(undefined, {})).toBeUndefined();
-    const publisher = WorkflowEventPublisher.fromEnv(undefined, { CIRRUS_WORKFLOW_LOG_GROUP: GROUP });
-    expect(publisher.metrics?.logGroupName).toBe(GROUP);
-    expect(publisher.enabled).toBe(false);
+  it("is off unless CIRRUS_WORKFLOW_LOG_GROUP is set, and the functions' event publisher feeds it every event it announces", async () => {
+    const off = createRuntime(loadRuntimeConfig({ CIRRUS_PAYLOAD_BUCKET: 'b' }));
+    const on = createRuntime(loadRuntimeConfig({ CIRRUS_PAYLOAD_BUCKET: 'b', CIRRUS_WORKFLOW_LOG_GROUP: GROUP }));
+    try {
+      expect(off.eventPublisher().metrics).toBeUndefined();
+      const publisher = on.eventPublisher();
+      expect(publisher.metrics?.logGroupName).toBe(GROUP);
+      expect(publisher.enabled).toBe(false);
+    } finally {
+      off.destroy();
+      on.destroy();
+    }
   });
 });

@@ -203,7 +203,7 @@ describe('update-state on the local stack', () => {
     const payload = makePayload({ features: [makeItem(itemId, 'sentinel-s2-l2a', { pad: padding(125_000) })] });
     const { id, name, done } = await runWithoutUpdateState(payload);
     expect(JSON.parse(done.event.detail.output!)).toEqual(JSON.parse(done.event.detail.input!));
-    const send = jest.spyOn(handlerRuntime().clients.s3, 'send');
+    const send = jest.spyOn(handlerRuntime(process.env).clients.s3, 'send');
     try {
       const result = await updateStateHandler(done.event);
       expect(result).toMatchObject({ state: 'SUCCEEDED', payloadId: id });
@@ -372,7 +372,7 @@ describe('update-state on the local stack', () => {
     const defs = Array.from({ length: 12 }, (_, i) => ({ workflow: `next-${i}` }));
     const payload = makePayload({ next: [defs] });
     const itemId = (payload.features as JsonObject[])[0].id as string;
-    const send = jest.spyOn(handlerRuntime().clients.sqs as unknown as { send: (command: unknown) => unknown }, 'send');
+    const send = jest.spyOn(handlerRuntime(process.env).clients.sqs as unknown as { send: (command: unknown) => unknown }, 'send');
 
     await runLoop(payload);
 
@@ -388,7 +388,7 @@ describe('update-state on the local stack', () => {
     const defs = [{ workflow: 'next-a' }, { workflow: 'next-b' }, { workflow: 'next-c' }];
     const itemId = uid('chain');
     const payload = makePayload({ features: [makeItem(itemId, 'sentinel-s2-l2a', { pad: padding(100_000) })], next: [defs] });
-    const send = jest.spyOn(handlerRuntime().clients.sqs as unknown as { send: (command: unknown) => unknown }, 'send');
+    const send = jest.spyOn(handlerRuntime(process.env).clients.sqs as unknown as { send: (command: unknown) => unknown }, 'send');
 
     const { result } = await runLoop(payload);
 

@@ -20,6 +20,17 @@ const CLIENT_FACTORY = 'clients.ts';
 /** The one module of shared/ that may use the client factory: the handlers' runtime. */
 const RUNTIME = 'runtime.ts';
 
+let p: PipelineStack;
+
+beforeAll(async () => {
+  p = await startPipelineStack();
+  await p.stack.registerWorkflow('minimal', path.join(WORKFLOWS_DIR, 'minimal.asl.json'));
+});
+
+afterAll(async () => {
+  await p?.stop();
+});
+
 /**
  * What breaks the composition rule in one shared module, as `<file>:<line> <what>`: a read of
  * `process.env`, an SDK client constructed (`new …Client(…)`, `…Client.from(…)`) outside the client
@@ -91,17 +102,6 @@ describe('shared/ reads no environment and creates no client', () => {
 });
 
 describe('the handlers on the local stack', () => {
-  let p: PipelineStack;
-
-  beforeAll(async () => {
-    p = await startPipelineStack();
-    await p.stack.registerWorkflow('minimal', path.join(WORKFLOWS_DIR, 'minimal.asl.json'));
-  });
-
-  afterAll(async () => {
-    await p?.stop();
-  });
-
   afterEach(() => {
     jest.restoreAllMocks();
   });

@@ -55,7 +55,7 @@ export function loadRuntimeConfig(env: Env): RuntimeConfig {
     referenceBuckets: parseBucketList(env[ENV.referenceBuckets]),
     stateTable: optionalEnv(ENV.stateDb, env),
     baseWorkflowArn: optionalEnv(ENV.baseWorkflowArn, env),
-    // Any non-empty value (as Cirrus reads them).
+    // Any non-empty value, untrimmed (as the functions have always read these three).
     workflowEventTopicArn: env[ENV.workflowEventTopicArn] || undefined,
     publishTopicArn: env[ENV.publishTopicArn] || undefined,
     processQueueUrl: env[ENV.processQueueUrl] || undefined,

@@ -16,7 +16,7 @@ import {
 
 const bucket: PayloadBucket = new PayloadBucket('my-bucket', 'my-root');
 const inputUrl: string = bucket.getInputPayloadUrl('c/workflow-w/i', '0000');
-const prefix: string = bucket.prefixTmp;
+const prefix: string = bucket.layout.prefixTmp;
 const size: number = measureInlineSize({ a: 1 });
 const limit: number = MAX_PAYLOAD_LENGTH;
 const p: ProcessPayload = validateProcessPayload({ type: 'FeatureCollection', features: [], process: [{ workflow: 'w' }], id: 'c/workflow-w/i' });

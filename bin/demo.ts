@@ -134,7 +134,7 @@ async function stateDbSection(p: Pipeline): Promise<Map<string, StateItem>> {
   const states = await db.getItems(DEMO_IDS);
   for (const id of DEMO_IDS) {
     const it = states.get(id);
-    process.stdout.write(`${(it?.state ?? 'MISSING').padEnd(10)} ${id}${it?.last_error ? `\n           last_error: ${it.last_error}` : ''}\n`);
+    process.stdout.write(`${(it?.state ?? 'MISSING').padEnd(10)} ${id}${it?.lastError ? `\n           last_error: ${it.lastError}` : ''}\n`);
   }
   return states;
 }

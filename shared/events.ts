@@ -34,25 +34,25 @@ export function skipEventFor(state: State): WorkflowEventType {
   }
 }
 
-/** One workflow event. */
+/** One workflow event, as the code passes it around; {@link serializeEvent} gives its wire form (Cirrus's snake_case keys). */
 export interface WorkflowEvent {
-  event_type: WorkflowEventType;
-  payload_id: string;
-  isotimestamp: string;
-  input_payload_url?: string;
-  output_payload_url?: string;
+  eventType: WorkflowEventType;
+  payloadId: string;
+  isoTimestamp: string;
+  inputPayloadUrl?: string;
+  outputPayloadUrl?: string;
   /** Execution ARN; published as the console URL under `execution`. */
-  execution_arn?: string;
+  executionArn?: string;
   error?: string;
 }
 
 /** The JSON message body of an event: empty fields are left out; the ARN becomes a console URL. */
 export function serializeEvent(e: WorkflowEvent, region: string = regionFromEnv()): string {
-  const body: Record<string, string> = { event_type: e.event_type, payload_id: e.payload_id, isotimestamp: e.isotimestamp };
-  if (e.input_payload_url) body.input_payload_url = e.input_payload_url;
-  if (e.output_payload_url) body.output_payload_url = e.output_payload_url;
+  const body: Record<string, string> = { event_type: e.eventType, payload_id: e.payloadId, isotimestamp: e.isoTimestamp };
+  if (e.inputPayloadUrl) body.input_payload_url = e.inputPayloadUrl;
+  if (e.outputPayloadUrl) body.output_payload_url = e.outputPayloadUrl;
   if (e.error) body.error = e.error;
-  if (e.execution_arn) body.execution = executionUrl(e.execution_arn, region);
+  if (e.executionArn) body.execution = executionUrl(e.executionArn, region);
   return JSON.stringify(body);
 }
 
@@ -68,8 +68,8 @@ function attributeText(s: string): string {
 
 /** SNS attributes of an event: `event_type`, and `workflow`/`collections` from the id, `error`. */
 export function eventAttributes(e: WorkflowEvent): Record<string, MessageAttributeValue> {
-  const attrs: Record<string, MessageAttributeValue> = { event_type: { DataType: 'String', StringValue: e.event_type } };
-  const parts = cirrusEventParts(e.payload_id);
+  const attrs: Record<string, MessageAttributeValue> = { event_type: { DataType: 'String', StringValue: e.eventType } };
+  const parts = cirrusEventParts(e.payloadId);
   if (parts) {
     attrs.workflow = { DataType: 'String', StringValue: attributeText(parts.workflow) };
     attrs.collections = { DataType: 'String', StringValue: attributeText(parts.collections) };
@@ -120,7 +120,7 @@ export class WorkflowEventPublisher {
   /** Queues an event; sends a batch when 10 are waiting. */
   announce(event: WorkflowEvent): void {
     this.announced.push(event);
-    this.logger?.info('workflow event', { event_type: event.event_type, payload_id: event.payload_id, error: event.error });
+    this.logger?.info('workflow event', { event_type: event.eventType, payload_id: event.payloadId, error: event.error });
     this.metrics?.add(event);
     if (!this.enabled) return;
     this.buffer.push(event);
@@ -136,7 +136,7 @@ export class WorkflowEventPublisher {
       this.failedCount += events.length;
       this.logger?.error('failed to publish workflow events; the payloads themselves are unaffected', {
         error: errorMessage(err),
-        events: events.map((e) => `${e.event_type} ${e.payload_id}`),
+        events: events.map((e) => `${e.eventType} ${e.payloadId}`),
       });
     }
   }

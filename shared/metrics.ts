@@ -85,10 +85,10 @@ export class WorkflowMetrics {
   /** Counts each event under its workflow and outcome. */
   count(events: Iterable<WorkflowEvent>): void {
     for (const e of events) {
-      const workflow = metricWorkflow(e.payload_id);
+      const workflow = metricWorkflow(e.payloadId);
       let byName = this.counts.get(workflow);
       if (!byName) this.counts.set(workflow, (byName = new Map()));
-      const name = EVENT_METRICS[e.event_type];
+      const name = EVENT_METRICS[e.eventType];
       byName.set(name, (byName.get(name) ?? 0) + 1);
     }
   }

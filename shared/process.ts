@@ -209,10 +209,10 @@ function dropDuplicates(
     }
     const planned = plannedExecutionArn(c.payload, states.get(c.payload.id), ctx.baseArn, ctx.region);
     ctx.events.announce({
-      event_type: WorkflowEventType.DUPLICATE_ID_ENCOUNTERED,
-      payload_id: c.payload.id,
-      isotimestamp: isoNow(),
-      input_payload_url: ctx.bucket.getInputPayloadUrl(c.payload.id, executionIdFromArn(planned)),
+      eventType: WorkflowEventType.DUPLICATE_ID_ENCOUNTERED,
+      payloadId: c.payload.id,
+      isoTimestamp: isoNow(),
+      inputPayloadUrl: ctx.bucket.getInputPayloadUrl(c.payload.id, executionIdFromArn(planned)),
     });
     payloadLogger(ctx.logger, c.payload.id).warn('duplicate payload id in the batch; dropped (the first occurrence is processed)');
     duplicates.push(c);
@@ -307,7 +307,7 @@ async function recordFailure(err: unknown, failed: FailedRecord, ctx: EventConte
     invalid_payload_url: url,
   });
   const eventType = failed.stage === 'extract' ? WorkflowEventType.RECORD_EXTRACT_FAILED : WorkflowEventType.NOT_A_PROCESS_PAYLOAD;
-  ctx.events.announce({ event_type: eventType, payload_id: payloadId, isotimestamp: isoNow(), input_payload_url: url, error: errorMessage(err) });
+  ctx.events.announce({ eventType, payloadId, isoTimestamp: isoNow(), inputPayloadUrl: url, error: errorMessage(err) });
   return { outcome: url ? 'invalid' : 'retry', error: errorMessage(err), inputPayloadUrl: url, ...(payloadId !== 'unknown' ? { payloadId } : {}) };
 }
 
@@ -378,13 +378,13 @@ interface RunContext extends EventContext {
 function skip(ctx: RunContext, payloadId: string, item: StateItem | undefined, state: State, why: string): Ended {
   const urls = item ? itemUrls(item, ctx.bucket) : {};
   ctx.events.announce({
-    event_type: skipEventFor(state),
-    payload_id: payloadId,
-    isotimestamp: isoNow(),
+    eventType: skipEventFor(state),
+    payloadId,
+    isoTimestamp: isoNow(),
     ...urls,
   });
   ctx.log.info(`skipped: already ${state} (${why})`);
-  return { outcome: 'skipped', inputPayloadUrl: urls.input_payload_url };
+  return { outcome: 'skipped', inputPayloadUrl: urls.inputPayloadUrl };
 }
 
 /** Claims the payload, stores its input.json, starts its execution and sets PROCESSING. */
@@ -423,7 +423,7 @@ async function claimPayload(payload: ProcessPayload, item: StateItem | undefined
     const current = claim.current;
     return { ended: skip(ctx, id, current, current?.state ?? State.PROCESSING, 'another invocation claimed it first') };
   }
-  ctx.events.announce({ event_type: WorkflowEventType.CLAIMED_PROCESSING, payload_id: id, isotimestamp: isoNow() });
+  ctx.events.announce({ eventType: WorkflowEventType.CLAIMED_PROCESSING, payloadId: id, isoTimestamp: isoNow() });
   return { execArn };
 }
 
@@ -477,12 +477,12 @@ async function startWorkflow(
     const msg = awsErrorText(err, 'StartExecution');
     await ctx.stateDb.setFailed(id, msg);
     ctx.events.announce({
-      event_type: WorkflowEventType.FAILED,
-      payload_id: id,
-      isotimestamp: isoNow(),
-      input_payload_url: inputUrl,
+      eventType: WorkflowEventType.FAILED,
+      payloadId: id,
+      isoTimestamp: isoNow(),
+      inputPayloadUrl: inputUrl,
       error: msg,
-      execution_arn: execArn,
+      executionArn: execArn,
     });
     ctx.log.error('state machine does not exist; payload recorded FAILED (not retried)', { error: msg });
     return { ended: { outcome: 'failed', executionArn: execArn, inputPayloadUrl: inputUrl, error: msg } };
@@ -503,11 +503,11 @@ async function markProcessing(ctx: RunContext, id: string, execArn: string, inpu
     return { outcome: started ? 'started' : 'skipped', executionArn: execArn, inputPayloadUrl: inputUrl };
   }
   ctx.events.announce({
-    event_type: WorkflowEventType.STARTED_PROCESSING,
-    payload_id: id,
-    isotimestamp: isoNow(),
-    input_payload_url: inputUrl,
-    execution_arn: execArn,
+    eventType: WorkflowEventType.STARTED_PROCESSING,
+    payloadId: id,
+    isoTimestamp: isoNow(),
+    inputPayloadUrl: inputUrl,
+    executionArn: execArn,
   });
   ctx.log.info(started ? 'workflow started' : 'workflow already started; now PROCESSING', { execution_arn: execArn, input_payload_url: inputUrl });
   return { outcome: 'started', executionArn: execArn, inputPayloadUrl: inputUrl };

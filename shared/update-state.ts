@@ -229,11 +229,11 @@ async function passOn(output: SerializedPayload, ctx: PassOnContext): Promise<Pi
   const report = (error: string, fields: Record<string, unknown> = {}): void => {
     log.error(error, fields);
     ctx.events.announce({
-      event_type: WorkflowEventType.PUBLISH_FAILED,
-      payload_id: ctx.payloadId,
-      isotimestamp: ctx.now,
-      output_payload_url: ctx.outputUrl,
-      execution_arn: ctx.execArn,
+      eventType: WorkflowEventType.PUBLISH_FAILED,
+      payloadId: ctx.payloadId,
+      isoTimestamp: ctx.now,
+      outputPayloadUrl: ctx.outputUrl,
+      executionArn: ctx.execArn,
       error,
     });
   };
@@ -387,12 +387,12 @@ async function onSucceeded(e: Ending, result: UpdateStateResult): Promise<Update
   result.state = State.SUCCEEDED;
   result.outputPayloadUrl = outputUrl;
   e.events.announce({
-    event_type: WorkflowEventType.SUCCEEDED,
-    payload_id: payloadId,
-    isotimestamp: now,
-    input_payload_url: inputUrl,
-    output_payload_url: outputUrl,
-    execution_arn: execArn,
+    eventType: WorkflowEventType.SUCCEEDED,
+    payloadId,
+    isoTimestamp: now,
+    inputPayloadUrl: inputUrl,
+    outputPayloadUrl: outputUrl,
+    executionArn: execArn,
   });
   if (output) {
     const passed = await passOn(output, { env: e.env, deps: e.deps, bucket, events: e.events, log, payloadId, now, outputUrl, execArn });
@@ -406,7 +406,7 @@ async function onSucceeded(e: Ending, result: UpdateStateResult): Promise<Update
 async function onAborted(e: Ending, result: UpdateStateResult): Promise<UpdateStateResult> {
   await e.stateDb.setAborted(e.payloadId, e.now);
   result.state = State.ABORTED;
-  e.events.announce({ event_type: WorkflowEventType.ABORTED, payload_id: e.payloadId, isotimestamp: e.now, input_payload_url: e.inputUrl, execution_arn: e.execArn });
+  e.events.announce({ eventType: WorkflowEventType.ABORTED, payloadId: e.payloadId, isoTimestamp: e.now, inputPayloadUrl: e.inputUrl, executionArn: e.execArn });
   e.log.info('execution aborted');
   return result;
 }
@@ -429,7 +429,7 @@ async function onFailedOrTimedOut(e: Ending, result: UpdateStateResult): Promise
     result.state = State.FAILED;
     eventType = err.type === 'TimedOutError' ? WorkflowEventType.TIMED_OUT : WorkflowEventType.FAILED;
   }
-  e.events.announce({ event_type: eventType, payload_id: payloadId, isotimestamp: now, input_payload_url: e.inputUrl, error: err.text, execution_arn: e.execArn });
+  e.events.announce({ eventType, payloadId, isoTimestamp: now, inputPayloadUrl: e.inputUrl, error: err.text, executionArn: e.execArn });
   e.log.info(`execution ${detail.status.toLowerCase()}`, { error: err.text, state: result.state });
   return result;
 }

@@ -38,12 +38,12 @@ export interface WorkflowMetricFields {
 
 /** The metric fields of a workflow event (the id is split as Cirrus splits it). */
 export function metricFields(event: WorkflowEvent): WorkflowMetricFields {
-  const parts = cirrusEventParts(event.payload_id);
+  const parts = cirrusEventParts(event.payloadId);
   return {
-    event: event.event_type,
+    event: event.eventType,
     workflow: parts ? parts.workflow : 'could not parse',
-    source: parts ? parts.collections : event.payload_id,
-    execution_arn: event.execution_arn ?? null,
+    source: parts ? parts.collections : event.payloadId,
+    execution_arn: event.executionArn ?? null,
   };
 }
 
@@ -100,7 +100,7 @@ export class WorkflowMetricLogger {
 
   /** Queues the metric event of a workflow event (of a type Cirrus has). */
   add(event: WorkflowEvent): void {
-    if (!CIRRUS_EVENT_TYPES.has(event.event_type)) return;
+    if (!CIRRUS_EVENT_TYPES.has(event.eventType)) return;
     // PutLogEvents wants the events of one call in chronological order.
     const timestamp = Math.max(Date.now(), this.lastTimestamp);
     this.lastTimestamp = timestamp;

@@ -268,7 +268,7 @@ describe('process on the local stack', () => {
     const second = p.executionArn('minimal', expectedExecutionName(payload.id, [first]));
     const item = await p.db.getItem(payload.id);
     expect(item).toMatchObject({ state: 'PROCESSING', executions: [first, second] });
-    expect(item?.last_error).toBeUndefined();
+    expect(item?.lastError).toBeUndefined();
     expect(JSON.parse((await p.describe(second)).input!)).toEqual(payload);
     expect(events().map((e) => e.event_type)).toEqual(['CLAIMED_PROCESSING', 'STARTED_PROCESSING']);
   });
@@ -370,11 +370,11 @@ describe('process on the local stack', () => {
 
     const item = await p.db.getItem(payload.id);
     expect(item?.state).toBe('FAILED');
-    expect(item?.last_error).toMatch(/^An error occurred \(StateMachineDoesNotExist\) when calling the StartExecution operation: \S/);
+    expect(item?.lastError).toMatch(/^An error occurred \(StateMachineDoesNotExist\) when calling the StartExecution operation: \S/);
     expect(p.executionsOf('nosuchworkflow')).toEqual([]);
     const failed = events().filter((e) => e.event_type === 'FAILED');
     expect(failed).toHaveLength(1);
-    expect(failed[0]).toMatchObject({ payload_id: payload.id, error: item?.last_error });
+    expect(failed[0]).toMatchObject({ payload_id: payload.id, error: item?.lastError });
   });
 
   it('S3 upload failure: the message is reported failed and nothing is started; the redelivery resumes the claim', async () => {

@@ -729,8 +729,8 @@ describe('workflow events of bad records', () => {
     const huge = `${'c'.repeat(150_000)}/workflow-minimal/${tag}`;
     const small = Array.from({ length: 9 }, (_, i) => `c/workflow-minimal/${tag}-${i}`);
     const at = new Date().toISOString();
-    publisher.announce({ event_type: WorkflowEventType.NOT_A_PROCESS_PAYLOAD, payload_id: huge, isotimestamp: at, error: 'too long' });
-    for (const id of small) publisher.announce({ event_type: WorkflowEventType.NOT_A_PROCESS_PAYLOAD, payload_id: id, isotimestamp: at });
+    publisher.announce({ eventType: WorkflowEventType.NOT_A_PROCESS_PAYLOAD, payloadId: huge, isoTimestamp: at, error: 'too long' });
+    for (const id of small) publisher.announce({ eventType: WorkflowEventType.NOT_A_PROCESS_PAYLOAD, payloadId: id, isoTimestamp: at });
     await publisher.flush();
 
     expect(publisher.failedCount).toBeGreaterThan(0);

@@ -20,7 +20,7 @@ const ARN = 'arn:aws:states:us-west-2:123456789012:execution:cirrus-test-cog-arc
 const TS = '2024-05-01T12:00:00.000000+00:00';
 
 function event(i: number, extra: Partial<WorkflowEvent> = {}): WorkflowEvent {
-  return { event_type: WorkflowEventType.STARTED_PROCESSING, payload_id: `col/workflow-wf/item-${i}`, isotimestamp: TS, ...extra };
+  return { eventType: WorkflowEventType.STARTED_PROCESSING, payloadId: `col/workflow-wf/item-${i}`, isoTimestamp: TS, ...extra };
 }
 
 describe('serializeEvent', () => {
@@ -28,12 +28,12 @@ describe('serializeEvent', () => {
     const body = JSON.parse(
       serializeEvent(
         {
-          event_type: WorkflowEventType.SUCCEEDED,
-          payload_id: PAYLOAD_ID,
-          isotimestamp: TS,
-          input_payload_url: 's3://b/in.json',
-          output_payload_url: 's3://b/out.json',
-          execution_arn: ARN,
+          eventType: WorkflowEventType.SUCCEEDED,
+          payloadId: PAYLOAD_ID,
+          isoTimestamp: TS,
+          inputPayloadUrl: 's3://b/in.json',
+          outputPayloadUrl: 's3://b/out.json',
+          executionArn: ARN,
           error: 'none really',
         },
         'us-west-2',
@@ -51,19 +51,19 @@ describe('serializeEvent', () => {
   });
 
   it('uses the given region in the console URL', () => {
-    const body = JSON.parse(serializeEvent({ ...event(1), execution_arn: ARN }, 'eu-central-1'));
+    const body = JSON.parse(serializeEvent({ ...event(1), executionArn: ARN }, 'eu-central-1'));
     expect(body.execution).toBe(`https://eu-central-1.console.aws.amazon.com/states/home?region=eu-central-1#/v2/executions/details/${ARN}`);
   });
 
   it('omits empty fields', () => {
-    const body = JSON.parse(serializeEvent({ ...event(1), input_payload_url: '', output_payload_url: undefined, error: '' }, 'us-west-2'));
+    const body = JSON.parse(serializeEvent({ ...event(1), inputPayloadUrl: '', outputPayloadUrl: undefined, error: '' }, 'us-west-2'));
     expect(Object.keys(body).sort()).toEqual(['event_type', 'isotimestamp', 'payload_id']);
   });
 });
 
 describe('eventAttributes', () => {
   it('has event_type, workflow and collections from the payload id', () => {
-    expect(eventAttributes({ ...event(1), payload_id: PAYLOAD_ID })).toEqual({
+    expect(eventAttributes({ ...event(1), payloadId: PAYLOAD_ID })).toEqual({
       event_type: { DataType: 'String', StringValue: 'STARTED_PROCESSING' },
       workflow: { DataType: 'String', StringValue: 'cog-archive' },
       collections: { DataType: 'String', StringValue: 'sentinel-s2-l2a' },
@@ -77,7 +77,7 @@ describe('eventAttributes', () => {
   });
 
   it('has only event_type for an id that is not a payload id', () => {
-    expect(Object.keys(eventAttributes({ ...event(1), payload_id: 'unknown', event_type: WorkflowEventType.RECORD_EXTRACT_FAILED }))).toEqual([
+    expect(Object.keys(eventAttributes({ ...event(1), payloadId: 'unknown', eventType: WorkflowEventType.RECORD_EXTRACT_FAILED }))).toEqual([
       'event_type',
     ]);
   });
@@ -171,7 +171,7 @@ describe('WorkflowEventPublisher', () => {
 
   it('sends each event in order with its serialised body and attributes, ids unique per batch', async () => {
     const pub = new WorkflowEventPublisher(TOPIC, undefined, () => client);
-    const events = Array.from({ length: 13 }, (_, i) => event(i, i % 2 ? { error: `e${i}`, execution_arn: ARN } : {}));
+    const events = Array.from({ length: 13 }, (_, i) => event(i, i % 2 ? { error: `e${i}`, executionArn: ARN } : {}));
     for (const e of events) pub.announce(e);
     await pub.flush();
     const calls = snsMock.commandCalls(PublishBatchCommand);

@@ -161,7 +161,7 @@ describe('planned execution ARN', () => {
   } as unknown as ProcessPayload;
 
   function item(state: State, executions: string[]): StateItem {
-    return { payload_id: PAYLOAD_ID, collections: 'sentinel-2-l2a', workflow: 'cog-archive', items: 'S2B_10TFK_20210713_0_L2A', state, executions };
+    return { payloadId: PAYLOAD_ID, collections: 'sentinel-2-l2a', workflow: 'cog-archive', items: 'S2B_10TFK_20210713_0_L2A', state, executions };
   }
 
   it('names a new payload from its id and no executions', () => {

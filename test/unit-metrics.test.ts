@@ -4,7 +4,7 @@ import { METRICS_NAMESPACE, METRIC_NAMES, UNKNOWN_WORKFLOW } from '../shared/met
 import { EVENT_METRICS, WorkflowMetrics, metricWorkflow } from '../shared/metrics';
 import { captureStdout, parseEmf } from './helpers/emf';
 
-const event = (event_type: WorkflowEventType, payload_id: string): WorkflowEvent => ({ event_type, payload_id, isotimestamp: '2026-12-01T00:00:00Z' });
+const event = (eventType: WorkflowEventType, payloadId: string): WorkflowEvent => ({ eventType, payloadId, isoTimestamp: '2026-12-01T00:00:00Z' });
 
 /** A metrics writer that really writes (tests disable Powertools Metrics by default). */
 function enabledMetrics(service = 'test-deployment'): WorkflowMetrics {

@@ -111,7 +111,7 @@ describe('recordToItem / itemUrls', () => {
 
   it('converts a stored record', () => {
     expect(recordToItem(record)).toEqual({
-      payload_id: 'my_coll/workflow-wf/i1/i2',
+      payloadId: 'my_coll/workflow-wf/i1/i2',
       collections: 'my_coll',
       workflow: 'wf',
       items: 'i1/i2',
@@ -125,14 +125,14 @@ describe('recordToItem / itemUrls', () => {
   it('gives the input and output URLs of the last execution of a SUCCEEDED item', () => {
     const bucket = new PayloadBucket('bkt');
     expect(itemUrls(recordToItem(record), bucket)).toEqual({
-      input_payload_url: 's3://bkt/cirrus/executions/my_coll/workflow-wf/i1/i2/22222222-2222-5222-8222-222222222222/input.json',
-      output_payload_url: 's3://bkt/cirrus/executions/my_coll/workflow-wf/i1/i2/22222222-2222-5222-8222-222222222222/output.json',
+      inputPayloadUrl: 's3://bkt/cirrus/executions/my_coll/workflow-wf/i1/i2/22222222-2222-5222-8222-222222222222/input.json',
+      outputPayloadUrl: 's3://bkt/cirrus/executions/my_coll/workflow-wf/i1/i2/22222222-2222-5222-8222-222222222222/output.json',
     });
   });
 
   it('gives no output URL before success and nothing without executions', () => {
     const bucket = new PayloadBucket('bkt');
-    expect(Object.keys(itemUrls(recordToItem({ ...record, state_updated: `FAILED_${T1}` }), bucket))).toEqual(['input_payload_url']);
+    expect(Object.keys(itemUrls(recordToItem({ ...record, state_updated: `FAILED_${T1}` }), bucket))).toEqual(['inputPayloadUrl']);
     expect(itemUrls(recordToItem({ ...record, executions: [] }), bucket)).toEqual({});
   });
 });
@@ -173,7 +173,7 @@ describe('StateDb against dynalite', () => {
     });
     const item = (await db.getItem(id)) as StateItem;
     expect(item.state).toBe(State.CLAIMED);
-    expect(item.payload_id).toBe(id);
+    expect(item.payloadId).toBe(id);
   });
 
   it('returns the current item when the payload is already CLAIMED, without appending', async () => {

@@ -152,7 +152,7 @@ describe('update-state on the local stack', () => {
 
     const item = await p.db.getItem(id);
     expect(item).toMatchObject({ state: 'SUCCEEDED', executions: [arn] });
-    expect(item?.last_error).toBeUndefined();
+    expect(item?.lastError).toBeUndefined();
 
     // process and update-state publish independently: only the set of events is fixed, not their order.
     const events = p.workflowEvents(id);
@@ -268,7 +268,7 @@ describe('update-state on the local stack', () => {
 
     const text = 'PayloadTooDullError: not interesting enough';
     expect(result).toMatchObject({ state: 'FAILED', error: text });
-    expect(await p.db.getItem(id)).toMatchObject({ state: 'FAILED', last_error: text, executions: [arn] });
+    expect(await p.db.getItem(id)).toMatchObject({ state: 'FAILED', lastError: text, executions: [arn] });
     expect(p.workflowEvents(id).filter((e) => e.event_type === 'FAILED')).toEqual([
       expect.objectContaining({
         error: text,
@@ -284,7 +284,7 @@ describe('update-state on the local stack', () => {
     const { id, done } = await runLoop(payload);
     expect(done.status).toBe('FAILED');
     expect(done.event.detail).toMatchObject({ error: 'WorkflowFailed', cause: 'process[0].succeed is not true' });
-    expect(await p.db.getItem(id)).toMatchObject({ state: 'FAILED', last_error: 'WorkflowFailed: process[0].succeed is not true' });
+    expect(await p.db.getItem(id)).toMatchObject({ state: 'FAILED', lastError: 'WorkflowFailed: process[0].succeed is not true' });
   });
 
   it('TIMED_OUT: FAILED with a TimedOutError text and a TIMED_OUT event', async () => {
@@ -294,10 +294,10 @@ describe('update-state on the local stack', () => {
 
     const item = await p.db.getItem(id);
     expect(item?.state).toBe('FAILED');
-    expect(item?.last_error).toMatch(/^TimedOutError: \S/);
-    expect(result).toMatchObject({ state: 'FAILED', error: item?.last_error });
+    expect(item?.lastError).toMatch(/^TimedOutError: \S/);
+    expect(result).toMatchObject({ state: 'FAILED', error: item?.lastError });
     expect(p.workflowEvents(id).filter((e) => e.event_type === 'TIMED_OUT')).toEqual([
-      expect.objectContaining({ error: item?.last_error, input_payload_url: url(p.executionKey(id, name, 'input.json')) }),
+      expect.objectContaining({ error: item?.lastError, input_payload_url: url(p.executionKey(id, name, 'input.json')) }),
     ]);
   });
 
@@ -326,7 +326,7 @@ describe('update-state on the local stack', () => {
 
     const text = `${errorName}: the input has no assets`;
     expect(result).toMatchObject({ state: 'INVALID', error: text });
-    expect(await p.db.getItem(id)).toMatchObject({ state: 'INVALID', last_error: text });
+    expect(await p.db.getItem(id)).toMatchObject({ state: 'INVALID', lastError: text });
     const events = p.workflowEvents(id).map((e) => e.event_type);
     expect(events).toContain('INVALID');
     expect(events).not.toContain('FAILED');

@@ -18,6 +18,9 @@ export interface CountedCall {
   executionArn?: string;
 }
 
+/** Calls counted by key: by operation (`{ PutObject: 2, UpdateItem: 2 }`) or by destination. */
+export type CallTally = Record<string, number>;
+
 /** Mutable settings read by the middleware on every call. */
 export interface AwsCallInstrumentation {
   /** Added before every request attempt (after signing is prepared, before sending), in ms. */
@@ -27,7 +30,7 @@ export interface AwsCallInstrumentation {
   /** Forgets the counted calls. */
   reset(): void;
   /** Calls by operation, e.g. `{ PutObject: 2, UpdateItem: 2 }`, sorted by name. */
-  byOperation(filter?: (c: CountedCall) => boolean): Record<string, number>;
+  byOperation(filter?: (c: CountedCall) => boolean): CallTally;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -75,7 +78,7 @@ export function instrumentSharedClients(delayMs = 0): AwsCallInstrumentation {
       state.calls = [];
     },
     byOperation(filter = () => true) {
-      const out: Record<string, number> = {};
+      const out: CallTally = {};
       for (const c of state.calls.filter(filter)) out[c.operation] = (out[c.operation] ?? 0) + 1;
       return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
     },

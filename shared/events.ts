@@ -6,6 +6,7 @@
  */
 import type { MessageAttributeValue, SNSClient } from '@aws-sdk/client-sns';
 import { errorMessage } from './errors';
+import { WorkflowEventType } from './event-types';
 import { executionUrl } from './execution';
 import type { Logger } from './logger';
 import { cirrusEventParts } from './payload-id';
@@ -13,25 +14,7 @@ import { MAX_BATCH, publishBatch, type SnsMessage } from './sns';
 import { State } from './statedb';
 import type { WorkflowMetricLogger } from './workflow-metric-log';
 
-/** Workflow event types (the same strings as Cirrus). */
-export enum WorkflowEventType {
-  CLAIMED_PROCESSING = 'CLAIMED_PROCESSING',
-  STARTED_PROCESSING = 'STARTED_PROCESSING',
-  ALREADY_INVALID = 'ALREADY_INVALID',
-  ALREADY_PROCESSING = 'ALREADY_PROCESSING',
-  ALREADY_CLAIMED = 'ALREADY_CLAIMED',
-  ALREADY_SUCCEEDED = 'ALREADY_SUCCEEDED',
-  DUPLICATE_ID_ENCOUNTERED = 'DUPLICATE_ID_ENCOUNTERED',
-  FAILED = 'FAILED',
-  TIMED_OUT = 'TIMED_OUT',
-  SUCCEEDED = 'SUCCEEDED',
-  INVALID = 'INVALID',
-  ABORTED = 'ABORTED',
-  RECORD_EXTRACT_FAILED = 'RECORD_EXTRACT_FAILED',
-  NOT_A_PROCESS_PAYLOAD = 'NOT_A_PROCESS_PAYLOAD',
-  /** An output item of a succeeded workflow that SNS refuses (too large, an attribute it does not accept). */
-  PUBLISH_FAILED = 'PUBLISH_FAILED',
-}
+export { WorkflowEventType } from './event-types';
 
 /** The skip event for a state found before or during a claim. */
 export function skipEventFor(state: State): WorkflowEventType {

@@ -114,31 +114,6 @@ export class PayloadBucket {
     this.client = options.s3;
   }
 
-  /** The normalised root prefix (no leading or trailing `/`). */
-  get rootPrefix(): string {
-    return this.layout.rootPrefix;
-  }
-  /** `<root>/tmp`: ephemeral objects, expired by the lifecycle rule. */
-  get prefixTmp(): string {
-    return this.layout.prefixTmp;
-  }
-  /** `<root>/tmp/batch`. */
-  get prefixBatch(): string {
-    return this.layout.prefixBatch;
-  }
-  /** `<root>/tmp/invalid`. */
-  get prefixInvalid(): string {
-    return this.layout.prefixInvalid;
-  }
-  /** `<root>/tmp/oversized`. */
-  get prefixOversized(): string {
-    return this.layout.prefixOversized;
-  }
-  /** `<root>/executions`: persistent execution inputs and outputs. */
-  get prefixExecutions(): string {
-    return this.layout.prefixExecutions;
-  }
-
   /**
    * Builds the bucket from `CIRRUS_PAYLOAD_BUCKET`, `CIRRUS_PAYLOAD_ROOT_PREFIX` and
    * `CIRRUS_REFERENCE_BUCKETS` of `env` (a composition root passes the process environment), with
@@ -280,7 +255,7 @@ export class PayloadBucket {
   async copyToOversized(sourceUrl: string): Promise<string> {
     const src = parseUrl(sourceUrl);
     if (src.bucket !== this.bucketName || !this.layout.isPayloadKey(src.key)) {
-      throw new InvalidS3UrlError(`copy source ${sourceUrl} is not a payload object of s3://${this.bucketName}/${this.rootPrefix}/`);
+      throw new InvalidS3UrlError(`copy source ${sourceUrl} is not a payload object of s3://${this.bucketName}/${this.layout.rootPrefix}/`);
     }
     const key = this.layout.oversizedKey(randomUUID());
     await this.s3.send(
@@ -342,7 +317,7 @@ export class PayloadBucket {
   batchOutputLocation(urlOut: unknown): S3Location {
     const loc = parseUrl(urlOut);
     if (loc.bucket !== this.bucketName || !this.layout.isBatchKey(loc.key)) {
-      throw new InvalidS3UrlError(`batch output URL ${String(urlOut)} is not under s3://${this.bucketName}/${this.prefixBatch}/`);
+      throw new InvalidS3UrlError(`batch output URL ${String(urlOut)} is not under s3://${this.bucketName}/${this.layout.prefixBatch}/`);
     }
     return loc;
   }

@@ -16,16 +16,12 @@ import { errorName } from './errors';
 import { executionIdFromArn } from './execution';
 import type { PayloadBucket } from './payload-bucket';
 import { checkStateDbPayloadId } from './payload-id';
+import { stringEnum } from './string-enum';
 
 /** Payload states. */
-export enum State {
-  CLAIMED = 'CLAIMED',
-  PROCESSING = 'PROCESSING',
-  SUCCEEDED = 'SUCCEEDED',
-  FAILED = 'FAILED',
-  INVALID = 'INVALID',
-  ABORTED = 'ABORTED',
-}
+export const State = stringEnum('CLAIMED', 'PROCESSING', 'SUCCEEDED', 'FAILED', 'INVALID', 'ABORTED');
+/** One of {@link State}. */
+export type State = (typeof State)[keyof typeof State];
 
 const STATES = new Set<string>(Object.values(State));
 

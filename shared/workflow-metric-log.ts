@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { CreateLogStreamCommand, PutLogEventsCommand, type CloudWatchLogsClient, type InputLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 import { errorMessage, errorName } from './errors';
+import { CIRRUS_EVENT_TYPES } from './event-types';
 import type { WorkflowEvent } from './events';
 import type { Logger } from './logger';
 import { cirrusEventParts } from './payload-id';
@@ -22,28 +23,6 @@ import { utf8Length } from './size';
 
 /** Prefix of the log streams metric events are written to (`workflow-metrics-<uuid4>`). */
 export const METRIC_LOG_STREAM_PREFIX = 'workflow-metrics-';
-
-/**
- * The event types Cirrus v2 announces, and so writes metric events for. Events of this project
- * only (`PUBLISH_FAILED`) stay out of Cirrus's metrics.
- */
-// Strings, not the enum: this module needs nothing of events.ts at run time (no import cycle).
-export const CIRRUS_EVENT_TYPES: ReadonlySet<string> = new Set([
-  'CLAIMED_PROCESSING',
-  'STARTED_PROCESSING',
-  'ALREADY_INVALID',
-  'ALREADY_PROCESSING',
-  'ALREADY_CLAIMED',
-  'ALREADY_SUCCEEDED',
-  'DUPLICATE_ID_ENCOUNTERED',
-  'FAILED',
-  'TIMED_OUT',
-  'SUCCEEDED',
-  'INVALID',
-  'ABORTED',
-  'RECORD_EXTRACT_FAILED',
-  'NOT_A_PROCESS_PAYLOAD',
-]);
 
 /** The fields of one metric event. */
 export interface WorkflowMetricFields {

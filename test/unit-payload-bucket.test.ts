@@ -54,24 +54,24 @@ function samplePayload(extra: JsonObject = {}): JsonObject {
 describe('root prefix', () => {
   it('defaults to "cirrus"', () => {
     const b = new PayloadBucket('bucket');
-    expect(b.rootPrefix).toBe('cirrus');
+    expect(b.layout.rootPrefix).toBe('cirrus');
     expect(DEFAULT_ROOT_PREFIX).toBe('cirrus');
   });
 
   it('uses a custom root prefix', () => {
-    expect(new PayloadBucket('bucket', 'custom').rootPrefix).toBe('custom');
+    expect(new PayloadBucket('bucket', 'custom').layout.rootPrefix).toBe('custom');
   });
 
   it('keeps a nested custom root prefix', () => {
-    expect(new PayloadBucket('bucket', 'team/custom').rootPrefix).toBe('team/custom');
+    expect(new PayloadBucket('bucket', 'team/custom').layout.rootPrefix).toBe('team/custom');
   });
 
   it.each([['custom/'], ['/custom'], ['/custom/'], ['//custom//']])('normalises %j to "custom"', (prefix) => {
-    expect(new PayloadBucket('bucket', prefix).rootPrefix).toBe('custom');
+    expect(new PayloadBucket('bucket', prefix).layout.rootPrefix).toBe('custom');
   });
 
   it.each([[''], ['/'], ['///']])('treats %j (empty after stripping) as the default', (prefix) => {
-    expect(new PayloadBucket('bucket', prefix).rootPrefix).toBe('cirrus');
+    expect(new PayloadBucket('bucket', prefix).layout.rootPrefix).toBe('cirrus');
   });
 
   it.each([
@@ -100,13 +100,13 @@ describe('root prefix', () => {
   it('reads CIRRUS_PAYLOAD_ROOT_PREFIX in fromEnv and normalises it', () => {
     const b = PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt', CIRRUS_PAYLOAD_ROOT_PREFIX: '/custom/' }, UNUSED_S3);
     expect(b.bucketName).toBe('bkt');
-    expect(b.rootPrefix).toBe('custom');
-    expect(b.prefixTmp).toBe('custom/tmp');
+    expect(b.layout.rootPrefix).toBe('custom');
+    expect(b.layout.prefixTmp).toBe('custom/tmp');
   });
 
   it('uses the default root in fromEnv when CIRRUS_PAYLOAD_ROOT_PREFIX is unset or empty', () => {
-    expect(PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt' }, UNUSED_S3).rootPrefix).toBe('cirrus');
-    expect(PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt', CIRRUS_PAYLOAD_ROOT_PREFIX: '' }, UNUSED_S3).rootPrefix).toBe('cirrus');
+    expect(PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt' }, UNUSED_S3).layout.rootPrefix).toBe('cirrus');
+    expect(PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt', CIRRUS_PAYLOAD_ROOT_PREFIX: '' }, UNUSED_S3).layout.rootPrefix).toBe('cirrus');
   });
 
   it('rejects a malformed CIRRUS_PAYLOAD_ROOT_PREFIX in fromEnv', () => {
@@ -154,11 +154,11 @@ describe('prefix attributes', () => {
   it('has the exact default prefixes, without trailing slashes', () => {
     const b = new PayloadBucket('bucket');
     expect({
-      prefixTmp: b.prefixTmp,
-      prefixBatch: b.prefixBatch,
-      prefixInvalid: b.prefixInvalid,
-      prefixOversized: b.prefixOversized,
-      prefixExecutions: b.prefixExecutions,
+      prefixTmp: b.layout.prefixTmp,
+      prefixBatch: b.layout.prefixBatch,
+      prefixInvalid: b.layout.prefixInvalid,
+      prefixOversized: b.layout.prefixOversized,
+      prefixExecutions: b.layout.prefixExecutions,
     }).toEqual({
       prefixTmp: 'cirrus/tmp',
       prefixBatch: 'cirrus/tmp/batch',
@@ -170,7 +170,7 @@ describe('prefix attributes', () => {
 
   it('derives every prefix from a custom root', () => {
     const b = new PayloadBucket('bucket', '/team/custom/');
-    expect([b.prefixTmp, b.prefixBatch, b.prefixInvalid, b.prefixOversized, b.prefixExecutions]).toEqual([
+    expect([b.layout.prefixTmp, b.layout.prefixBatch, b.layout.prefixInvalid, b.layout.prefixOversized, b.layout.prefixExecutions]).toEqual([
       'team/custom/tmp',
       'team/custom/tmp/batch',
       'team/custom/tmp/invalid',

@@ -95,34 +95,9 @@ interface Candidate {
   serialized: SerializedPayload;
 }
 
-/** What every phase of {@link processEvent} works with: the dependencies, resolved once. */
-interface EventContext {
-  bucket: PayloadBucket;
-  stateDb: StateDb;
-  sfn: SFNClient;
-  events: WorkflowEventPublisher;
-  baseArn: string;
-  /** The region execution names are planned in (console URLs of earlier executions). */
-  region: string;
-  logger: Logger;
+/** What every phase of {@link processEvent} works with: the dependencies, and the concurrency limit built from them. */
+interface EventContext extends ProcessDeps {
   limit: ReturnType<typeof pLimit>;
-  remainingMs?: () => number;
-}
-
-/** The context of one event: the dependencies, and the concurrency limit built from them. */
-function eventContext(deps: ProcessDeps): EventContext {
-  return {
-    bucket: deps.bucket,
-    stateDb: deps.stateDb,
-    baseArn: deps.baseWorkflowArn,
-    sfn: deps.sfn,
-    // Execution names of resumed payloads hold console URLs, so they depend on the region.
-    region: deps.region,
-    events: deps.events,
-    logger: deps.logger,
-    limit: pLimit(deps.concurrency),
-    remainingMs: deps.remainingMs,
-  };
 }
 
 /** How one record left a phase before the end: its result fields (the outcome among them). */
@@ -134,7 +109,7 @@ type Ended = Partial<RecordResult> & { outcome: Outcome };
  * drop duplicates, run each payload.
  */
 export async function processEvent(event: unknown, deps: ProcessDeps): Promise<ProcessSummary> {
-  const ctx = eventContext(deps);
+  const ctx: EventContext = { ...deps, limit: pLimit(deps.concurrency) };
   const records = normalizeEvent(event);
   const sqs = records.length > 0 && records.every(isSqsMessage);
   const messageIds = records.map((r) => (isSqsMessage(r) ? r.messageId : undefined));
@@ -203,7 +178,7 @@ function dropDuplicates(
       unique.push(c);
       continue;
     }
-    const planned = plannedExecutionArn(c.payload, states.get(c.payload.id), ctx.baseArn, ctx.region);
+    const planned = plannedExecutionArn(c.payload, states.get(c.payload.id), ctx.baseWorkflowArn, ctx.region);
     ctx.events.announce({
       eventType: WorkflowEventType.DUPLICATE_ID_ENCOUNTERED,
       payloadId: c.payload.id,
@@ -406,7 +381,7 @@ async function claimPayload(payload: ProcessPayload, item: StateItem | undefined
   const rerunnable = state === undefined || state === State.FAILED || state === State.ABORTED || state === State.CLAIMED;
   if (!rerunnable && !replace) return { ended: skip(ctx, id, item, state, 'found before claiming') };
 
-  const execArn = plannedExecutionArn(payload, item, ctx.baseArn, ctx.region);
+  const execArn = plannedExecutionArn(payload, item, ctx.baseWorkflowArn, ctx.region);
   if (state === State.CLAIMED) {
     ctx.log.info('payload found CLAIMED; resuming its claimed execution', { execution_arn: execArn });
     return { execArn };

@@ -279,112 +279,148 @@ async function childStack(script: string, burst: number, refillPerSecond: number
   };
 }
 
+/** A factory of fresh copies of the process bundle: each its own SDK clients and start gate, like a Lambda sandbox. */
+function sandboxFactory(root: string): () => SqsBatchHandler {
+  const bundle = path.join(root, 'dist', 'lambdas', 'process', 'index.js');
+  const req = createRequire(__filename);
+  return () => {
+    delete req.cache[req.resolve(bundle)];
+    return (req(bundle) as { handler: SqsBatchHandler }).handler;
+  };
+}
+
+/** Puts `n` new payloads on the process queue, 10 a batch; returns their ids and the seconds it took. */
+async function sendPayloads(sqs: SQSClient, queueUrl: string, n: number): Promise<{ ids: Set<string>; sendSeconds: number }> {
+  const ids = new Set<string>();
+  log(`sending ${n} payloads`);
+  const sendStart = performance.now();
+  for (let i = 0; i < n; i += 10) {
+    const bodies = Array.from({ length: Math.min(10, n - i) }, () => newPayload('bench-burst'));
+    for (const b of bodies) ids.add(String(b.id));
+    await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: bodies.map((b, j) => ({ Id: String(j), MessageBody: JSON.stringify(b) })) }));
+  }
+  return { ids, sendSeconds: (performance.now() - sendStart) / 1000 };
+}
+
+/** What draining the queue measured. */
+interface Drain {
+  /** When the event source started (ms since the epoch): the clock's zero. */
+  t0: number;
+  drainedSeconds: number;
+  /** CPU time of this process while draining, ms. */
+  benchCpuMs: number;
+  /** CPU time of the stack's process when draining started (undefined when it is this process). */
+  stackCpu0: number | undefined;
+  eventSource: SqsEventSourceStats;
+}
+
+/** Runs the SQS event source on the process queue until it is empty, polling every 250 ms. */
+async function drainQueue(stack: BurstStack, o: BurstOptions, root: string): Promise<Drain> {
+  const source = new SqsEventSource({ queueUrl: stack.processQueueUrl, client: stack.clientConfig('sqs'), maxConcurrency: o.concurrency, handlerFactory: sandboxFactory(root), memoryMb: MEMORY_MB });
+  log(`draining: burst ${o.burst}, refill ${o.refillPerSecond}/s, concurrency ${o.concurrency}, stack ${o.oneProcess ? 'in this process' : 'in a child process'}`);
+  const stackCpu0 = o.oneProcess ? undefined : (await stack.executions()).cpuMs;
+  const cpu0 = cpuMs();
+  const t0 = Date.now();
+  source.start();
+  // Bounded: 3× the floor plus two visibility timeouts' worth of slack, then give up.
+  const giveUp = t0 + ((3 * Math.max(0, o.n - o.burst)) / o.refillPerSecond) * 1000 + 720_000;
+  let drainedSeconds = NaN;
+  try {
+    let lastLog = Date.now();
+    for (;;) {
+      const p = await stack.progress();
+      if (p.pending === 0) {
+        drainedSeconds = (Date.now() - t0) / 1000;
+        break;
+      }
+      if (Date.now() > giveUp) throw new Error(`gave up: ${p.started} of ${o.n} started, ${p.pending} message(s) left`);
+      if (Date.now() - lastLog >= 10000) {
+        log(`${p.started} started after ${((Date.now() - t0) / 1000).toFixed(0)} s, ${p.pending} message(s) left`);
+        lastLog = Date.now();
+      }
+      await sleep(250);
+    }
+  } finally {
+    await source.stop();
+  }
+  return { t0, drainedSeconds, benchCpuMs: cpuMs() - cpu0, stackCpu0, eventSource: source.stats() };
+}
+
+/**
+ * Every payload checked: its StateDB item exists, is not FAILED and names one execution that
+ * exists; and no payload is the input of two executions.
+ */
+async function verifyPayloads(ddb: DynamoDBDocumentClient, table: string, ids: Set<string>, executions: ExecutionInfo[]): Promise<Pick<BurstResult, 'lost' | 'startedTwice' | 'recordedFailed'>> {
+  const rows = new Map<string, { state: string; executions: string[] }>();
+  for await (const page of paginateScan({ client: ddb }, { TableName: table })) {
+    for (const it of page.Items ?? []) {
+      const id = `${String(it.collections_workflow).replace(/_minimal$/, '/workflow-minimal')}/${String(it.itemids)}`;
+      rows.set(id, { state: String(it.state_updated).split('_')[0], executions: (it.executions as string[] | undefined) ?? [] });
+    }
+  }
+  const arns = new Set(executions.map((e) => e.arn));
+  const perPayload = new Map<string, number>();
+  for (const e of executions) perPayload.set(e.payloadId, (perPayload.get(e.payloadId) ?? 0) + 1);
+  let lost = 0;
+  let startedTwice = 0;
+  let recordedFailed = 0;
+  for (const id of ids) {
+    const r = rows.get(id);
+    if (!r || r.executions.length === 0 || !r.executions.some((a) => arns.has(a)) || !perPayload.has(id)) lost++;
+    if ((r?.executions.length ?? 0) > 1 || (perPayload.get(id) ?? 0) > 1) startedTwice++;
+    if (r?.state === 'FAILED') recordedFailed++;
+  }
+  return { lost, startedTwice, recordedFailed };
+}
+
+/**
+ * When every payload had started, in seconds from `t0` (the start of the last execution; NaN
+ * unless every payload has one), and the executions started per 10 s window.
+ */
+function startTimeline(executions: ExecutionInfo[], ids: Set<string>, t0: number): { allStartedSeconds: number; startsPer10s: number[] } {
+  const startedIds = new Set(executions.filter((e) => ids.has(e.payloadId)).map((e) => e.payloadId));
+  const lastStart = Math.max(...executions.map((e) => e.startedAt));
+  const startsPer10s: number[] = [];
+  for (const e of executions) {
+    const k = Math.max(0, Math.floor((e.startedAt - t0) / 10000));
+    while (startsPer10s.length <= k) startsPer10s.push(0);
+    startsPer10s[k]++;
+  }
+  return { allStartedSeconds: startedIds.size === ids.size ? (lastStart - t0) / 1000 : NaN, startsPer10s };
+}
+
 /** Runs one burst on a fresh local stack. */
 export async function runBurst(o: BurstOptions, script: string = process.argv[1]): Promise<BurstResult> {
   // The embedded metric lines of every invocation would drown the figures.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const root = repoRoot(__dirname);
-  const bundle = path.join(root, 'dist', 'lambdas', 'process', 'index.js');
-  const req = createRequire(__filename);
-  /** A fresh copy of the bundle: its own SDK clients and start gate, like a Lambda sandbox. */
-  const sandbox = (): SqsBatchHandler => {
-    delete req.cache[req.resolve(bundle)];
-    return (req(bundle) as { handler: SqsBatchHandler }).handler;
-  };
   const stack = o.oneProcess ? await inProcessStack(o.burst, o.refillPerSecond, root) : await childStack(script, o.burst, o.refillPerSecond);
   const restore = applyStackEnv(stack.env);
   const sqs = new SQSClient(stack.clientConfig('sqs'));
   const ddb = DynamoDBDocumentClient.from(new DynamoDBClient(stack.clientConfig('dynamodb')));
   try {
-    const ids = new Set<string>();
-    log(`sending ${o.n} payloads`);
-    const sendStart = performance.now();
-    for (let i = 0; i < o.n; i += 10) {
-      const bodies = Array.from({ length: Math.min(10, o.n - i) }, () => newPayload('bench-burst'));
-      for (const b of bodies) ids.add(String(b.id));
-      await sqs.send(new SendMessageBatchCommand({ QueueUrl: stack.processQueueUrl, Entries: bodies.map((b, j) => ({ Id: String(j), MessageBody: JSON.stringify(b) })) }));
-    }
-    const sendSeconds = (performance.now() - sendStart) / 1000;
-    const source = new SqsEventSource({ queueUrl: stack.processQueueUrl, client: stack.clientConfig('sqs'), maxConcurrency: o.concurrency, handlerFactory: sandbox, memoryMb: MEMORY_MB });
-    log(`draining: burst ${o.burst}, refill ${o.refillPerSecond}/s, concurrency ${o.concurrency}, stack ${o.oneProcess ? 'in this process' : 'in a child process'}`);
-    const stackCpu0 = o.oneProcess ? undefined : (await stack.executions()).cpuMs;
-    const cpu0 = cpuMs();
-    const t0 = Date.now();
-    source.start();
-    let drainedSeconds = NaN;
-    // Bounded: 3× the floor plus two visibility timeouts' worth of slack, then give up.
-    const giveUp = t0 + ((3 * Math.max(0, o.n - o.burst)) / o.refillPerSecond) * 1000 + 720_000;
-    try {
-      let lastLog = Date.now();
-      for (;;) {
-        const p = await stack.progress();
-        if (p.pending === 0) {
-          drainedSeconds = (Date.now() - t0) / 1000;
-          break;
-        }
-        if (Date.now() > giveUp) throw new Error(`gave up: ${p.started} of ${o.n} started, ${p.pending} message(s) left`);
-        if (Date.now() - lastLog >= 10000) {
-          log(`${p.started} started after ${((Date.now() - t0) / 1000).toFixed(0)} s, ${p.pending} message(s) left`);
-          lastLog = Date.now();
-        }
-        await sleep(250);
-      }
-    } finally {
-      await source.stop();
-    }
-    const benchCpu = cpuMs() - cpu0;
-    const eventSource = source.stats();
+    const { ids, sendSeconds } = await sendPayloads(sqs, stack.processQueueUrl, o.n);
+    const drain = await drainQueue(stack, o, root);
     const { executions, quota, cpuMs: stackCpu1 } = await stack.executions();
-
-    // Verify: every payload has its StateDB item, not FAILED, with one execution that exists; and
-    // no payload is the input of two executions.
-    const rows = new Map<string, { state: string; executions: string[] }>();
-    for await (const page of paginateScan({ client: ddb }, { TableName: stack.stateDbTable })) {
-      for (const it of page.Items ?? []) {
-        const id = `${String(it.collections_workflow).replace(/_minimal$/, '/workflow-minimal')}/${String(it.itemids)}`;
-        rows.set(id, { state: String(it.state_updated).split('_')[0], executions: (it.executions as string[] | undefined) ?? [] });
-      }
-    }
-    const arns = new Set(executions.map((e) => e.arn));
-    const perPayload = new Map<string, number>();
-    for (const e of executions) perPayload.set(e.payloadId, (perPayload.get(e.payloadId) ?? 0) + 1);
-    let lost = 0;
-    let startedTwice = 0;
-    let recordedFailed = 0;
-    for (const id of ids) {
-      const r = rows.get(id);
-      if (!r || r.executions.length === 0 || !r.executions.some((a) => arns.has(a)) || !perPayload.has(id)) lost++;
-      if ((r?.executions.length ?? 0) > 1 || (perPayload.get(id) ?? 0) > 1) startedTwice++;
-      if (r?.state === 'FAILED') recordedFailed++;
-    }
-    // The clock stops at the start of the last execution (when every payload has one).
-    const startedIds = new Set(executions.filter((e) => ids.has(e.payloadId)).map((e) => e.payloadId));
-    const lastStart = Math.max(...executions.map((e) => e.startedAt));
-    const allStartedSeconds = startedIds.size === ids.size ? (lastStart - t0) / 1000 : NaN;
-    const startsPer10s: number[] = [];
-    for (const e of executions) {
-      const k = Math.max(0, Math.floor((e.startedAt - t0) / 10000));
-      while (startsPer10s.length <= k) startsPer10s.push(0);
-      startsPer10s[k]++;
-    }
+    const verified = await verifyPayloads(ddb, stack.stateDbTable, ids, executions);
+    const { allStartedSeconds, startsPer10s } = startTimeline(executions, ids, drain.t0);
     const floorSeconds = Math.max(0, o.n - o.burst) / o.refillPerSecond;
+    const { eventSource, stackCpu0 } = drain;
     return {
       ...o,
       allStartedSeconds: round(allStartedSeconds),
       floorSeconds: round(floorSeconds),
       ratio: round(floorSeconds > 0 ? allStartedSeconds / floorSeconds : NaN, 3),
-      drainedSeconds: round(drainedSeconds),
+      drainedSeconds: round(drain.drainedSeconds),
       sendSeconds: round(sendSeconds),
       startExecutionCalls: quota.calls,
       throttles: quota.throttled,
       eventSource: { ...eventSource, billedMs: round(eventSource.billedMs, 0) },
-      lost,
-      startedTwice,
-      recordedFailed,
+      ...verified,
       billedMsPerPayload: round(eventSource.billedMs / o.n, 2),
       memoryMb: MEMORY_MB,
       cpuMsPerPayload: {
-        bench: round(benchCpu / o.n, 2),
+        bench: round(drain.benchCpuMs / o.n, 2),
         ...(stackCpu0 !== undefined && stackCpu1 !== undefined ? { stack: round((stackCpu1 - stackCpu0) / o.n, 2) } : {}),
       },
       startsPer10s,

@@ -8,7 +8,7 @@ import { handler as processHandler } from '../lambdas/process/index';
 import { handler as updateStateHandler } from '../lambdas/update-state/index';
 import type { StepFunctionsStatusChangeEvent } from '../local';
 import { measureInlineSize, MAX_PAYLOAD_LENGTH } from '../shared/size';
-import type { CountedCall } from './middleware';
+import type { CallTally, CountedCall } from './middleware';
 import { newPayload, sqsEvent } from './payloads';
 import type { BenchStack } from './stack';
 
@@ -20,11 +20,11 @@ export interface CallCount {
   /** Payloads (or executions) the scenario handles. */
   units: number;
   /** Every call by operation. */
-  byOperation: Record<string, number>;
+  byOperation: CallTally;
   /** Calls other than PublishBatch / SendMessageBatch. */
-  work: Record<string, number>;
+  work: CallTally;
   /** PublishBatch / SendMessageBatch by destination (`workflow-event`, `publish`, `process-queue`). */
-  publishing: Record<string, number>;
+  publishing: CallTally;
   /** Work calls per unit, not counting the batch's BatchGetItem. */
   workPerUnit: number;
   /** BatchGetItem calls of the invocation. */
@@ -43,7 +43,7 @@ function destination(c: CountedCall, b: BenchStack): string {
 function tally(scenario: string, workflowEvents: boolean, units: number, b: BenchStack): CallCount {
   const calls = b.aws.calls;
   const work = b.aws.byOperation((c) => !PUBLISHING.has(c.operation));
-  const publishing: Record<string, number> = {};
+  const publishing: CallTally = {};
   for (const c of calls.filter((x) => PUBLISHING.has(x.operation))) {
     const k = destination(c, b);
     publishing[k] = (publishing[k] ?? 0) + 1;

@@ -1,8 +1,12 @@
 /**
- * Measure 3: bundle sizes and cold-start cost. A fresh `node` process requires a bundle and
- * creates its SDK clients; the process function's bundle is compared with a bundle holding only
- * the SDK clients it uses (S3, DynamoDB + lib-dynamodb, SFN, SNS), built here with the same
- * esbuild options as `scripts/build.mjs`. The two are run alternately so machine noise hits both.
+ * Measure 3: bundle sizes and cold-start cost. A fresh `node` process requires a bundle and runs
+ * what a Lambda sandbox runs before its first AWS call: for the process function, its handler's
+ * first invocation (on an empty batch, so no AWS call is made), which reads the configuration and
+ * builds the handler runtime of `shared/runtime.ts` (`handlerRuntime`: the S3, DynamoDB and Step
+ * Functions clients, the StateDB, the event publisher), then the SNS client its first workflow
+ * event creates. It is compared with a bundle holding only those SDK clients (S3, DynamoDB +
+ * lib-dynamodb, SFN, SNS) that creates them; both are built here with the same esbuild options as
+ * `scripts/build.mjs`. The two are run alternately so machine noise hits both.
  * @module
  */
 import { spawnSync } from 'node:child_process';
@@ -16,7 +20,7 @@ import { summarize, type Summary } from './stats';
 export interface BundleSize {
   name: string;
   bytes: number;
-  /** Median time for a fresh node process to `require` it, ms (no client created). */
+  /** Median time for a fresh node process to `require` it, ms (nothing invoked). */
   requireMs: Summary;
 }
 
@@ -34,20 +38,20 @@ export interface BundleBreakdown {
 /** Result of the cold-start benchmark. */
 export interface ColdStartResult {
   bundles: BundleSize[];
-  /** The process bundle built for the comparison (the same code plus exported client getters). */
+  /** The process bundle built for the comparison (the same code plus the export of `handlerRuntime`). */
   processBundleBytes: number;
   sdkOnlyBundleBytes: number;
   breakdown: BundleBreakdown;
-  /** require + create clients, process bundle, ms. */
+  /** require + first invocation (runtime and clients built), process bundle, ms. */
   processMs: Summary;
-  /** require + create clients, SDK-only bundle, ms. */
+  /** require + create the clients, SDK-only bundle, ms. */
   sdkOnlyMs: Summary;
   /** require only (module evaluation), ms. */
   processRequireMs: Summary;
   sdkOnlyRequireMs: Summary;
-  /** Per-pair ratio process / SDK-only of require + create. */
+  /** Per-pair ratio process / SDK-only of require + first invocation. */
   ratio: Summary;
-  /** CPU time of require + create, ms: less sensitive to other load on the machine than wall time. */
+  /** CPU time of require + first invocation, ms: less sensitive to other load on the machine than wall time. */
   processCpuMs: Summary;
   sdkOnlyCpuMs: Summary;
   /** Per-pair ratio of those CPU times. */
@@ -67,12 +71,20 @@ const LAMBDA_BUILD: BuildOptions = {
   sourcemap: false,
 };
 
+/**
+ * The process function's entry, and the first invocation of its handler: on an empty batch it
+ * builds the runtime (configuration, S3, DynamoDB and SFN clients, StateDB, event publisher) and
+ * makes no AWS call; the SNS client, which the handler creates when it publishes its first
+ * workflow event, is then taken from the same cached runtime.
+ */
 const PROCESS_ENTRY = `
-export { handler } from './lambdas/process/index';
-export { s3Client, dynamoDocClient, sfnClient, snsClient } from './shared/clients';
-/** Creates every client the process function uses, as its first invocation does. */
-import { s3Client, dynamoDocClient, sfnClient, snsClient } from './shared/clients';
-export function createClients() { s3Client(); dynamoDocClient(); sfnClient(); snsClient(); }
+import { handler } from './lambdas/process/index';
+import { handlerRuntime } from './shared/runtime';
+export { handler };
+export async function firstInvocation() {
+  await handler({ Records: [] });
+  return handlerRuntime(process.env).clients.sns;
+}
 `;
 
 const SDK_ONLY_ENTRY = `
@@ -82,7 +94,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 export const clients = {};
-export function createClients() {
+export async function firstInvocation() {
   const region = process.env.AWS_REGION || 'us-west-2';
   clients.s3 = new S3Client({ region, forcePathStyle: false });
   clients.ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ region }), { marshallOptions: { removeUndefinedValues: true } });
@@ -91,39 +103,48 @@ export function createClients() {
 }
 `;
 
-/** Runs in the fresh node process: times require and client creation, prints JSON. */
+/** Runs in the fresh node process: times the require and the first invocation, prints JSON. */
 const CHILD_SCRIPT = `
 const c0 = process.cpuUsage();
 const t0 = process.hrtime.bigint();
 const m = require(process.argv[1]);
 const t1 = process.hrtime.bigint();
-if (process.argv[2] === 'create') m.createClients();
-const t2 = process.hrtime.bigint();
-const cpu = process.cpuUsage(c0);
-process.stdout.write(JSON.stringify({ requireMs: Number(t1 - t0) / 1e6, totalMs: Number(t2 - t0) / 1e6, cpuMs: (cpu.user + cpu.system) / 1e3 }));
+(process.argv[2] === 'invoke' ? m.firstInvocation() : Promise.resolve()).then(() => {
+  const t2 = process.hrtime.bigint();
+  const cpu = process.cpuUsage(c0);
+  process.stdout.write(JSON.stringify({ requireMs: Number(t1 - t0) / 1e6, totalMs: Number(t2 - t0) / 1e6, cpuMs: (cpu.user + cpu.system) / 1e3 }));
+});
 `;
 
+/** The configuration the stack gives the process function (no AWS call is made with it). */
 function childEnv(): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     AWS_REGION: 'us-west-2',
+    CIRRUS_PAYLOAD_BUCKET: 'bench-payloads',
+    CIRRUS_STATE_DB: 'bench-state',
+    CIRRUS_BASE_WORKFLOW_ARN: 'arn:aws:states:us-west-2:123456789012:stateMachine:cirrus-',
+    CIRRUS_WORKFLOW_EVENT_TOPIC_ARN: 'arn:aws:sns:us-west-2:123456789012:cirrus-workflow-event',
+    CIRRUS_WORKFLOW_LOG_GROUP: '/aws/vendedlogs/states/cirrus-workflow-metrics',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
 }
 
-/** Spawns a fresh node process that loads `bundle`; returns its own timings. */
+/** The timings one fresh node process reports. */
 interface LoadTiming {
   /** Wall time of the require, ms. */
   requireMs: number;
-  /** Wall time of require + client creation, ms. */
+  /** Wall time of require + first invocation, ms. */
   totalMs: number;
-  /** CPU time (user + system) of require + client creation, ms. */
+  /** CPU time (user + system) of require + first invocation, ms. */
   cpuMs: number;
 }
 
-function loadOnce(bundle: string, create: boolean): LoadTiming {
-  const r = spawnSync(process.execPath, ['-e', CHILD_SCRIPT, bundle, create ? 'create' : 'require'], { env: childEnv(), encoding: 'utf8' });
+/** Spawns a fresh node process that loads `bundle` (and, with `invoke`, runs its first invocation). */
+function loadOnce(bundle: string, invoke: boolean): LoadTiming {
+  const r = spawnSync(process.execPath, ['-e', CHILD_SCRIPT, bundle, invoke ? 'invoke' : 'require'], { env: childEnv(), encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`loading ${bundle} failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as LoadTiming;
 }
@@ -140,68 +161,67 @@ function breakdownOf(meta: Metafile): BundleBreakdown {
   return b;
 }
 
+/** The two bundles of the comparison, built into `dir`, and where the process bundle's bytes come from. */
+async function buildComparison(root: string, dir: string): Promise<{ ours: string; sdk: string; breakdown: BundleBreakdown }> {
+  const ours = path.join(dir, 'process.js');
+  const sdk = path.join(dir, 'sdk-only.js');
+  const built = await build({ ...LAMBDA_BUILD, stdin: { contents: PROCESS_ENTRY, resolveDir: root, loader: 'ts', sourcefile: 'bench-process-entry.ts' }, outfile: ours, metafile: true });
+  await build({ ...LAMBDA_BUILD, stdin: { contents: SDK_ONLY_ENTRY, resolveDir: root, loader: 'js', sourcefile: 'bench-sdk-only-entry.js' }, outfile: sdk });
+  return { ours, sdk, breakdown: breakdownOf(built.metafile as Metafile) };
+}
+
+type Comparison = Pick<ColdStartResult, 'processMs' | 'sdkOnlyMs' | 'processRequireMs' | 'sdkOnlyRequireMs' | 'ratio' | 'processCpuMs' | 'sdkOnlyCpuMs' | 'cpuRatio'>;
+
+/** One warm-up each (file system cache), then `runs` pairs, the order flipped every pair. */
+function comparePairs(ours: string, sdk: string, runs: number): Comparison {
+  loadOnce(ours, true);
+  loadOnce(sdk, true);
+  const pairs: { p: LoadTiming; s: LoadTiming }[] = [];
+  for (let i = 0; i < runs; i++) {
+    const order = i % 2 === 0 ? [ours, sdk] : [sdk, ours];
+    const t = new Map(order.map((b) => [b, loadOnce(b, true)] as const));
+    pairs.push({ p: t.get(ours) as LoadTiming, s: t.get(sdk) as LoadTiming });
+  }
+  const of = (f: (pair: { p: LoadTiming; s: LoadTiming }) => number): Summary => summarize(pairs.map(f));
+  return {
+    processMs: of(({ p }) => p.totalMs),
+    sdkOnlyMs: of(({ s }) => s.totalMs),
+    processRequireMs: of(({ p }) => p.requireMs),
+    sdkOnlyRequireMs: of(({ s }) => s.requireMs),
+    ratio: of(({ p, s }) => p.totalMs / s.totalMs),
+    processCpuMs: of(({ p }) => p.cpuMs),
+    sdkOnlyCpuMs: of(({ s }) => s.cpuMs),
+    cpuRatio: of(({ p, s }) => p.cpuMs / s.cpuMs),
+  };
+}
+
+/** Every built function bundle of `dist/lambdas`: its size, and its require time (round robin, after one warm-up each). */
+function bundleSizes(lambdasDir: string, sizeRuns: number): BundleSize[] {
+  const names = readdirSync(lambdasDir).filter((n) => existsSync(path.join(lambdasDir, n, 'index.js'))).sort();
+  const files = names.map((n) => path.join(lambdasDir, n, 'index.js'));
+  const req = new Map<string, number[]>(files.map((f) => [f, []]));
+  for (const f of files) loadOnce(f, false);
+  for (let i = 0; i < sizeRuns; i++) for (const f of files) req.get(f)?.push(loadOnce(f, false).requireMs);
+  return names.map((name, i) => ({ name, bytes: statSync(files[i]).size, requireMs: summarize(req.get(files[i]) ?? []) }));
+}
+
 /**
- * Runs the benchmark. `root` is the repository root, `runs` the number of alternating pairs.
- * The temporary bundles are removed afterwards.
+ * Runs the benchmark. `root` is the repository root, `runs` the number of alternating pairs,
+ * `sizeRuns` the require runs of each `dist` bundle. The temporary bundles are removed afterwards.
  */
 export async function benchColdStart(root: string, runs: number, sizeRuns: number): Promise<ColdStartResult> {
   const lambdasDir = path.join(root, 'dist', 'lambdas');
   if (!existsSync(lambdasDir)) throw new Error('dist/lambdas is missing: run "npm run build" first');
-  const names = readdirSync(lambdasDir).filter((n) => existsSync(path.join(lambdasDir, n, 'index.js'))).sort();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'cirrus-bench-'));
   try {
-    const ours = path.join(tmp, 'process.js');
-    const sdk = path.join(tmp, 'sdk-only.js');
-    const built = await build({ ...LAMBDA_BUILD, stdin: { contents: PROCESS_ENTRY, resolveDir: root, loader: 'ts', sourcefile: 'bench-process-entry.ts' }, outfile: ours, metafile: true });
-    await build({ ...LAMBDA_BUILD, stdin: { contents: SDK_ONLY_ENTRY, resolveDir: root, loader: 'js', sourcefile: 'bench-sdk-only-entry.js' }, outfile: sdk });
-    const breakdown = breakdownOf(built.metafile as Metafile);
-
-    // One warm-up each (file system cache), then alternating pairs, the order flipped every pair.
-    loadOnce(ours, true);
-    loadOnce(sdk, true);
-    const p: number[] = [];
-    const s: number[] = [];
-    const pr: number[] = [];
-    const sr: number[] = [];
-    const ratio: number[] = [];
-    const pc: number[] = [];
-    const sc: number[] = [];
-    const cpuRatio: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const order = i % 2 === 0 ? [ours, sdk] : [sdk, ours];
-      const t = new Map(order.map((b) => [b, loadOnce(b, true)] as const));
-      const a = t.get(ours) as LoadTiming;
-      const c = t.get(sdk) as LoadTiming;
-      p.push(a.totalMs);
-      s.push(c.totalMs);
-      pr.push(a.requireMs);
-      sr.push(c.requireMs);
-      ratio.push(a.totalMs / c.totalMs);
-      pc.push(a.cpuMs);
-      sc.push(c.cpuMs);
-      cpuRatio.push(a.cpuMs / c.cpuMs);
-    }
-
-    // Every built function bundle: size, and require time (round robin).
-    const files = names.map((n) => path.join(lambdasDir, n, 'index.js'));
-    const req = new Map<string, number[]>(files.map((f) => [f, []]));
-    for (const f of files) loadOnce(f, false);
-    for (let i = 0; i < sizeRuns; i++) for (const f of files) req.get(f)?.push(loadOnce(f, false).requireMs);
-    const bundles = names.map((name, i) => ({ name, bytes: statSync(files[i]).size, requireMs: summarize(req.get(files[i]) ?? []) }));
-
+    const { ours, sdk, breakdown } = await buildComparison(root, tmp);
+    const comparison = comparePairs(ours, sdk, runs);
     return {
-      bundles,
+      bundles: bundleSizes(lambdasDir, sizeRuns),
       processBundleBytes: statSync(ours).size,
       sdkOnlyBundleBytes: statSync(sdk).size,
       breakdown,
-      processMs: summarize(p),
-      sdkOnlyMs: summarize(s),
-      processRequireMs: summarize(pr),
-      sdkOnlyRequireMs: summarize(sr),
-      ratio: summarize(ratio),
-      processCpuMs: summarize(pc),
-      sdkOnlyCpuMs: summarize(sc),
-      cpuRatio: summarize(cpuRatio),
+      ...comparison,
       runs,
     };
   } finally {

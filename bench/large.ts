@@ -11,7 +11,7 @@ import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand, DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import { handler as processHandler } from '../lambdas/process/index';
-import { instrumentSharedClients } from './middleware';
+import { instrumentSharedClients, type CallTally } from './middleware';
 import { freshId, newPayload, payloadOfSize, sqsEvent, withId, type ItemOptions } from './payloads';
 import type { BenchStack } from './stack';
 import { msSince, summarize, type Summary } from './stats';
@@ -29,7 +29,7 @@ export interface LargeRun {
   /** Peak heapUsed + external sampled every 2 ms during the invocation, bytes. */
   heapPeak: number;
   /** AWS calls of the invocation by operation. */
-  calls: Record<string, number>;
+  calls: CallTally;
 }
 
 /** Figures for one payload size. */
@@ -50,7 +50,7 @@ export interface LargeResult {
   /** Peak sampled heap (+ external) growth, bytes. */
   heapGrowth: Summary;
   heapGrowthRatio: Summary;
-  calls: Record<string, number>;
+  calls: CallTally;
 }
 
 /** Body of the `--child large` process. */

@@ -1,8 +1,8 @@
 /**
- * Benchmark middleware on the shared SDK clients of `shared/clients.ts`: a fixed delay before
- * every request (a stand-in for the network round trip to AWS) and a counter of calls by
- * operation. Both are added to the very singletons the process and update-state code use, so the
- * code under test is not changed in any way.
+ * Benchmark middleware on the SDK clients of the handlers' runtime (`shared/runtime.ts`): a fixed
+ * delay before every request (a stand-in for the network round trip to AWS) and a counter of calls
+ * by operation. Both are added to the very clients the process and update-state handlers use, so
+ * the code under test is not changed in any way.
  * @module
  */
 import type { MetadataBearer, MiddlewareStack } from '@smithy/types';
@@ -18,6 +18,9 @@ export interface CountedCall {
   executionArn?: string;
 }
 
+/** Calls counted by key: by operation (`{ PutObject: 2, UpdateItem: 2 }`) or by destination. */
+export type CallTally = Record<string, number>;
+
 /** Mutable settings read by the middleware on every call. */
 export interface AwsCallInstrumentation {
   /** Added before every request attempt (after signing is prepared, before sending), in ms. */
@@ -27,7 +30,7 @@ export interface AwsCallInstrumentation {
   /** Forgets the counted calls. */
   reset(): void;
   /** Calls by operation, e.g. `{ PutObject: 2, UpdateItem: 2 }`, sorted by name. */
-  byOperation(filter?: (c: CountedCall) => boolean): Record<string, number>;
+  byOperation(filter?: (c: CountedCall) => boolean): CallTally;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -75,13 +78,13 @@ export function instrumentSharedClients(delayMs = 0): AwsCallInstrumentation {
       state.calls = [];
     },
     byOperation(filter = () => true) {
-      const out: Record<string, number> = {};
+      const out: CallTally = {};
       for (const c of state.calls.filter(filter)) out[c.operation] = (out[c.operation] ?? 0) + 1;
       return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
     },
   };
   // The clients the handlers use: their runtime's (shared/runtime.ts).
-  const clients = handlerRuntime().clients;
+  const clients = handlerRuntime(process.env).clients;
   instrument(clients.s3.middlewareStack, state);
   instrument(clients.dynamoDoc.middlewareStack, state);
   instrument(clients.sfn.middlewareStack, state);

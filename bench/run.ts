@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const results: BenchResults = { latency: [], calls: [], coldStart: undefined as never, sizeCheck: [], large: [] };
 
   if (only.has('3')) {
-    log('3/5 cold start: bundle sizes, require + client creation in fresh node processes');
+    log('3/5 cold start: bundle sizes, require + first invocation in fresh node processes');
     results.coldStart = await (await import('./cold-start.js')).benchColdStart(root, RUNS.coldStartPairs, RUNS.bundleRequireRuns);
   }
   if (only.has('4')) {

@@ -17,6 +17,7 @@ import { runCli } from '../cli/program';
 import { repoRoot, startPipeline, type Pipeline } from '../local/pipeline';
 import { PROCESS_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from '../cdk/process-limits';
 import { formatBytes, renderTree } from '../local/tree';
+import { clientSettingsFromEnv, createClients } from '../shared/clients';
 import { validateProcessPayload } from '../shared/payload';
 import { payloadIdToKey, StateDb, type StateItem } from '../shared/statedb';
 import { measureInlineSize, MAX_PAYLOAD_LENGTH } from '../shared/size';
@@ -130,11 +131,11 @@ async function growingTaskSection(p: Pipeline): Promise<void> {
 /** Section 4: the StateDB item of every demo payload. */
 async function stateDbSection(p: Pipeline): Promise<Map<string, StateItem>> {
   section('4. StateDB');
-  const db = new StateDb(p.stack.stateDbTable);
-  const states = await db.getItems(DEMO_IDS);
+  const clients = createClients(clientSettingsFromEnv(process.env));
+  const states = await new StateDb(p.stack.stateDbTable, clients.dynamoDoc).getItems(DEMO_IDS).finally(() => clients.destroy());
   for (const id of DEMO_IDS) {
     const it = states.get(id);
-    process.stdout.write(`${(it?.state ?? 'MISSING').padEnd(10)} ${id}${it?.last_error ? `\n           last_error: ${it.last_error}` : ''}\n`);
+    process.stdout.write(`${(it?.state ?? 'MISSING').padEnd(10)} ${id}${it?.lastError ? `\n           last_error: ${it.lastError}` : ''}\n`);
   }
   return states;
 }

@@ -172,7 +172,7 @@ export class CirrusDeployment extends Construct {
   readonly config: CirrusConfig;
   /** The payload bucket. */
   readonly payload: CirrusPayloadBucket;
-  /** The StateDB table (SPEC section 7). */
+  /** The StateDB table: one item per payload id (README, "StateDB"). */
   readonly stateDb: dynamodb.Table;
   /** Queue feeding `process`. */
   readonly processQueue: sqs.Queue;
@@ -274,7 +274,7 @@ export class CirrusDeployment extends Construct {
     });
   }
 
-  /** The environment every payload-handling function gets (SPEC section 1): bucket, root prefix, reference buckets. */
+  /** The environment every payload-handling function gets (README, "Configuration"): bucket, root prefix, reference buckets. */
   private payloadEnvironment(): Record<string, string> {
     const payloadEnv: Record<string, string> = {
       [ENV.payloadBucket]: this.payload.bucket.bucketName,

@@ -1,7 +1,7 @@
 /**
  * CDK context keys of the Cirrus app and their validation.
  *
- * Every key is optional; defaults match the runtime defaults (SPEC section 1). Values given with
+ * Every key is optional; defaults match the runtime defaults (README, "Configuration"). Values given with
  * `cdk synth -c key=value` arrive as strings, values in `cdk.json` may be numbers or arrays: both
  * are accepted. Anything malformed is rejected with a {@link ConfigurationError} naming the key.
  * @module

@@ -60,7 +60,7 @@ export interface CirrusPayloadBucketProps {
 }
 
 /**
- * The payload bucket (SPEC section 2). When created: all public access blocked, TLS-only bucket
+ * The payload bucket (README, "Key layout"). When created: all public access blocked, TLS-only bucket
  * policy, SSE-S3, versioning off, server access logs to a companion bucket, a lifecycle rule that
  * expires `<root>/tmp/` and a bucket-wide rule that only aborts incomplete multipart uploads.
  * No rule ever expires `<root>/executions/`. The `tmp/` prefix comes from the runtime

@@ -655,7 +655,7 @@ export async function runDoctor(config: CliConfig, options: DoctorOptions = {}):
   if (scanned.scan) parts.push(await payloadSampleChecks(config, bucket, scanned.scan, sample));
   return buildReport(parts, {
     bucket: bucket.bucketName,
-    root_prefix: bucket.rootPrefix,
+    root_prefix: bucket.layout.rootPrefix,
     table: db.tableName,
     scanned_items: scanned.scan?.scanned ?? 0,
     scan_complete: scanned.scan?.complete ?? false,

@@ -2,14 +2,10 @@
  * Named error classes of the embedded local AWS stack.
  * @module
  */
+import { NamedError } from '../shared/errors';
 
 /** Base class of every error the local stack raises on purpose; `name` is the class name. */
-export class LocalStackError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export class LocalStackError extends NamedError {}
 
 /** The stack could not start (a server failed to listen, provisioning failed, …). */
 export class LocalStackStartError extends LocalStackError {}

@@ -26,7 +26,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-s
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { createTableInput } from '../shared/statedb-schema';
 import { DEFAULT_REGION, normalizeRootPrefix } from '../shared/config';
-import { resetClients } from '../shared/clients';
+import { resetHandlerRuntime } from '../shared/runtime';
 import { substitute, type DefinitionSubstitutions } from './asl';
 import {
   LocalStackStartError,
@@ -253,8 +253,8 @@ export interface LocalStack {
   /** SDK client settings for one service. */
   clientConfig(service: LocalService): LocalClientConfig;
   /**
-   * Sets {@link LocalStack.env} on `process.env` (and resets the shared SDK clients of
-   * `shared/clients`); returns a function restoring the previous values.
+   * Sets {@link LocalStack.env} on `process.env` (and forgets the handlers' cached runtime,
+   * `shared/runtime`); returns a function restoring the previous values.
    */
   applyEnv(): () => void;
   /**
@@ -603,9 +603,31 @@ function startExecutionQuota(quota: LocalStackOptions['startExecutionQuota']): T
 }
 
 /**
- * Starts every server on loopback: s3rver (objects under `dataDir`, `buckets` created), dynalite,
- * and the Step Functions, SNS, SQS and CloudWatch Logs stand-ins. Each server is pushed on
- * `started` as soon as it exists, so that a failure can close what did start.
+ * Starts s3rver on loopback (objects under `dataDir`, `buckets` created); its server is pushed on
+ * `started` as soon as it listens.
+ */
+async function startS3rver(port: number | undefined, dataDir: string, buckets: string[], started: http.Server[]): Promise<LoopbackServer> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const S3rver = require('s3rver') as S3rverConstructor;
+  enableConditionalPuts();
+  const s3 = new S3rver({
+    port: port ?? 0,
+    address: LOOPBACK,
+    silent: true,
+    directory: dataDir,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
+  const addr = await s3.run();
+  if (!s3.httpServer) throw new Error('s3rver did not expose its HTTP server');
+  keepConnectionsAlive(s3.httpServer);
+  started.push(s3.httpServer);
+  return { server: s3.httpServer, port: addr.port, url: `http://${LOOPBACK}:${addr.port}` };
+}
+
+/**
+ * Starts every server on loopback: s3rver ({@link startS3rver}), dynalite, and the Step Functions,
+ * SNS, SQS and CloudWatch Logs stand-ins. Each server is pushed on `started` as soon as it exists,
+ * so that a failure can close what did start.
  */
 async function startServers(
   services: { stepFunctions: LocalStepFunctions; sns: LocalSns; sqs: LocalSqs; logs: LocalLogs },
@@ -614,31 +636,13 @@ async function startServers(
 ): Promise<{ urls: Record<LocalService, string>; servers: Record<LocalService, http.Server> }> {
   const { stepFunctions, sns, sqs, logs } = services;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const S3rver = require('s3rver') as S3rverConstructor;
-  enableConditionalPuts();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dynalite = require('dynalite') as Dynalite;
-
-  const s3 = new S3rver({
-    port: ports.s3 ?? 0,
-    address: LOOPBACK,
-    silent: true,
-    directory: dataDir,
-    configureBuckets: buckets.map((name) => ({ name })),
-  });
-  const s3Start = s3.run().then((addr) => {
-    if (s3.httpServer) {
-      keepConnectionsAlive(s3.httpServer);
-      started.push(s3.httpServer);
-    }
-    return addr.port;
-  });
   const listen = async (server: http.Server, port: number | undefined): Promise<LoopbackServer> => {
     started.push(server);
     return listenLoopback(server, port ?? 0);
   };
   const starting = [
-    s3Start,
+    startS3rver(ports.s3, dataDir, buckets, started),
     listen(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }), ports.dynamodb),
     listen(http.createServer(stepFunctions.listener()), ports.sfn),
     listen(http.createServer(sns.listener()), ports.sns),
@@ -647,26 +651,12 @@ async function startServers(
   ] as const;
   // Wait for every server, so that none is still starting when a failure cleans up.
   await Promise.allSettled(starting);
-  const [s3Port, ddb, sfnSrv, snsSrv, sqsSrv, logsSrv] = await Promise.all(starting);
-  sqs.setBaseUrl(sqsSrv.url);
-  if (!s3.httpServer) throw new Error('s3rver did not expose its HTTP server');
-  const urls: Record<LocalService, string> = {
-    s3: `http://${LOOPBACK}:${s3Port}`,
-    dynamodb: ddb.url,
-    sfn: sfnSrv.url,
-    sns: snsSrv.url,
-    sqs: sqsSrv.url,
-    logs: logsSrv.url,
-  };
-  const servers: Record<LocalService, http.Server> = {
-    s3: s3.httpServer,
-    dynamodb: ddb.server,
-    sfn: sfnSrv.server,
-    sns: snsSrv.server,
-    sqs: sqsSrv.server,
-    logs: logsSrv.server,
-  };
-  return { urls, servers };
+  const [s3, dynamodb, sfn, snsServer, sqsServer, logsServer] = await Promise.all(starting);
+  sqs.setBaseUrl(sqsServer.url);
+  const byService: Record<LocalService, LoopbackServer> = { s3, dynamodb, sfn, sns: snsServer, sqs: sqsServer, logs: logsServer };
+  const of = <T>(pick: (x: LoopbackServer) => T): Record<LocalService, T> =>
+    Object.fromEntries(Object.entries(byService).map(([k, v]) => [k, pick(v)])) as Record<LocalService, T>;
+  return { urls: of((x) => x.url), servers: of((x) => x.server) };
 }
 
 /** How status-change events are delivered to update-state: attempts (at least 1) and the delay between them. */
@@ -761,8 +751,9 @@ async function createStateTable(endpoint: string, region: string, tableName: str
 }
 
 /**
- * Sets a stack environment on `process.env` and resets the shared SDK clients so they pick it up;
- * returns a function that restores the previous environment. A session token or profile from the
+ * Sets a stack environment on `process.env` and forgets the handlers' cached runtime (its clients)
+ * so that the next invocation builds one from it; returns a function that restores the previous
+ * environment. A session token or profile from the
  * developer's shell is removed meanwhile: it must not mix with the dummy keys.
  */
 export function applyStackEnv(env: LocalStackEnv): () => void {
@@ -775,12 +766,12 @@ export function applyStackEnv(env: LocalStackEnv): () => void {
     previous.set(k, process.env[k]);
     delete process.env[k];
   }
-  resetClients();
+  resetHandlerRuntime();
   return () => {
     for (const [k, v] of previous) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
-    resetClients();
+    resetHandlerRuntime();
   };
 }

@@ -77,17 +77,25 @@ await Promise.all(
 // esbuild writes files 0644: the `cirrus` bin must be executable for `npx cirrus` and installs.
 if (existsSync(join(dist, 'bin', 'cirrus.js'))) chmodSync(join(dist, 'bin', 'cirrus.js'), 0o755);
 
-// The public library (package.json "exports"): CommonJS bundle plus declarations from tsc.
-await build({
-  ...common,
-  entryPoints: [join(root, 'shared', 'index.ts')],
-  outfile: join(dist, 'lib', 'index.js'),
-  target: 'node20',
-  packages: 'external',
-});
-rmSync(join(dist, 'lib', 'types'), { recursive: true, force: true });
+// A package entry point (package.json "exports"): a CommonJS bundle of `entry` at
+// dist/<out>/index.js with its dependencies left external, plus its declarations from tsc
+// (`tsconfig`, which writes them to dist/<out>/types).
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.lib.json')], { stdio: 'inherit' });
+async function buildPackageEntry(entry, out, tsconfig, plugins = []) {
+  await build({
+    ...common,
+    entryPoints: [join(root, entry)],
+    outfile: join(dist, out, 'index.js'),
+    target: 'node20',
+    packages: 'external',
+    plugins,
+  });
+  rmSync(join(dist, out, 'types'), { recursive: true, force: true });
+  execFileSync(process.execPath, [tsc, '-p', join(root, tsconfig)], { stdio: 'inherit' });
+}
+
+// The public library.
+await buildPackageEntry('shared/index.ts', 'lib', 'tsconfig.lib.json');
 
 // The CDK constructs (package.json "exports" "./cdk"): CommonJS bundle of cdk/index.ts with
 // aws-cdk-lib and constructs (peer dependencies) and the runtime dependencies left external, plus
@@ -117,15 +125,6 @@ const errorsFromLibrary = {
     }));
   },
 };
-await build({
-  ...common,
-  entryPoints: [join(root, 'cdk', 'index.ts')],
-  outfile: join(dist, 'cdk', 'index.js'),
-  target: 'node20',
-  packages: 'external',
-  plugins: [errorsFromLibrary],
-});
-rmSync(join(dist, 'cdk', 'types'), { recursive: true, force: true });
-execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.cdk.json')], { stdio: 'inherit' });
+await buildPackageEntry('cdk/index.ts', 'cdk', 'tsconfig.cdk.json', [errorsFromLibrary]);
 
 console.log(`built ${lambdas.length} function bundle(s): ${lambdas.join(', ') || '(none yet)'}; ${tools.length} tool(s)`);

@@ -4,8 +4,7 @@
  * named after the job's own error.
  * @module
  */
-import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { regionFromEnv } from './config';
+import { GetLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { BatchJobError, RecordExtractError, errorMessage } from './errors';
 
 export { BatchJobError };
@@ -41,7 +40,7 @@ export function outputUrlFor(url: string): string {
  * `url_out` handed to the task is checked like post-batch checks it: a task writes only under
  * `<root>/tmp/batch/` (a reference whose object is itself a reference elsewhere is refused).
  */
-export async function preBatch(event: unknown, bucket: PayloadBucket = PayloadBucket.fromEnv()): Promise<{ url: string; url_out: string }> {
+export async function preBatch(event: unknown, bucket: PayloadBucket): Promise<{ url: string; url_out: string }> {
   const record = singleRecord(event);
   const payload = isReference(record) ? await bucket.readSerialized(String(record.url)) : record;
   if (payload instanceof SerializedPayload) assertWritableDepth(payload, 'the batch payload');
@@ -61,8 +60,8 @@ export function namedBatchError(type: string, message: string): BatchJobError {
 /** Reads the last line of a Batch job's log and splits it into error type and message. */
 export type LogReader = (logStreamName: string) => Promise<{ type: string; message: string } | undefined>;
 
-/** The default {@link LogReader}: CloudWatch Logs GetLogEvents on `/aws/batch/job`. */
-export function cloudWatchLogReader(client: CloudWatchLogsClient = new CloudWatchLogsClient({ region: regionFromEnv() })): LogReader {
+/** The {@link LogReader} of the functions: CloudWatch Logs GetLogEvents on `/aws/batch/job`, with the client given. */
+export function cloudWatchLogReader(client: CloudWatchLogsClient): LogReader {
   return async (logStreamName) => {
     const res = await client.send(new GetLogEventsCommand({ logGroupName: BATCH_LOG_GROUP, logStreamName, startFromHead: false, limit: 50 }));
     const last = res.events?.at(-1)?.message;
@@ -72,16 +71,22 @@ export function cloudWatchLogReader(client: CloudWatchLogsClient = new CloudWatc
   };
 }
 
+/** Dependencies of {@link postBatch}, given by the caller (the handler builds them from its runtime). */
+export interface PostBatchDeps {
+  bucket: PayloadBucket;
+  /** Reads the failed job's log ({@link cloudWatchLogReader}). */
+  readLog: LogReader;
+  /** Where a failure to read the log is reported. */
+  logger?: Logger;
+}
+
 /**
  * post-batch: without an `error`, reads the job output (`Parameters.url_out`) and returns it inline
  * or as an oversized reference. With an `error`, throws an error named after the job's logged
  * error, or carrying the container and status reasons when no log line can be read.
  */
-export async function postBatch(
-  event: unknown,
-  deps: { bucket?: PayloadBucket; readLog?: LogReader; logger?: Logger } = {},
-): Promise<JsonObject> {
-  const bucket = deps.bucket ?? PayloadBucket.fromEnv();
+export async function postBatch(event: unknown, deps: PostBatchDeps): Promise<JsonObject> {
+  const { bucket } = deps;
   if (!isJsonObject(event) || !('error' in event)) {
     const record = singleRecord(event);
     // A Batch job's output is read only from where pre-batch told it to write.
@@ -120,7 +125,7 @@ export async function postBatch(
   let fromLog: { type: string; message: string } | undefined;
   if (logName) {
     try {
-      fromLog = await (deps.readLog ?? cloudWatchLogReader())(logName);
+      fromLog = await deps.readLog(logName);
     } catch (err) {
       deps.logger?.error('unable to read the Batch job log', { log_stream: `${BATCH_LOG_GROUP}/${logName}`, error: errorMessage(err) });
     }

@@ -1,7 +1,7 @@
 /**
- * AWS SDK v3 clients: {@link createClients} builds a set for one region (the Lambda handlers' runtime,
- * `shared/runtime.ts`), and the lazy getters below keep one of each per process for library callers,
- * built the same way from `process.env`.
+ * AWS SDK v3 clients: {@link createClients} builds a set for one region. Only composition roots call
+ * it (the Lambda handlers' runtime `shared/runtime.ts`, the CLI, the local stack, the benchmarks and
+ * the tests); the other shared functions are given their clients and build none.
  *
  * Endpoints come from the SDK's own `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` handling;
  * S3 switches to path-style addressing whenever a custom endpoint is configured.
@@ -95,60 +95,4 @@ export function createClients(settings: ClientSettings): Clients {
       s3 = ddb = ddbBase = sfn = sns = sqs = logs = undefined;
     },
   };
-}
-
-let shared: Clients | undefined;
-const resetListeners = new Set<() => void>();
-
-function sharedSet(): Clients {
-  return (shared ??= createClients(clientSettingsFromEnv(process.env)));
-}
-
-/** The shared S3 client. */
-export function s3Client(): S3Client {
-  return sharedSet().s3;
-}
-
-/** The shared DynamoDB document client (plain JS values in and out). */
-export function dynamoDocClient(): DynamoDBDocumentClient {
-  return sharedSet().dynamoDoc;
-}
-
-/** The shared Step Functions client. */
-export function sfnClient(): SFNClient {
-  return sharedSet().sfn;
-}
-
-/** The shared SNS client. */
-export function snsClient(): SNSClient {
-  return sharedSet().sns;
-}
-
-/** The shared SQS client. */
-export function sqsClient(): SQSClient {
-  return sharedSet().sqs;
-}
-
-/** The shared CloudWatch Logs client. */
-export function logsClient(): CloudWatchLogsClient {
-  return sharedSet().logs;
-}
-
-/**
- * Registers a function {@link resetClients} calls too (the handlers' runtime cache forgets its
- * clients with it). Returns a function that unregisters it.
- */
-export function onResetClients(listener: () => void): () => void {
-  resetListeners.add(listener);
-  return () => resetListeners.delete(listener);
-}
-
-/**
- * Forgets every cached client, so the next call builds new ones from the current environment.
- * Tests use it after changing endpoints; Lambda code never needs it.
- */
-export function resetClients(): void {
-  shared?.destroy();
-  shared = undefined;
-  for (const listener of resetListeners) listener();
 }

@@ -7,21 +7,51 @@ import { ConfigurationError, UndefinedPayloadBucketError } from './errors';
 /** Default root prefix of every payload object. */
 export const DEFAULT_ROOT_PREFIX = 'cirrus';
 
-/** The environment variable names this project reads, in one place. */
-export const ENV = {
-  payloadBucket: 'CIRRUS_PAYLOAD_BUCKET',
-  rootPrefix: 'CIRRUS_PAYLOAD_ROOT_PREFIX',
-  stateDb: 'CIRRUS_STATE_DB',
-  baseWorkflowArn: 'CIRRUS_BASE_WORKFLOW_ARN',
-  workflowEventTopicArn: 'CIRRUS_WORKFLOW_EVENT_TOPIC_ARN',
-  publishTopicArn: 'CIRRUS_PUBLISH_TOPIC_ARN',
-  processQueueUrl: 'CIRRUS_PROCESS_QUEUE_URL',
-  referenceBuckets: 'CIRRUS_REFERENCE_BUCKETS',
-  processConcurrency: 'CIRRUS_PROCESS_CONCURRENCY',
-  workflowLogGroup: 'CIRRUS_WORKFLOW_LOG_GROUP',
-} as const;
+/** One environment variable: the key {@link ENV} knows it by, its name, and what it means. */
+export interface EnvVariable {
+  readonly key: string;
+  readonly name: string;
+  readonly meaning: string;
+}
 
-/** The environment shape functions read (a subset of `process.env`). */
+/**
+ * The environment variables of the functions and the CLI: the one list {@link ENV} takes the names
+ * from. The README's "Configuration" table has a row `` | `name` | meaning | `` for each
+ * (test/unit-config.test.ts checks it), and the variables the SDK and the logger read besides.
+ */
+export const ENV_VARIABLES = [
+  { key: 'payloadBucket', name: 'CIRRUS_PAYLOAD_BUCKET', meaning: 'payload bucket name. Missing or empty → `UndefinedPayloadBucketError`.' },
+  {
+    key: 'rootPrefix',
+    name: 'CIRRUS_PAYLOAD_ROOT_PREFIX',
+    meaning: 'root prefix, default `cirrus`. Leading/trailing `/` are stripped; empty means the default; `//`, `.`/`..` segments or control characters are a configuration error.',
+  },
+  { key: 'stateDb', name: 'CIRRUS_STATE_DB', meaning: 'StateDB (DynamoDB) table name.' },
+  { key: 'baseWorkflowArn', name: 'CIRRUS_BASE_WORKFLOW_ARN', meaning: '`arn:aws:states:<region>:<account>:stateMachine:<resourcePrefix>-`; workflow `w` runs on `<base>w`.' },
+  { key: 'workflowEventTopicArn', name: 'CIRRUS_WORKFLOW_EVENT_TOPIC_ARN', meaning: 'optional SNS topic for workflow events; unset → none published.' },
+  { key: 'publishTopicArn', name: 'CIRRUS_PUBLISH_TOPIC_ARN', meaning: 'optional SNS topic where update-state publishes output items.' },
+  { key: 'processQueueUrl', name: 'CIRRUS_PROCESS_QUEUE_URL', meaning: 'optional SQS queue where update-state sends chained payloads.' },
+  {
+    key: 'referenceBuckets',
+    name: 'CIRRUS_REFERENCE_BUCKETS',
+    meaning: 'optional, comma-separated buckets besides the payload bucket from which `{"url": …}` references may be read; any other bucket makes the record invalid.',
+  },
+  { key: 'processConcurrency', name: 'CIRRUS_PROCESS_CONCURRENCY', meaning: 'optional, payloads of one batch handled at once by `process` (default 10).' },
+  {
+    key: 'workflowLogGroup',
+    name: 'CIRRUS_WORKFLOW_LOG_GROUP',
+    meaning:
+      "optional CloudWatch Logs group where `process` and `update-state` also write each workflow event as Cirrus v2's workflow metric event (see [Switching from Cirrus](#switching-from-cirrus)); the CDK stack sets it. Unset: none written.",
+  },
+] as const satisfies readonly EnvVariable[];
+
+/** The names of {@link ENV_VARIABLES} by key. */
+type EnvNames = { readonly [V in (typeof ENV_VARIABLES)[number] as V['key']]: V['name'] };
+
+/** The environment variable names this project reads, by key: `ENV.payloadBucket` is `'CIRRUS_PAYLOAD_BUCKET'`. */
+export const ENV = Object.fromEntries(ENV_VARIABLES.map((v) => [v.key, v.name])) as EnvNames;
+
+/** The environment shape functions read (the handlers and the CLI pass the process environment). */
 export type Env = Record<string, string | undefined>;
 
 /**
@@ -59,7 +89,7 @@ export function normalizeRootPrefix(prefix: string | undefined | null): string {
  * Reads `CIRRUS_PAYLOAD_BUCKET`.
  * @throws UndefinedPayloadBucketError when it is missing or empty.
  */
-export function payloadBucketFromEnv(env: Env = process.env): string {
+export function payloadBucketFromEnv(env: Env): string {
   const name = env[ENV.payloadBucket]?.trim();
   if (!name) {
     throw new UndefinedPayloadBucketError(`${ENV.payloadBucket} env var is not defined`);
@@ -77,7 +107,7 @@ export function parseBucketList(value: string | undefined): string[] {
 }
 
 /** Reads a required variable or throws a {@link ConfigurationError} naming it. */
-export function requireEnv(name: string, env: Env = process.env): string {
+export function requireEnv(name: string, env: Env): string {
   return requireValue(name, env[name]);
 }
 
@@ -97,7 +127,7 @@ export function optionalEnv(name: string, env: Env): string | undefined {
 export const DEFAULT_REGION = 'us-west-2';
 
 /** The AWS region: `AWS_REGION`, then `AWS_DEFAULT_REGION`, else {@link DEFAULT_REGION}. */
-export function regionFromEnv(env: Env = process.env): string {
+export function regionFromEnv(env: Env): string {
   return env.AWS_REGION || env.AWS_DEFAULT_REGION || DEFAULT_REGION;
 }
 
@@ -131,7 +161,7 @@ export function parsePositiveInt(text: string, options: IntOptions): number {
 }
 
 /** Reads a positive integer variable ({@link parsePositiveInt}), with a default when unset or blank. */
-export function positiveIntFromEnv(name: string, fallback: number, env: Env = process.env): number {
+export function positiveIntFromEnv(name: string, fallback: number, env: Env): number {
   const raw = env[name];
   return raw?.trim() ? parsePositiveInt(raw, { what: name }) : fallback;
 }

@@ -6,13 +6,19 @@
  * @module
  */
 
-/** Base class of every error this project raises on purpose. */
-export class CirrusError extends Error {
+/**
+ * An error whose `name` is the name of the class it was created from, set once here so that each
+ * named error class is a one-line declaration. The bundles keep class names (esbuild `keepNames`).
+ */
+export class NamedError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
   }
 }
+
+/** Base class of every error this project raises on purpose. */
+export class CirrusError extends NamedError {}
 
 /** `CIRRUS_PAYLOAD_BUCKET` is missing or empty where a payload bucket is needed. */
 export class UndefinedPayloadBucketError extends CirrusError {}

@@ -5,35 +5,16 @@
  * @module
  */
 import type { MessageAttributeValue, SNSClient } from '@aws-sdk/client-sns';
-import { snsClient } from './clients';
-import { ENV, regionFromEnv, type Env } from './config';
 import { errorMessage } from './errors';
+import { WorkflowEventType } from './event-types';
 import { executionUrl } from './execution';
 import type { Logger } from './logger';
 import { cirrusEventParts } from './payload-id';
 import { MAX_BATCH, publishBatch, type SnsMessage } from './sns';
 import { State } from './statedb';
-import { WorkflowMetricLogger } from './workflow-metric-log';
+import type { WorkflowMetricLogger } from './workflow-metric-log';
 
-/** Workflow event types (the same strings as Cirrus). */
-export enum WorkflowEventType {
-  CLAIMED_PROCESSING = 'CLAIMED_PROCESSING',
-  STARTED_PROCESSING = 'STARTED_PROCESSING',
-  ALREADY_INVALID = 'ALREADY_INVALID',
-  ALREADY_PROCESSING = 'ALREADY_PROCESSING',
-  ALREADY_CLAIMED = 'ALREADY_CLAIMED',
-  ALREADY_SUCCEEDED = 'ALREADY_SUCCEEDED',
-  DUPLICATE_ID_ENCOUNTERED = 'DUPLICATE_ID_ENCOUNTERED',
-  FAILED = 'FAILED',
-  TIMED_OUT = 'TIMED_OUT',
-  SUCCEEDED = 'SUCCEEDED',
-  INVALID = 'INVALID',
-  ABORTED = 'ABORTED',
-  RECORD_EXTRACT_FAILED = 'RECORD_EXTRACT_FAILED',
-  NOT_A_PROCESS_PAYLOAD = 'NOT_A_PROCESS_PAYLOAD',
-  /** An output item of a succeeded workflow that SNS refuses (too large, an attribute it does not accept). */
-  PUBLISH_FAILED = 'PUBLISH_FAILED',
-}
+export { WorkflowEventType } from './event-types';
 
 /** The skip event for a state found before or during a claim. */
 export function skipEventFor(state: State): WorkflowEventType {
@@ -51,25 +32,25 @@ export function skipEventFor(state: State): WorkflowEventType {
   }
 }
 
-/** One workflow event. */
+/** One workflow event, as the code passes it around; {@link serializeEvent} gives its wire form (Cirrus's snake_case keys). */
 export interface WorkflowEvent {
-  event_type: WorkflowEventType;
-  payload_id: string;
-  isotimestamp: string;
-  input_payload_url?: string;
-  output_payload_url?: string;
+  eventType: WorkflowEventType;
+  payloadId: string;
+  isoTimestamp: string;
+  inputPayloadUrl?: string;
+  outputPayloadUrl?: string;
   /** Execution ARN; published as the console URL under `execution`. */
-  execution_arn?: string;
+  executionArn?: string;
   error?: string;
 }
 
 /** The JSON message body of an event: empty fields are left out; the ARN becomes a console URL. */
-export function serializeEvent(e: WorkflowEvent, region: string = regionFromEnv()): string {
-  const body: Record<string, string> = { event_type: e.event_type, payload_id: e.payload_id, isotimestamp: e.isotimestamp };
-  if (e.input_payload_url) body.input_payload_url = e.input_payload_url;
-  if (e.output_payload_url) body.output_payload_url = e.output_payload_url;
+export function serializeEvent(e: WorkflowEvent, region: string): string {
+  const body: Record<string, string> = { event_type: e.eventType, payload_id: e.payloadId, isotimestamp: e.isoTimestamp };
+  if (e.inputPayloadUrl) body.input_payload_url = e.inputPayloadUrl;
+  if (e.outputPayloadUrl) body.output_payload_url = e.outputPayloadUrl;
   if (e.error) body.error = e.error;
-  if (e.execution_arn) body.execution = executionUrl(e.execution_arn, region);
+  if (e.executionArn) body.execution = executionUrl(e.executionArn, region);
   return JSON.stringify(body);
 }
 
@@ -85,14 +66,26 @@ function attributeText(s: string): string {
 
 /** SNS attributes of an event: `event_type`, and `workflow`/`collections` from the id, `error`. */
 export function eventAttributes(e: WorkflowEvent): Record<string, MessageAttributeValue> {
-  const attrs: Record<string, MessageAttributeValue> = { event_type: { DataType: 'String', StringValue: e.event_type } };
-  const parts = cirrusEventParts(e.payload_id);
+  const attrs: Record<string, MessageAttributeValue> = { event_type: { DataType: 'String', StringValue: e.eventType } };
+  const parts = cirrusEventParts(e.payloadId);
   if (parts) {
     attrs.workflow = { DataType: 'String', StringValue: attributeText(parts.workflow) };
     attrs.collections = { DataType: 'String', StringValue: attributeText(parts.collections) };
   }
   if (e.error) attrs.error = { DataType: 'String', StringValue: attributeText(e.error) };
   return attrs;
+}
+
+/** What a {@link WorkflowEventPublisher} is given (the handlers' runtime builds it: `shared/runtime.ts`). */
+export interface WorkflowEventPublisherDeps {
+  /** The SNS client, asked for when a batch is sent. */
+  readonly sns: () => SNSClient;
+  /** The region of the console URLs in the events. */
+  readonly region: string;
+  /** Where every event, and a failure to publish, is logged. */
+  readonly logger?: Logger;
+  /** Where each event is also written as a workflow metric event (`CIRRUS_WORKFLOW_LOG_GROUP`), if anywhere. */
+  readonly metrics?: WorkflowMetricLogger;
 }
 
 /**
@@ -106,27 +99,22 @@ export class WorkflowEventPublisher {
   readonly announced: WorkflowEvent[] = [];
   /** Number of events that could not be published. */
   failedCount = 0;
+  private readonly logger?: Logger;
+  private readonly sns: () => SNSClient;
+  /** Where each event is also written as a workflow metric event, if anywhere. */
+  readonly metrics?: WorkflowMetricLogger;
+  /** The region of the console URLs in the events. */
+  readonly region: string;
 
   constructor(
     /** The topic; `undefined` disables publishing. */
     readonly topicArn: string | undefined,
-    private readonly logger?: Logger,
-    private readonly sns: () => SNSClient = snsClient,
-    /** Where each event is also written as a workflow metric event (`CIRRUS_WORKFLOW_LOG_GROUP`), if anywhere. */
-    readonly metrics?: WorkflowMetricLogger,
-    /** The region of the console URLs in the events; by default the one `process.env` names. */
-    readonly region: string = regionFromEnv(),
-  ) {}
-
-  /** Builds a publisher for `CIRRUS_WORKFLOW_EVENT_TOPIC_ARN` (and `CIRRUS_WORKFLOW_LOG_GROUP`). */
-  static fromEnv(logger?: Logger, env: Env = process.env): WorkflowEventPublisher {
-    return new WorkflowEventPublisher(
-      env[ENV.workflowEventTopicArn] || undefined,
-      logger,
-      snsClient,
-      WorkflowMetricLogger.fromEnv(logger, env),
-      regionFromEnv(env),
-    );
+    deps: WorkflowEventPublisherDeps,
+  ) {
+    this.logger = deps.logger;
+    this.sns = deps.sns;
+    this.metrics = deps.metrics;
+    this.region = deps.region;
   }
 
   /** True when a topic is configured. */
@@ -137,7 +125,7 @@ export class WorkflowEventPublisher {
   /** Queues an event; sends a batch when 10 are waiting. */
   announce(event: WorkflowEvent): void {
     this.announced.push(event);
-    this.logger?.info('workflow event', { event_type: event.event_type, payload_id: event.payload_id, error: event.error });
+    this.logger?.info('workflow event', { event_type: event.eventType, payload_id: event.payloadId, error: event.error });
     this.metrics?.add(event);
     if (!this.enabled) return;
     this.buffer.push(event);
@@ -153,7 +141,7 @@ export class WorkflowEventPublisher {
       this.failedCount += events.length;
       this.logger?.error('failed to publish workflow events; the payloads themselves are unaffected', {
         error: errorMessage(err),
-        events: events.map((e) => `${e.event_type} ${e.payload_id}`),
+        events: events.map((e) => `${e.eventType} ${e.payloadId}`),
       });
     }
   }

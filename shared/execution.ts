@@ -4,13 +4,12 @@
  * @module
  */
 import { v5 as uuidv5 } from 'uuid';
-import { regionFromEnv, type Env } from './config';
 
 /** RFC 4122 URL namespace (Python's `uuid.NAMESPACE_URL`). */
 export const NAMESPACE_URL = '6ba7b811-9dad-11d1-80b4-00c04fd430c8';
 
 /** The AWS console URL of an execution, as Cirrus records it in its executions list. */
-export function executionUrl(executionArn: string, region: string = regionFromEnv()): string {
+export function executionUrl(executionArn: string, region: string): string {
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 }
 
@@ -46,7 +45,7 @@ export function pythonListRepr(items: readonly string[]): string {
  * `uuid5(NAMESPACE_URL, "<payload_id>/<executions>")`, where `<executions>` is Python's repr of
  * the console URLs of the recorded execution ARNs (`[]` when there are none).
  */
-export function executionId(payloadId: string, executionArns: readonly string[] = [], region: string = regionFromEnv()): string {
+export function executionId(payloadId: string, executionArns: readonly string[], region: string): string {
   const urls = executionArns.map((arn) => executionUrl(arn, region));
   return uuidv5(`${payloadId}/${pythonListRepr(urls)}`, NAMESPACE_URL);
 }
@@ -70,9 +69,4 @@ export function splitExecutionArn(arn: string): { stateMachineArn: string; execu
 /** The execution name (id) at the end of an execution ARN. */
 export function executionIdFromArn(arn: string): string {
   return arn.slice(arn.lastIndexOf(':') + 1);
-}
-
-/** The region used for console URLs, from the environment. */
-export function consoleRegion(env: Env = process.env): string {
-  return regionFromEnv(env);
 }

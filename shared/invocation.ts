@@ -10,6 +10,7 @@
  * @module
  */
 import type { Context } from 'aws-lambda';
+import type { Env } from './config';
 import type { WorkflowEventPublisher } from './events';
 import type { Logger } from './logger';
 import type { WorkflowMetrics } from './metrics';
@@ -34,8 +35,11 @@ export function takeColdStart(): boolean {
   return cold;
 }
 
-/** The log keys of a Lambda context; without one (a local run), the function name from the environment. */
-export function lambdaContextKeys(context: Partial<Context> | undefined, cold: boolean, env: NodeJS.ProcessEnv = process.env): LambdaContextKeys {
+/**
+ * The log keys of a Lambda context; without one (a local run), the function name and version from
+ * the environment given (`AWS_LAMBDA_FUNCTION_NAME`, `AWS_LAMBDA_FUNCTION_VERSION`).
+ */
+export function lambdaContextKeys(context: Partial<Context> | undefined, cold: boolean, env: Env): LambdaContextKeys {
   const keys: LambdaContextKeys = { cold_start: cold };
   const requestId = context?.awsRequestId;
   const functionName = context?.functionName ?? env.AWS_LAMBDA_FUNCTION_NAME;
@@ -46,9 +50,12 @@ export function lambdaContextKeys(context: Partial<Context> | undefined, cold: b
   return keys;
 }
 
-/** Appends this invocation's Lambda context keys to the logger (replacing the previous invocation's). */
-export function startInvocation(logger: Logger, context: Partial<Context> | undefined): LambdaContextKeys {
-  const keys = lambdaContextKeys(context, takeColdStart());
+/**
+ * Appends this invocation's Lambda context keys to the logger (replacing the previous invocation's);
+ * `env` is the handler's environment ({@link lambdaContextKeys}).
+ */
+export function startInvocation(logger: Logger, context: Partial<Context> | undefined, env: Env): LambdaContextKeys {
+  const keys = lambdaContextKeys(context, takeColdStart(), env);
   logger.removeKeys(['function_request_id', 'function_name', 'function_version']);
   logger.appendKeys({ ...keys });
   return keys;

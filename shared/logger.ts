@@ -5,6 +5,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
+import type { Env } from './config';
 
 /** The logger type used across the project. */
 export type { Logger };
@@ -18,7 +19,7 @@ const POWERTOOLS_LEVELS = new Set<string>(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ER
  * `INFO`, `WARNING`, `ERROR`, `CRITICAL`), as a Powertools level; `undefined` when
  * `POWERTOOLS_LOG_LEVEL` is set (it wins), when `CIRRUS_LOG_LEVEL` is unset, or when it names no level.
  */
-export function cirrusLogLevel(env: Record<string, string | undefined> = process.env): LogLevel | undefined {
+export function cirrusLogLevel(env: Env): LogLevel | undefined {
   if (env.POWERTOOLS_LOG_LEVEL) return undefined;
   const raw = env.CIRRUS_LOG_LEVEL?.trim().toUpperCase();
   if (!raw) return undefined;
@@ -27,11 +28,11 @@ export function cirrusLogLevel(env: Record<string, string | undefined> = process
 }
 
 /**
- * Creates the logger of a function or tool. Level from `POWERTOOLS_LOG_LEVEL`, else
- * `CIRRUS_LOG_LEVEL` (as a Cirrus deployment sets it), default INFO.
+ * Creates the logger of a function or tool; its composition root passes the environment. Level from
+ * `POWERTOOLS_LOG_LEVEL`, else `CIRRUS_LOG_LEVEL` of `env` (as a Cirrus deployment sets it), default INFO.
  */
-export function createLogger(serviceName: string): Logger {
-  return new Logger({ serviceName, logLevel: cirrusLogLevel() });
+export function createLogger(serviceName: string, env: Env): Logger {
+  return new Logger({ serviceName, logLevel: cirrusLogLevel(env) });
 }
 
 /** A child logger that adds `payload_id` (and any other keys) to every line. */

@@ -8,6 +8,7 @@
  * @module
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Env } from './config';
 import { errorMessage } from './errors';
 import { WorkflowEventType, type WorkflowEvent } from './events';
 import {
@@ -48,13 +49,15 @@ export function metricWorkflow(payloadId: string): string {
   return workflow !== undefined && METRIC_WORKFLOW_RE.test(workflow) ? workflow : UNKNOWN_WORKFLOW;
 }
 
+/** The `service` dimension an environment names: `POWERTOOLS_SERVICE_NAME`, else `cirrus`. */
+export function metricsServiceFromEnv(env: Env): string {
+  return env[METRICS_SERVICE_ENV] || DEFAULT_METRICS_SERVICE;
+}
+
 /** Options of {@link WorkflowMetrics}. */
 export interface WorkflowMetricsOptions {
-  /**
-   * The `service` dimension (the deployment).
-   * @default `POWERTOOLS_SERVICE_NAME`, else `cirrus`
-   */
-  readonly service?: string;
+  /** The `service` dimension (the deployment; a handler passes {@link metricsServiceFromEnv}). */
+  readonly service: string;
   /**
    * The Powertools emitter (tests pass their own).
    * @default a `Metrics` for {@link METRICS_NAMESPACE} and the service
@@ -76,8 +79,8 @@ export class WorkflowMetrics {
   /** Counts by workflow, then by metric name. */
   private readonly counts = new Map<string, Map<MetricName, number>>();
 
-  constructor(options: WorkflowMetricsOptions = {}) {
-    this.service = options.service || process.env[METRICS_SERVICE_ENV] || DEFAULT_METRICS_SERVICE;
+  constructor(options: WorkflowMetricsOptions) {
+    this.service = options.service;
     this.metrics = options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: this.service });
     this.logger = options.logger;
   }
@@ -85,10 +88,10 @@ export class WorkflowMetrics {
   /** Counts each event under its workflow and outcome. */
   count(events: Iterable<WorkflowEvent>): void {
     for (const e of events) {
-      const workflow = metricWorkflow(e.payload_id);
+      const workflow = metricWorkflow(e.payloadId);
       let byName = this.counts.get(workflow);
       if (!byName) this.counts.set(workflow, (byName = new Map()));
-      const name = EVENT_METRICS[e.event_type];
+      const name = EVENT_METRICS[e.eventType];
       byName.set(name, (byName.get(name) ?? 0) + 1);
     }
   }

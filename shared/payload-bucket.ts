@@ -8,9 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CopyObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { s3Client } from './clients';
 import { ENV, parseBucketList, payloadBucketFromEnv, type Env } from './config';
-import { InvalidS3UrlError, NoUrlError, PayloadReadError, ReferenceNotAllowedError, errorName } from './errors';
+import { ConfigurationError, InvalidS3UrlError, NoUrlError, PayloadReadError, ReferenceNotAllowedError, errorName } from './errors';
 import { isJsonObject, SerializedPayload, type JsonObject } from './json';
 import { checkPayloadId } from './payload-id';
 import { INPUT_KEY, OUTPUT_KEY, PayloadLayout, S3_MAX_KEY_BYTES, formatUrl } from './payload-layout';
@@ -26,7 +25,10 @@ export interface S3Location {
 
 /** Options of a {@link PayloadBucket}. */
 export interface PayloadBucketOptions {
-  /** S3 client to use; defaults to the shared client. */
+  /**
+   * The S3 client of every read and write. Without one the bucket only builds keys and URLs (the
+   * pure methods); a read or write throws a {@link ConfigurationError}.
+   */
   s3?: S3Client;
   /**
    * Buckets besides the payload bucket from which `{"url": …}` references may be read.
@@ -99,7 +101,7 @@ export class PayloadBucket {
   /** Buckets (besides this one) that references may be read from; `undefined` = any. */
   readonly referenceBuckets: readonly string[] | undefined;
 
-  private readonly s3Override: S3Client | undefined;
+  private readonly client: S3Client | undefined;
 
   /**
    * @param bucketName - the bucket; must be non-empty.
@@ -109,43 +111,19 @@ export class PayloadBucket {
     this.bucketName = bucketName;
     this.layout = new PayloadLayout(rootPrefix);
     this.referenceBuckets = options.referenceBuckets;
-    this.s3Override = options.s3;
-  }
-
-  /** The normalised root prefix (no leading or trailing `/`). */
-  get rootPrefix(): string {
-    return this.layout.rootPrefix;
-  }
-  /** `<root>/tmp`: ephemeral objects, expired by the lifecycle rule. */
-  get prefixTmp(): string {
-    return this.layout.prefixTmp;
-  }
-  /** `<root>/tmp/batch`. */
-  get prefixBatch(): string {
-    return this.layout.prefixBatch;
-  }
-  /** `<root>/tmp/invalid`. */
-  get prefixInvalid(): string {
-    return this.layout.prefixInvalid;
-  }
-  /** `<root>/tmp/oversized`. */
-  get prefixOversized(): string {
-    return this.layout.prefixOversized;
-  }
-  /** `<root>/executions`: persistent execution inputs and outputs. */
-  get prefixExecutions(): string {
-    return this.layout.prefixExecutions;
+    this.client = options.s3;
   }
 
   /**
    * Builds the bucket from `CIRRUS_PAYLOAD_BUCKET`, `CIRRUS_PAYLOAD_ROOT_PREFIX` and
-   * `CIRRUS_REFERENCE_BUCKETS`.
+   * `CIRRUS_REFERENCE_BUCKETS` of `env` (a composition root passes the process environment), with
+   * the S3 client given.
    * @throws UndefinedPayloadBucketError when the bucket variable is missing or empty.
    * @throws ConfigurationError when the root prefix is malformed.
    */
-  static fromEnv(env: Env = process.env, options: Omit<PayloadBucketOptions, 'referenceBuckets'> = {}): PayloadBucket {
+  static fromEnv(env: Env, options: { s3: S3Client }): PayloadBucket {
     return new PayloadBucket(payloadBucketFromEnv(env), env[ENV.rootPrefix], {
-      ...options,
+      s3: options.s3,
       referenceBuckets: parseBucketList(env[ENV.referenceBuckets]),
     });
   }
@@ -156,7 +134,8 @@ export class PayloadBucket {
   }
 
   private get s3(): S3Client {
-    return this.s3Override ?? s3Client();
+    if (!this.client) throw new ConfigurationError(`payload bucket ${this.bucketName} was built without an S3 client: pass one as the "s3" option`);
+    return this.client;
   }
 
   /** `s3://<bucket>/<key>` for a key in this bucket. */
@@ -214,7 +193,8 @@ export class PayloadBucket {
    * stores or forwards the payload unchanged need not serialise it again.
    */
   async readSerialized(url: string): Promise<SerializedPayload> {
-    return readJsonText(this.s3, this.checkReadable(url), url);
+    const location = this.checkReadable(url);
+    return readJsonText(this.s3, location, url);
   }
 
   /**
@@ -275,7 +255,7 @@ export class PayloadBucket {
   async copyToOversized(sourceUrl: string): Promise<string> {
     const src = parseUrl(sourceUrl);
     if (src.bucket !== this.bucketName || !this.layout.isPayloadKey(src.key)) {
-      throw new InvalidS3UrlError(`copy source ${sourceUrl} is not a payload object of s3://${this.bucketName}/${this.rootPrefix}/`);
+      throw new InvalidS3UrlError(`copy source ${sourceUrl} is not a payload object of s3://${this.bucketName}/${this.layout.rootPrefix}/`);
     }
     const key = this.layout.oversizedKey(randomUUID());
     await this.s3.send(
@@ -337,7 +317,7 @@ export class PayloadBucket {
   batchOutputLocation(urlOut: unknown): S3Location {
     const loc = parseUrl(urlOut);
     if (loc.bucket !== this.bucketName || !this.layout.isBatchKey(loc.key)) {
-      throw new InvalidS3UrlError(`batch output URL ${String(urlOut)} is not under s3://${this.bucketName}/${this.prefixBatch}/`);
+      throw new InvalidS3UrlError(`batch output URL ${String(urlOut)} is not under s3://${this.bucketName}/${this.layout.prefixBatch}/`);
     }
     return loc;
   }
@@ -471,11 +451,11 @@ async function readJsonObject(s3: S3Client, loc: S3Location, url: string): Promi
  * @throws NoUrlError when `record` has no `url` (callers that pass records through ignore it).
  *
  * @example
- * const payload = await readPayloadUnrestricted('s3://my-bucket/cirrus/tmp/oversized/x.json');
+ * const payload = await readPayloadUnrestricted('s3://my-bucket/cirrus/tmp/oversized/x.json', { s3: new S3Client({}) });
  */
-export async function readPayloadUnrestricted(record: string | JsonObject, options: { s3?: S3Client } = {}): Promise<JsonObject> {
+export async function readPayloadUnrestricted(record: string | JsonObject, options: { s3: S3Client }): Promise<JsonObject> {
   const url = referenceUrl(record);
-  return readJsonObject(options.s3 ?? s3Client(), parseUrl(url), url);
+  return readJsonObject(options.s3, parseUrl(url), url);
 }
 
 /**

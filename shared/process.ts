@@ -10,8 +10,6 @@
 import { randomUUID } from 'node:crypto';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import pLimit from 'p-limit';
-import { sfnClient } from './clients';
-import { ENV, positiveIntFromEnv, regionFromEnv, requireEnv, type Env } from './config';
 import {
   InvalidRecordError,
   NotAProcessPayloadError,
@@ -22,7 +20,7 @@ import {
 import { WorkflowEventPublisher, WorkflowEventType, skipEventFor } from './events';
 import { executionArn as buildExecutionArn, executionId, executionIdFromArn, splitExecutionArn } from './execution';
 import { SerializedPayload, isJsonObject, type JsonObject } from './json';
-import { createLogger, payloadLogger, type Logger } from './logger';
+import { payloadLogger, type Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
 import { assertWritableDepth, processDefinition, validateProcessPayload, workflowOf, type ProcessPayload } from './payload';
 import { extractRecordWithText, isSqsMessage, normalizeEvent } from './records';
@@ -58,18 +56,21 @@ export interface RecordResult {
   error?: string;
 }
 
-/** Dependencies of {@link processEvent}; each defaults to one built from the environment. */
+/**
+ * Dependencies of {@link processEvent}, all given by the caller (the handler builds them from its
+ * runtime, `shared/runtime.ts`): nothing is read from the environment here.
+ */
 export interface ProcessDeps {
-  bucket?: PayloadBucket;
-  stateDb?: StateDb;
-  sfn?: SFNClient;
-  events?: WorkflowEventPublisher;
-  baseWorkflowArn?: string;
-  concurrency?: number;
-  logger?: Logger;
-  env?: Env;
-  /** The region execution names are planned in; defaults to the one `env` names. */
-  region?: string;
+  bucket: PayloadBucket;
+  stateDb: StateDb;
+  sfn: SFNClient;
+  events: WorkflowEventPublisher;
+  baseWorkflowArn: string;
+  /** Payloads of one batch handled at the same time (`CIRRUS_PROCESS_CONCURRENCY`). */
+  concurrency: number;
+  logger: Logger;
+  /** The region execution names are planned in (console URLs of earlier executions). */
+  region: string;
   /**
    * Milliseconds the invocation has left (Lambda `context.getRemainingTimeInMillis`): a throttled
    * StartExecution is retried within it. Without it only the SDK's own retries are made.
@@ -94,39 +95,9 @@ interface Candidate {
   serialized: SerializedPayload;
 }
 
-const moduleLogger = createLogger('process');
-
-/** What every phase of {@link processEvent} works with: the dependencies, resolved once. */
-interface EventContext {
-  bucket: PayloadBucket;
-  stateDb: StateDb;
-  sfn: SFNClient;
-  events: WorkflowEventPublisher;
-  baseArn: string;
-  /** The region execution names are planned in (console URLs of earlier executions). */
-  region: string;
-  logger: Logger;
+/** What every phase of {@link processEvent} works with: the dependencies, and the concurrency limit built from them. */
+interface EventContext extends ProcessDeps {
   limit: ReturnType<typeof pLimit>;
-  remainingMs?: () => number;
-}
-
-/** The dependencies that were not given, built from `deps.env` (default `process.env`). */
-function resolveDeps(deps: ProcessDeps): EventContext {
-  const env = deps.env ?? process.env;
-  const logger = deps.logger ?? moduleLogger;
-  return {
-    bucket: deps.bucket ?? PayloadBucket.fromEnv(env),
-    stateDb: deps.stateDb ?? StateDb.fromEnv(env),
-    baseArn: deps.baseWorkflowArn ?? requireEnv(ENV.baseWorkflowArn, env),
-    sfn: deps.sfn ?? sfnClient(),
-    // Execution names of resumed payloads hold console URLs, so they depend on the region: the
-    // region of the environment the caller gave, never process.env's when another one was given.
-    region: deps.region ?? regionFromEnv(env),
-    events: deps.events ?? WorkflowEventPublisher.fromEnv(logger, env),
-    logger,
-    limit: pLimit(deps.concurrency ?? positiveIntFromEnv(ENV.processConcurrency, DEFAULT_PROCESS_CONCURRENCY, env)),
-    remainingMs: deps.remainingMs,
-  };
 }
 
 /** How one record left a phase before the end: its result fields (the outcome among them). */
@@ -137,8 +108,8 @@ type Ended = Partial<RecordResult> & { outcome: Outcome };
  * that each return how the records they end ended: extract and validate, read the states,
  * drop duplicates, run each payload.
  */
-export async function processEvent(event: unknown, deps: ProcessDeps = {}): Promise<ProcessSummary> {
-  const ctx = resolveDeps(deps);
+export async function processEvent(event: unknown, deps: ProcessDeps): Promise<ProcessSummary> {
+  const ctx: EventContext = { ...deps, limit: pLimit(deps.concurrency) };
   const records = normalizeEvent(event);
   const sqs = records.length > 0 && records.every(isSqsMessage);
   const messageIds = records.map((r) => (isSqsMessage(r) ? r.messageId : undefined));
@@ -207,12 +178,12 @@ function dropDuplicates(
       unique.push(c);
       continue;
     }
-    const planned = plannedExecutionArn(c.payload, states.get(c.payload.id), ctx.baseArn, ctx.region);
+    const planned = plannedExecutionArn(c.payload, states.get(c.payload.id), ctx.baseWorkflowArn, ctx.region);
     ctx.events.announce({
-      event_type: WorkflowEventType.DUPLICATE_ID_ENCOUNTERED,
-      payload_id: c.payload.id,
-      isotimestamp: isoNow(),
-      input_payload_url: ctx.bucket.getInputPayloadUrl(c.payload.id, executionIdFromArn(planned)),
+      eventType: WorkflowEventType.DUPLICATE_ID_ENCOUNTERED,
+      payloadId: c.payload.id,
+      isoTimestamp: isoNow(),
+      inputPayloadUrl: ctx.bucket.getInputPayloadUrl(c.payload.id, executionIdFromArn(planned)),
     });
     payloadLogger(ctx.logger, c.payload.id).warn('duplicate payload id in the batch; dropped (the first occurrence is processed)');
     duplicates.push(c);
@@ -307,7 +278,7 @@ async function recordFailure(err: unknown, failed: FailedRecord, ctx: EventConte
     invalid_payload_url: url,
   });
   const eventType = failed.stage === 'extract' ? WorkflowEventType.RECORD_EXTRACT_FAILED : WorkflowEventType.NOT_A_PROCESS_PAYLOAD;
-  ctx.events.announce({ event_type: eventType, payload_id: payloadId, isotimestamp: isoNow(), input_payload_url: url, error: errorMessage(err) });
+  ctx.events.announce({ eventType, payloadId, isoTimestamp: isoNow(), inputPayloadUrl: url, error: errorMessage(err) });
   return { outcome: url ? 'invalid' : 'retry', error: errorMessage(err), inputPayloadUrl: url, ...(payloadId !== 'unknown' ? { payloadId } : {}) };
 }
 
@@ -378,13 +349,13 @@ interface RunContext extends EventContext {
 function skip(ctx: RunContext, payloadId: string, item: StateItem | undefined, state: State, why: string): Ended {
   const urls = item ? itemUrls(item, ctx.bucket) : {};
   ctx.events.announce({
-    event_type: skipEventFor(state),
-    payload_id: payloadId,
-    isotimestamp: isoNow(),
+    eventType: skipEventFor(state),
+    payloadId,
+    isoTimestamp: isoNow(),
     ...urls,
   });
   ctx.log.info(`skipped: already ${state} (${why})`);
-  return { outcome: 'skipped', inputPayloadUrl: urls.input_payload_url };
+  return { outcome: 'skipped', inputPayloadUrl: urls.inputPayloadUrl };
 }
 
 /** Claims the payload, stores its input.json, starts its execution and sets PROCESSING. */
@@ -410,7 +381,7 @@ async function claimPayload(payload: ProcessPayload, item: StateItem | undefined
   const rerunnable = state === undefined || state === State.FAILED || state === State.ABORTED || state === State.CLAIMED;
   if (!rerunnable && !replace) return { ended: skip(ctx, id, item, state, 'found before claiming') };
 
-  const execArn = plannedExecutionArn(payload, item, ctx.baseArn, ctx.region);
+  const execArn = plannedExecutionArn(payload, item, ctx.baseWorkflowArn, ctx.region);
   if (state === State.CLAIMED) {
     ctx.log.info('payload found CLAIMED; resuming its claimed execution', { execution_arn: execArn });
     return { execArn };
@@ -423,7 +394,7 @@ async function claimPayload(payload: ProcessPayload, item: StateItem | undefined
     const current = claim.current;
     return { ended: skip(ctx, id, current, current?.state ?? State.PROCESSING, 'another invocation claimed it first') };
   }
-  ctx.events.announce({ event_type: WorkflowEventType.CLAIMED_PROCESSING, payload_id: id, isotimestamp: isoNow() });
+  ctx.events.announce({ eventType: WorkflowEventType.CLAIMED_PROCESSING, payloadId: id, isoTimestamp: isoNow() });
   return { execArn };
 }
 
@@ -477,12 +448,12 @@ async function startWorkflow(
     const msg = awsErrorText(err, 'StartExecution');
     await ctx.stateDb.setFailed(id, msg);
     ctx.events.announce({
-      event_type: WorkflowEventType.FAILED,
-      payload_id: id,
-      isotimestamp: isoNow(),
-      input_payload_url: inputUrl,
+      eventType: WorkflowEventType.FAILED,
+      payloadId: id,
+      isoTimestamp: isoNow(),
+      inputPayloadUrl: inputUrl,
       error: msg,
-      execution_arn: execArn,
+      executionArn: execArn,
     });
     ctx.log.error('state machine does not exist; payload recorded FAILED (not retried)', { error: msg });
     return { ended: { outcome: 'failed', executionArn: execArn, inputPayloadUrl: inputUrl, error: msg } };
@@ -503,11 +474,11 @@ async function markProcessing(ctx: RunContext, id: string, execArn: string, inpu
     return { outcome: started ? 'started' : 'skipped', executionArn: execArn, inputPayloadUrl: inputUrl };
   }
   ctx.events.announce({
-    event_type: WorkflowEventType.STARTED_PROCESSING,
-    payload_id: id,
-    isotimestamp: isoNow(),
-    input_payload_url: inputUrl,
-    execution_arn: execArn,
+    eventType: WorkflowEventType.STARTED_PROCESSING,
+    payloadId: id,
+    isoTimestamp: isoNow(),
+    inputPayloadUrl: inputUrl,
+    executionArn: execArn,
   });
   ctx.log.info(started ? 'workflow started' : 'workflow already started; now PROCESSING', { execution_arn: execArn, input_payload_url: inputUrl });
   return { outcome: 'started', executionArn: execArn, inputPayloadUrl: inputUrl };

@@ -12,22 +12,16 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { dynamoDocClient } from './clients';
-import { ENV, requireEnv, type Env } from './config';
 import { errorName } from './errors';
 import { executionIdFromArn } from './execution';
 import type { PayloadBucket } from './payload-bucket';
 import { checkStateDbPayloadId } from './payload-id';
+import { stringEnum } from './string-enum';
 
 /** Payload states. */
-export enum State {
-  CLAIMED = 'CLAIMED',
-  PROCESSING = 'PROCESSING',
-  SUCCEEDED = 'SUCCEEDED',
-  FAILED = 'FAILED',
-  INVALID = 'INVALID',
-  ABORTED = 'ABORTED',
-}
+export const State = stringEnum('CLAIMED', 'PROCESSING', 'SUCCEEDED', 'FAILED', 'INVALID', 'ABORTED');
+/** One of {@link State}. */
+export type State = (typeof State)[keyof typeof State];
 
 const STATES = new Set<string>(Object.values(State));
 
@@ -37,7 +31,7 @@ export interface StateKey {
   itemids: string;
 }
 
-/** A StateDB item as stored. */
+/** A StateDB item as stored: the DynamoDB attribute names (wire names, shared with Cirrus). */
 export interface StateDbRecord extends StateKey {
   created?: string;
   updated?: string;
@@ -50,9 +44,12 @@ export interface StateDbRecord extends StateKey {
   claim_id?: string;
 }
 
-/** A StateDB item in the form the functions and the CLI use. */
+/**
+ * A StateDB item in the form the functions and the CLI use (camelCase; {@link recordToItem} converts
+ * a stored record, the CLI prints its own snake_case report).
+ */
 export interface StateItem {
-  payload_id: string;
+  payloadId: string;
   collections: string;
   workflow: string;
   items: string;
@@ -61,11 +58,11 @@ export interface StateItem {
   updated?: string;
   /** Execution ARNs, one per attempt, oldest first. */
   executions: string[];
-  claimed_at?: string;
-  last_error?: string;
+  claimedAt?: string;
+  lastError?: string;
   outputs?: string[];
   /** Random token of the last claim, when the claimer gave one. */
-  claim_id?: string;
+  claimId?: string;
 }
 
 /**
@@ -126,7 +123,7 @@ export function stateOf(record: Pick<StateDbRecord, 'state_updated'>): State | u
 export function recordToItem(record: StateDbRecord): StateItem {
   const { collections, workflow } = splitCollectionsWorkflow(record.collections_workflow);
   const item: StateItem = {
-    payload_id: keyToPayloadId(record),
+    payloadId: keyToPayloadId(record),
     collections,
     workflow,
     items: record.itemids,
@@ -135,21 +132,21 @@ export function recordToItem(record: StateDbRecord): StateItem {
     updated: record.updated,
     executions: Array.isArray(record.executions) ? record.executions : [],
   };
-  if (record.claimed_at !== undefined) item.claimed_at = record.claimed_at;
-  if (record.last_error !== undefined) item.last_error = record.last_error;
+  if (record.claimed_at !== undefined) item.claimedAt = record.claimed_at;
+  if (record.last_error !== undefined) item.lastError = record.last_error;
   if (record.outputs !== undefined) item.outputs = record.outputs;
-  if (record.claim_id !== undefined) item.claim_id = record.claim_id;
+  if (record.claim_id !== undefined) item.claimId = record.claim_id;
   return item;
 }
 
 /** The input/output URLs of an item's last execution (output only when SUCCEEDED). */
-export function itemUrls(item: StateItem, bucket: PayloadBucket): { input_payload_url?: string; output_payload_url?: string } {
+export function itemUrls(item: StateItem, bucket: PayloadBucket): { inputPayloadUrl?: string; outputPayloadUrl?: string } {
   const last = item.executions.at(-1);
   if (!last) return {};
   const execId = executionIdFromArn(last);
   return {
-    input_payload_url: bucket.getInputPayloadUrl(item.payload_id, execId),
-    ...(item.state === State.SUCCEEDED ? { output_payload_url: bucket.getOutputPayloadUrl(item.payload_id, execId) } : {}),
+    inputPayloadUrl: bucket.getInputPayloadUrl(item.payloadId, execId),
+    ...(item.state === State.SUCCEEDED ? { outputPayloadUrl: bucket.getOutputPayloadUrl(item.payloadId, execId) } : {}),
   };
 }
 
@@ -166,13 +163,8 @@ export class StateDb {
   constructor(
     /** The table name. */
     readonly tableName: string,
-    private readonly client: DynamoDBDocumentClient = dynamoDocClient(),
+    private readonly client: DynamoDBDocumentClient,
   ) {}
-
-  /** Builds the StateDB from `CIRRUS_STATE_DB`. */
-  static fromEnv(env: Env = process.env, client?: DynamoDBDocumentClient): StateDb {
-    return new StateDb(requireEnv(ENV.stateDb, env), client);
-  }
 
   /** Reads one item; `undefined` when there is none. */
   async getItem(payloadId: string): Promise<StateItem | undefined> {
@@ -195,7 +187,7 @@ export class StateDb {
         const res = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }));
         for (const rec of res.Responses?.[this.tableName] ?? []) {
           const item = recordToItem(rec as StateDbRecord);
-          out.set(item.payload_id, item);
+          out.set(item.payloadId, item);
         }
         keys = (res.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
       }
@@ -240,7 +232,7 @@ export class StateDb {
     } catch (err) {
       if (errorName(err) !== 'ConditionalCheckFailedException') throw err;
       const current = await this.itemAfterConditionFailure(payloadId, err);
-      if (claimId !== undefined && current?.state === State.CLAIMED && current.claim_id === claimId) return { claimed: true };
+      if (claimId !== undefined && current?.state === State.CLAIMED && current.claimId === claimId) return { claimed: true };
       return { claimed: false, current };
     }
   }
@@ -271,12 +263,12 @@ export class StateDb {
     return this.getItem(payloadId);
   }
 
-  private async setFinal(payloadId: string, state: State, now: string, extra: { last_error?: string; outputs?: string[] } = {}): Promise<void> {
+  private async setFinal(payloadId: string, state: State, now: string, extra: { lastError?: string; outputs?: string[] } = {}): Promise<void> {
     const names: string[] = ['created = if_not_exists(created, :now)', 'state_updated = :su', 'updated = :now'];
     const values: Record<string, unknown> = { ':now': now, ':su': `${state}_${now}` };
-    if (extra.last_error !== undefined) {
+    if (extra.lastError !== undefined) {
       names.push('last_error = :err');
-      values[':err'] = extra.last_error;
+      values[':err'] = extra.lastError;
     }
     if (extra.outputs !== undefined) {
       names.push('outputs = :outputs');
@@ -298,12 +290,12 @@ export class StateDb {
 
   /** Sets FAILED with an error message; keeps `created`. */
   setFailed(payloadId: string, message: string, now: string = isoNow()): Promise<void> {
-    return this.setFinal(payloadId, State.FAILED, now, { last_error: message });
+    return this.setFinal(payloadId, State.FAILED, now, { lastError: message });
   }
 
   /** Sets INVALID with an error message; keeps `created`. */
   setInvalid(payloadId: string, message: string, now: string = isoNow()): Promise<void> {
-    return this.setFinal(payloadId, State.INVALID, now, { last_error: message });
+    return this.setFinal(payloadId, State.INVALID, now, { lastError: message });
   }
 
   /** Sets ABORTED; keeps `created`. */

@@ -8,7 +8,7 @@ import { TaskInputError } from './errors';
 
 export { TaskInputError };
 import { isJsonObject, type JsonObject } from './json';
-import { PayloadBucket } from './payload-bucket';
+import type { PayloadBucket } from './payload-bucket';
 import { MAX_PAYLOAD_LENGTH, inlineOrReference } from './size';
 
 /** A task function: receives the full payload, returns the new payload. */
@@ -17,18 +17,18 @@ export type TaskFunction<C = unknown> = (payload: JsonObject, context?: C) => Js
 /** Options of {@link lambdaTask} and {@link batchTask}. */
 export interface TaskOptions {
   /**
-   * The payload bucket, or a function returning it (called on each use; a handler passes its
-   * runtime's); defaults to {@link PayloadBucket.fromEnv}, built on first use.
+   * The payload bucket (with its S3 client), or a function returning it (called on each use; a
+   * handler passes its runtime's, so that it is built on the first invocation). The task helpers
+   * read no environment: build it in the handler module, e.g. with `PayloadBucket.fromEnv`.
    */
-  bucket?: PayloadBucket | (() => PayloadBucket);
+  bucket: PayloadBucket | (() => PayloadBucket);
   /** Inline limit in bytes; defaults to {@link MAX_PAYLOAD_LENGTH}. */
   limit?: number;
 }
 
-function lazyBucket(options: TaskOptions): () => PayloadBucket {
-  if (typeof options.bucket === 'function') return options.bucket;
-  let b = options.bucket;
-  return () => (b ??= PayloadBucket.fromEnv());
+function bucketOf(options: TaskOptions): () => PayloadBucket {
+  const { bucket } = options;
+  return typeof bucket === 'function' ? bucket : () => bucket;
 }
 
 /**
@@ -38,11 +38,13 @@ function lazyBucket(options: TaskOptions): () => PayloadBucket {
  * the inline limit.
  *
  * ```ts
- * export const handler = lambdaTask(async (payload) => ({ ...payload, features: stamp(payload.features) }));
+ * export const handler = lambdaTask(async (payload) => ({ ...payload, features: stamp(payload.features) }), { bucket });
  * ```
+ * where `bucket` is the payload bucket the handler module built from its environment, with its S3
+ * client (README, "Using the payload bucket from your own code").
  */
-export function lambdaTask<C = unknown>(fn: TaskFunction<C>, options: TaskOptions = {}): (event: unknown, context?: C) => Promise<JsonObject> {
-  const bucket = lazyBucket(options);
+export function lambdaTask<C = unknown>(fn: TaskFunction<C>, options: TaskOptions): (event: unknown, context?: C) => Promise<JsonObject> {
+  const bucket = bucketOf(options);
   return async (event, context) => {
     if (!isJsonObject(event)) throw new TaskInputError('task input must be a JSON object (a payload or {"url": …})');
     const payload = await bucket().resolve(event);
@@ -63,8 +65,8 @@ export interface BatchTaskInput {
  * and writes the result to `url_out` (where post-batch reads it). Returns `url_out`. Both URLs pass
  * the reference rule, and `url_out` must lie in the payload bucket under `<root>/tmp/batch/`.
  */
-export function batchTask<C = unknown>(fn: TaskFunction<C>, options: TaskOptions = {}): (input: BatchTaskInput, context?: C) => Promise<string> {
-  const bucket = lazyBucket(options);
+export function batchTask<C = unknown>(fn: TaskFunction<C>, options: TaskOptions): (input: BatchTaskInput, context?: C) => Promise<string> {
+  const bucket = bucketOf(options);
   return async (input, context) => {
     if (!isJsonObject(input) || typeof input.url !== 'string' || typeof input.url_out !== 'string') {
       throw new TaskInputError('batch task input must be {"url": …, "url_out": …} as returned by pre-batch');

@@ -12,14 +12,12 @@ import { isLosslessNumber } from 'lossless-json';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { nextPayloads } from './chain';
-import { sfnClient, snsClient, sqsClient } from './clients';
-import { ENV, type Env } from './config';
 import { MalformedEventError, NotAProcessPayloadError, errorMessage } from './errors';
 import { WorkflowEventPublisher, WorkflowEventType } from './events';
 import { executionIdFromArn, pythonStrRepr as pythonRepr } from './execution';
 import { itemAttributes } from './item-attributes';
 import { MAX_JSON_DEPTH, SerializedPayload, hasInexactNumber, isJsonObject, jsonDepthExceeds, parseLossless, stringifyLossless, type JsonObject, type JsonValue } from './json';
-import { createLogger, payloadLogger, type Logger } from './logger';
+import { payloadLogger, type Logger } from './logger';
 import { PayloadBucket, isReference } from './payload-bucket';
 import { checkStateDbPayloadId, keysMayBeBuilt } from './payload-id';
 import { publishEach, sendMessageBatch } from './sns';
@@ -76,16 +74,22 @@ export interface UpdateStateResult {
   describedExecution: boolean;
 }
 
-/** Dependencies of {@link updateState}; each defaults to one built from the environment. */
+/**
+ * Dependencies of {@link updateState}, all given by the caller (the handler builds them from its
+ * runtime, `shared/runtime.ts`): nothing is read from the environment here.
+ */
 export interface UpdateStateDeps {
-  bucket?: PayloadBucket;
-  stateDb?: StateDb;
-  sfn?: SFNClient;
-  sns?: SNSClient;
-  sqs?: SQSClient;
-  events?: WorkflowEventPublisher;
-  logger?: Logger;
-  env?: Env;
+  bucket: PayloadBucket;
+  stateDb: StateDb;
+  sfn: SFNClient;
+  sns: SNSClient;
+  sqs: SQSClient;
+  events: WorkflowEventPublisher;
+  logger: Logger;
+  /** Where the output's items are published (`CIRRUS_PUBLISH_TOPIC_ARN`); unset publishes nothing. */
+  publishTopicArn: string | undefined;
+  /** Where chained payloads are sent (`CIRRUS_PROCESS_QUEUE_URL`); unset chains nothing. */
+  processQueueUrl: string | undefined;
 }
 
 /**
@@ -185,8 +189,6 @@ export function executionPayloadId(input: JsonObject): string {
   return id;
 }
 
-const moduleLogger = createLogger('update-state');
-
 /** An output item: a JSON object (a lossless number is an object too, but never an item). */
 function isFeature(v: JsonValue): v is JsonObject {
   return isJsonObject(v) && !isLosslessNumber(v);
@@ -205,7 +207,6 @@ function parseJsonObject(text: string, what: string): JsonObject {
 
 /** What {@link passOn} needs of the SUCCEEDED event it handles. */
 interface PassOnContext {
-  env: Env;
   deps: UpdateStateDeps;
   bucket: PayloadBucket;
   events: WorkflowEventPublisher;
@@ -224,21 +225,21 @@ interface PassOnContext {
  * fix (throttling, a network error) is thrown, after the chaining, so that the event is retried.
  */
 async function passOn(output: SerializedPayload, ctx: PassOnContext): Promise<Pick<UpdateStateResult, 'published' | 'unpublished' | 'chained'>> {
-  const { env, deps, bucket, log } = ctx;
+  const { deps, bucket, log } = ctx;
   const done: Pick<UpdateStateResult, 'published' | 'unpublished' | 'chained'> = { published: 0, unpublished: [], chained: 0 };
   const report = (error: string, fields: Record<string, unknown> = {}): void => {
     log.error(error, fields);
     ctx.events.announce({
-      event_type: WorkflowEventType.PUBLISH_FAILED,
-      payload_id: ctx.payloadId,
-      isotimestamp: ctx.now,
-      output_payload_url: ctx.outputUrl,
-      execution_arn: ctx.execArn,
+      eventType: WorkflowEventType.PUBLISH_FAILED,
+      payloadId: ctx.payloadId,
+      isoTimestamp: ctx.now,
+      outputPayloadUrl: ctx.outputUrl,
+      executionArn: ctx.execArn,
       error,
     });
   };
-  const publishTopic = env[ENV.publishTopicArn];
-  const queueUrl = env[ENV.processQueueUrl];
+  const publishTopic = deps.publishTopicArn;
+  const queueUrl = deps.processQueueUrl;
   const hasFeatures = Array.isArray(output.value.features) && output.value.features.length > 0;
   const chains = Array.isArray(output.value.process) && output.value.process.length > 1;
   if (!(publishTopic && hasFeatures) && !(queueUrl && chains)) return done;
@@ -255,7 +256,7 @@ async function passOn(output: SerializedPayload, ctx: PassOnContext): Promise<Pi
   const features = Array.isArray(exact.features) ? exact.features.filter(isFeature) : [];
   let retryable: unknown;
   if (publishTopic && features.length > 0) {
-    const sent = await publishEach(deps.sns ?? snsClient(), publishTopic, features.map((f) => ({ message: write(f), attributes: itemAttributes(f) })));
+    const sent = await publishEach(deps.sns, publishTopic, features.map((f) => ({ message: write(f), attributes: itemAttributes(f) })));
     done.published = sent.published;
     retryable = sent.retryable;
     for (const r of sent.rejected) {
@@ -274,7 +275,7 @@ async function passOn(output: SerializedPayload, ctx: PassOnContext): Promise<Pi
           return isOversized(s) ? JSON.stringify({ url: await bucket.uploadOversizePayload(s) }) : s.text;
         }),
       );
-      await sendMessageBatch(deps.sqs ?? sqsClient(), queueUrl, bodies);
+      await sendMessageBatch(deps.sqs, queueUrl, bodies);
       done.chained = bodies.length;
     }
   }
@@ -286,9 +287,8 @@ async function passOn(output: SerializedPayload, ctx: PassOnContext): Promise<Pi
 }
 
 /** Handles one status-change event. */
-export async function updateState(event: unknown, deps: UpdateStateDeps = {}): Promise<UpdateStateResult> {
-  const env = deps.env ?? process.env;
-  const logger = deps.logger ?? moduleLogger;
+export async function updateState(event: unknown, deps: UpdateStateDeps): Promise<UpdateStateResult> {
+  const { logger, bucket, stateDb, events } = deps;
   const detail = parseStatusChangeEvent(event);
   const status = detail.status;
   const execArn = detail.executionArn;
@@ -299,9 +299,6 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
   }
   if (!FINAL.has(status)) throw new MalformedEventError(`update-state event has an unknown "detail.status": ${JSON.stringify(status)}`);
 
-  const bucket = deps.bucket ?? PayloadBucket.fromEnv(env);
-  const stateDb = deps.stateDb ?? StateDb.fromEnv(env);
-  const events = deps.events ?? WorkflowEventPublisher.fromEnv(logger, env);
   const executionName = detail.name || executionIdFromArn(execArn);
 
   try {
@@ -311,7 +308,7 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
     const inputMissing = detail.inputDetails?.included === false || typeof inputText !== 'string';
     const outputMissing = status === 'SUCCEEDED' && (detail.outputDetails?.included === false || (typeof outputText !== 'string' && detail.outputDetails?.included !== true));
     if (inputMissing || outputMissing) {
-      const described = await (deps.sfn ?? sfnClient()).send(new DescribeExecutionCommand({ executionArn: execArn }));
+      const described = await deps.sfn.send(new DescribeExecutionCommand({ executionArn: execArn }));
       result.describedExecution = true;
       if (inputMissing) inputText = described.input;
       if (outputMissing) outputText = described.output;
@@ -332,7 +329,7 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
     result.inputPayloadUrl = inputUrl;
     const now = isoNow();
 
-    const ending: Ending = { env, deps, bucket, stateDb, events, log, detail, payloadId, execArn, executionName, inputUrl, keysSafe, now, rawInput, inputRead, outputText };
+    const ending: Ending = { deps, bucket, stateDb, events, log, detail, payloadId, execArn, executionName, inputUrl, keysSafe, now, rawInput, inputRead, outputText };
     if (status === 'SUCCEEDED') return await onSucceeded(ending, result);
     if (status === 'ABORTED') return await onAborted(ending, result);
     return await onFailedOrTimedOut(ending, result);
@@ -343,7 +340,6 @@ export async function updateState(event: unknown, deps: UpdateStateDeps = {}): P
 
 /** What a final-status handler needs of one execution's end. */
 interface Ending {
-  env: Env;
   deps: UpdateStateDeps;
   bucket: PayloadBucket;
   stateDb: StateDb;
@@ -387,15 +383,15 @@ async function onSucceeded(e: Ending, result: UpdateStateResult): Promise<Update
   result.state = State.SUCCEEDED;
   result.outputPayloadUrl = outputUrl;
   e.events.announce({
-    event_type: WorkflowEventType.SUCCEEDED,
-    payload_id: payloadId,
-    isotimestamp: now,
-    input_payload_url: inputUrl,
-    output_payload_url: outputUrl,
-    execution_arn: execArn,
+    eventType: WorkflowEventType.SUCCEEDED,
+    payloadId,
+    isoTimestamp: now,
+    inputPayloadUrl: inputUrl,
+    outputPayloadUrl: outputUrl,
+    executionArn: execArn,
   });
   if (output) {
-    const passed = await passOn(output, { env: e.env, deps: e.deps, bucket, events: e.events, log, payloadId, now, outputUrl, execArn });
+    const passed = await passOn(output, { deps: e.deps, bucket, events: e.events, log, payloadId, now, outputUrl, execArn });
     Object.assign(result, passed);
   }
   log.info('execution succeeded', { output_payload_url: outputUrl, published: result.published, chained: result.chained });
@@ -406,7 +402,7 @@ async function onSucceeded(e: Ending, result: UpdateStateResult): Promise<Update
 async function onAborted(e: Ending, result: UpdateStateResult): Promise<UpdateStateResult> {
   await e.stateDb.setAborted(e.payloadId, e.now);
   result.state = State.ABORTED;
-  e.events.announce({ event_type: WorkflowEventType.ABORTED, payload_id: e.payloadId, isotimestamp: e.now, input_payload_url: e.inputUrl, execution_arn: e.execArn });
+  e.events.announce({ eventType: WorkflowEventType.ABORTED, payloadId: e.payloadId, isoTimestamp: e.now, inputPayloadUrl: e.inputUrl, executionArn: e.execArn });
   e.log.info('execution aborted');
   return result;
 }
@@ -429,7 +425,7 @@ async function onFailedOrTimedOut(e: Ending, result: UpdateStateResult): Promise
     result.state = State.FAILED;
     eventType = err.type === 'TimedOutError' ? WorkflowEventType.TIMED_OUT : WorkflowEventType.FAILED;
   }
-  e.events.announce({ event_type: eventType, payload_id: payloadId, isotimestamp: now, input_payload_url: e.inputUrl, error: err.text, execution_arn: e.execArn });
+  e.events.announce({ eventType, payloadId, isoTimestamp: now, inputPayloadUrl: e.inputUrl, error: err.text, executionArn: e.execArn });
   e.log.info(`execution ${detail.status.toLowerCase()}`, { error: err.text, state: result.state });
   return result;
 }

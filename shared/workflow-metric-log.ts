@@ -14,9 +14,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CreateLogStreamCommand, PutLogEventsCommand, type CloudWatchLogsClient, type InputLogEvent } from '@aws-sdk/client-cloudwatch-logs';
-import { logsClient } from './clients';
-import { ENV, type Env } from './config';
 import { errorMessage, errorName } from './errors';
+import { CIRRUS_EVENT_TYPES } from './event-types';
 import type { WorkflowEvent } from './events';
 import type { Logger } from './logger';
 import { cirrusEventParts } from './payload-id';
@@ -24,28 +23,6 @@ import { utf8Length } from './size';
 
 /** Prefix of the log streams metric events are written to (`workflow-metrics-<uuid4>`). */
 export const METRIC_LOG_STREAM_PREFIX = 'workflow-metrics-';
-
-/**
- * The event types Cirrus v2 announces, and so writes metric events for. Events of this project
- * only (`PUBLISH_FAILED`) stay out of Cirrus's metrics.
- */
-// Strings, not the enum: events.ts imports this module, so the enum is not defined yet when it loads.
-export const CIRRUS_EVENT_TYPES: ReadonlySet<string> = new Set([
-  'CLAIMED_PROCESSING',
-  'STARTED_PROCESSING',
-  'ALREADY_INVALID',
-  'ALREADY_PROCESSING',
-  'ALREADY_CLAIMED',
-  'ALREADY_SUCCEEDED',
-  'DUPLICATE_ID_ENCOUNTERED',
-  'FAILED',
-  'TIMED_OUT',
-  'SUCCEEDED',
-  'INVALID',
-  'ABORTED',
-  'RECORD_EXTRACT_FAILED',
-  'NOT_A_PROCESS_PAYLOAD',
-]);
 
 /** The fields of one metric event. */
 export interface WorkflowMetricFields {
@@ -59,12 +36,12 @@ export interface WorkflowMetricFields {
 
 /** The metric fields of a workflow event (the id is split as Cirrus splits it). */
 export function metricFields(event: WorkflowEvent): WorkflowMetricFields {
-  const parts = cirrusEventParts(event.payload_id);
+  const parts = cirrusEventParts(event.payloadId);
   return {
-    event: event.event_type,
+    event: event.eventType,
     workflow: parts ? parts.workflow : 'could not parse',
-    source: parts ? parts.collections : event.payload_id,
-    execution_arn: event.execution_arn ?? null,
+    source: parts ? parts.collections : event.payloadId,
+    execution_arn: event.executionArn ?? null,
   };
 }
 
@@ -109,19 +86,14 @@ export class WorkflowMetricLogger {
   constructor(
     /** The log group. */
     readonly logGroupName: string,
-    private readonly logger?: Logger,
-    private readonly client: () => CloudWatchLogsClient = logsClient,
+    private readonly logger: Logger | undefined,
+    /** The CloudWatch Logs client, asked for when events are written. */
+    private readonly client: () => CloudWatchLogsClient,
   ) {}
-
-  /** A logger for `CIRRUS_WORKFLOW_LOG_GROUP`, or `undefined` when it is unset. */
-  static fromEnv(logger?: Logger, env: Env = process.env): WorkflowMetricLogger | undefined {
-    const group = env[ENV.workflowLogGroup]?.trim();
-    return group ? new WorkflowMetricLogger(group, logger) : undefined;
-  }
 
   /** Queues the metric event of a workflow event (of a type Cirrus has). */
   add(event: WorkflowEvent): void {
-    if (!CIRRUS_EVENT_TYPES.has(event.event_type)) return;
+    if (!CIRRUS_EVENT_TYPES.has(event.eventType)) return;
     // PutLogEvents wants the events of one call in chronological order.
     const timestamp = Math.max(Date.now(), this.lastTimestamp);
     this.lastTimestamp = timestamp;

@@ -103,7 +103,7 @@ describe('batch task round trip: pre-batch → batchTask → post-batch', () => 
   it('returns the task output inline when it fits', async () => {
     const payload = makePayload();
     const pre = await preBatchHandler(payload);
-    const written = await batchTask(stamp())(pre);
+    const written = await batchTask(stamp(), { bucket: p.bucket })(pre);
     expect(written).toBe(pre.url_out);
     expect(await p.getJson(pre.url_out)).toEqual(stamp()(payload));
 
@@ -126,7 +126,7 @@ describe('batch task round trip: pre-batch → batchTask → post-batch', () => 
   it('returns a tmp/oversized reference when the output is over the inline limit', async () => {
     const payload = makePayload();
     const pre = await preBatchHandler(payload);
-    await batchTask(stamp(130_000))(pre);
+    await batchTask(stamp(130_000), { bucket: p.bucket })(pre);
 
     const out = await postBatchHandler(succeededJob(pre));
     expect(Object.keys(out)).toEqual(['url']);
@@ -151,7 +151,7 @@ describe('post-batch error paths', () => {
     });
     const readLog = cloudWatchLogReader(new CloudWatchLogsClient({ region: 'us-west-2' }));
 
-    const err = await postBatch(failedJobEvent(ranAndFailed), { readLog }).catch((e: unknown) => e);
+    const err = await postBatch(failedJobEvent(ranAndFailed), { bucket: p.bucket, readLog }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).name).toBe('ValueError');
     expect((err as Error).message).toBe('bad thing');
@@ -159,7 +159,7 @@ describe('post-batch error paths', () => {
       expect.objectContaining({ logGroupName: '/aws/batch/job', logStreamName: 'cirrus-task/default/0123456789abcdef' }),
     ]);
 
-    // The Lambda handler reads the log the same way (default reader).
+    // The Lambda handler reads the log the same way (its runtime's CloudWatch Logs client).
     const viaHandler = await postBatchHandler(failedJobEvent(ranAndFailed)).catch((e: unknown) => e);
     expect(viaHandler).toMatchObject({ name: 'ValueError', message: 'bad thing' });
   });
@@ -167,7 +167,7 @@ describe('post-batch error paths', () => {
   it('a log line without an error name raises UnknownError with the whole line', async () => {
     const readLog: LogReader = cloudWatchLogReader(new CloudWatchLogsClient({ region: 'us-west-2' }));
     cw.on(GetLogEventsCommand).resolves({ events: [{ message: 'Killed' }] });
-    const err = await postBatch(failedJobEvent(ranAndFailed), { readLog }).catch((e: unknown) => e);
+    const err = await postBatch(failedJobEvent(ranAndFailed), { bucket: p.bucket, readLog }).catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'UnknownError', message: 'Killed' });
   });
 
@@ -178,7 +178,7 @@ describe('post-batch error paths', () => {
     };
     const readLog = jest.fn<ReturnType<LogReader>, Parameters<LogReader>>(async () => undefined);
 
-    const noStream = await postBatch(failedJobEvent(neverRan), { readLog }).catch((e: unknown) => e);
+    const noStream = await postBatch(failedJobEvent(neverRan), { bucket: p.bucket, readLog }).catch((e: unknown) => e);
     expect(noStream).toBeInstanceOf(BatchJobError);
     expect((noStream as Error).message).toMatch(/container likely never ran/i);
     expect((noStream as Error).message).toContain('Container Reason: CannotPullContainerError: pull access denied for cirrus-task');
@@ -187,7 +187,7 @@ describe('post-batch error paths', () => {
     // A log stream that holds nothing: the same error.
     const emptyLog = await postBatch(
       failedJobEvent({ ...neverRan, Container: { ...neverRan.Container, LogStreamName: 'cirrus-task/default/empty' } }),
-      { readLog },
+      { bucket: p.bucket, readLog },
     ).catch((e: unknown) => e);
     expect(readLog).toHaveBeenCalledWith('cirrus-task/default/empty');
     expect((emptyLog as Error).message).toMatch(/container likely never ran.*Container Reason: CannotPullContainerError.*Status Reason: Task failed to start/i);
@@ -195,11 +195,11 @@ describe('post-batch error paths', () => {
 
   it('Cause missing or Attempts empty: a clear error', async () => {
     const readLog = jest.fn<ReturnType<LogReader>, Parameters<LogReader>>(async () => undefined);
-    const noCause = await postBatch({ Parameters: {}, error: { Error: 'States.TaskFailed' } }, { readLog }).catch((e: unknown) => e);
+    const noCause = await postBatch({ Parameters: {}, error: { Error: 'States.TaskFailed' } }, { bucket: p.bucket, readLog }).catch((e: unknown) => e);
     expect(noCause).toBeInstanceOf(BatchJobError);
     expect((noCause as Error).message).toMatch(/Cause/);
 
-    const noAttempts = await postBatch(failedJobEvent(undefined, 'Job was cancelled'), { readLog }).catch((e: unknown) => e);
+    const noAttempts = await postBatch(failedJobEvent(undefined, 'Job was cancelled'), { bucket: p.bucket, readLog }).catch((e: unknown) => e);
     expect(noAttempts).toBeInstanceOf(BatchJobError);
     expect((noAttempts as Error).message).toMatch(/Attempts/);
     expect((noAttempts as Error).message).toContain('Job was cancelled');
@@ -211,10 +211,13 @@ describe('lambdaTask wrapper', () => {
   it('inline input and output: calls the function with the payload and returns its result inline', async () => {
     const payload = makePayload();
     const seen: JsonObject[] = [];
-    const task = lambdaTask(async (input) => {
-      seen.push(input);
-      return stamp()(input);
-    });
+    const task = lambdaTask(
+      async (input) => {
+        seen.push(input);
+        return stamp()(input);
+      },
+      { bucket: p.bucket },
+    );
     expect(await task(payload)).toEqual(stamp()(payload));
     expect(seen).toEqual([payload]);
   });
@@ -223,10 +226,13 @@ describe('lambdaTask wrapper', () => {
     const big = stamp(130_000)(makePayload());
     const ref = await p.putJson(`cirrus/tmp/oversized/${uid('in')}.json`, big);
     const seen: JsonObject[] = [];
-    const grow = lambdaTask((input) => {
-      seen.push(input);
-      return { ...input, note: 'grown' };
-    });
+    const grow = lambdaTask(
+      (input) => {
+        seen.push(input);
+        return { ...input, note: 'grown' };
+      },
+      { bucket: p.bucket },
+    );
 
     const out = await grow({ url: ref });
     expect(seen).toEqual([big]);
@@ -236,7 +242,7 @@ describe('lambdaTask wrapper', () => {
     expect(await p.getJson(String(out.url))).toEqual({ ...big, note: 'grown' });
 
     // A result that fits again is returned inline.
-    const shrink = lambdaTask((input) => ({ ...input, features: [] }));
+    const shrink = lambdaTask((input) => ({ ...input, features: [] }), { bucket: p.bucket });
     expect(await shrink({ url: ref })).toEqual({ ...big, features: [] });
   });
 });

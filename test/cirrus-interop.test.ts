@@ -111,7 +111,7 @@ describe('update-state records the end of executions Cirrus started, whatever to
     await p.stack.waitForExecution(run.arn);
     expect(p.stack.deliveryFailures).toEqual([]);
 
-    expect(await p.db.getItem(run.payloadId)).toMatchObject({ state: 'FAILED', last_error: 'WorkflowFailed: process[0].succeed is not true' });
+    expect(await p.db.getItem(run.payloadId)).toMatchObject({ state: 'FAILED', lastError: 'WorkflowFailed: process[0].succeed is not true' });
     expect(p.workflowEvents(run.payloadId).map((e) => [e.event_type, e.error])).toEqual([['FAILED', 'WorkflowFailed: process[0].succeed is not true']]);
   });
 
@@ -122,7 +122,7 @@ describe('update-state records the end of executions Cirrus started, whatever to
 
     expect(await p.db.getItem(run.payloadId)).toMatchObject({
       state: 'INVALID',
-      last_error: 'stactask.exceptions.InvalidInput: features[0] is not a STAC Item',
+      lastError: 'stactask.exceptions.InvalidInput: features[0] is not a STAC Item',
     });
   });
 
@@ -231,7 +231,7 @@ describe('workflow event error texts are Cirrus’s', () => {
     expect(await processHandler(sqsEvent(sqsRecord(payload)))).toEqual({ batchItemFailures: [] });
 
     const text = `An error occurred (StateMachineDoesNotExist) when calling the StartExecution operation: State Machine Does Not Exist: '${p.baseArn}nosuchworkflow'`;
-    expect(await p.db.getItem(payload.id)).toMatchObject({ state: 'FAILED', last_error: text });
+    expect(await p.db.getItem(payload.id)).toMatchObject({ state: 'FAILED', lastError: text });
     const failed = p.workflowEvents(payload.id).filter((e) => e.event_type === 'FAILED');
     expect(failed.map((e) => [e.error, e.attributes.error])).toEqual([[text, text]]);
   });

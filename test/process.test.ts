@@ -14,6 +14,7 @@ import { ProcessFailedError, processEvent } from '../shared/process';
 import { expectedExecutionName, instrumentS3, makeItem, makePayload, padding, snsEvent, snsThroughSqsRecord, sqsEvent, sqsRecord, uid, type PipelineStack } from './helpers/pipeline';
 import { startMinimalPipeline } from './helpers/pipeline-suite';
 import { UUID } from './helpers/samples';
+import { processDeps } from './helpers/deps';
 
 const BUCKET = 'cirrus-payloads';
 const MINIMAL_SM = 'arn:aws:states:us-west-2:123456789012:stateMachine:cirrus-minimal';
@@ -248,7 +249,7 @@ describe('process on the local stack', () => {
     const second = p.executionArn('minimal', expectedExecutionName(payload.id, [first]));
     const item = await p.db.getItem(payload.id);
     expect(item).toMatchObject({ state: 'PROCESSING', executions: [first, second] });
-    expect(item?.last_error).toBeUndefined();
+    expect(item?.lastError).toBeUndefined();
     expect(JSON.parse((await p.describe(second)).input!)).toEqual(payload);
     expect(events().map((e) => e.event_type)).toEqual(['CLAIMED_PROCESSING', 'STARTED_PROCESSING']);
   });
@@ -260,7 +261,7 @@ describe('process on the local stack', () => {
     expect(process.env.AWS_REGION).not.toBe('eu-west-1');
 
     const events = eventsFromNow();
-    const { results } = await processEvent(sqsEvent(sqsRecord(payload)), { env: { ...process.env, AWS_REGION: 'eu-west-1' } });
+    const { results } = await processEvent(sqsEvent(sqsRecord(payload)), processDeps({ ...process.env, AWS_REGION: 'eu-west-1' }));
     expect(results).toMatchObject([{ outcome: 'started' }]);
 
     const second = p.executionArn('minimal', expectedExecutionName(payload.id, [first], 'eu-west-1'));
@@ -350,11 +351,11 @@ describe('process on the local stack', () => {
 
     const item = await p.db.getItem(payload.id);
     expect(item?.state).toBe('FAILED');
-    expect(item?.last_error).toMatch(/^An error occurred \(StateMachineDoesNotExist\) when calling the StartExecution operation: \S/);
+    expect(item?.lastError).toMatch(/^An error occurred \(StateMachineDoesNotExist\) when calling the StartExecution operation: \S/);
     expect(p.executionsOf('nosuchworkflow')).toEqual([]);
     const failed = events().filter((e) => e.event_type === 'FAILED');
     expect(failed).toHaveLength(1);
-    expect(failed[0]).toMatchObject({ payload_id: payload.id, error: item?.last_error });
+    expect(failed[0]).toMatchObject({ payload_id: payload.id, error: item?.lastError });
   });
 
   it('S3 upload failure: the message is reported failed and nothing is started; the redelivery resumes the claim', async () => {
@@ -362,7 +363,7 @@ describe('process on the local stack', () => {
     const record = sqsRecord(payload);
     const name = expectedExecutionName(payload.id);
     const arn = p.executionArn('minimal', name);
-    const s3 = instrumentS3(handlerRuntime().clients.s3, { fail: (key) => key.endsWith('/input.json') });
+    const s3 = instrumentS3(handlerRuntime(process.env).clients.s3, { fail: (key) => key.endsWith('/input.json') });
     let res: SQSBatchResponse;
     try {
       res = await processSqs(record);
@@ -417,7 +418,7 @@ describe('process on the local stack', () => {
       const records = bodies.map((b) => sqsRecord(b));
 
       const s3 = instrumentS3(client, { delayMs: 40 });
-      const { sqs, results } = await processEvent(sqsEvent(...records), { bucket: new PayloadBucket(BUCKET, 'cirrus', { s3: client }) });
+      const { sqs, results } = await processEvent(sqsEvent(...records), processDeps(process.env, { bucket: new PayloadBucket(BUCKET, 'cirrus', { s3: client }) }));
       expect(sqs).toBe(true);
       expect(results.map((r) => r.outcome)).toEqual([
         'started',
@@ -444,10 +445,10 @@ describe('process on the local stack', () => {
       // The measurement tells concurrency apart: with a bound of 1 there is never more than one.
       const serial = instrumentS3(client, { delayMs: 10 });
       const more = [makePayload(), makePayload(), makePayload()];
-      const again = await processEvent(sqsEvent(...more.map((m) => sqsRecord(m))), {
-        bucket: new PayloadBucket(BUCKET, 'cirrus', { s3: client }),
-        concurrency: 1,
-      });
+      const again = await processEvent(
+        sqsEvent(...more.map((m) => sqsRecord(m))),
+        processDeps(process.env, { bucket: new PayloadBucket(BUCKET, 'cirrus', { s3: client }), concurrency: 1 }),
+      );
       expect(again.results.map((r) => r.outcome)).toEqual(['started', 'started', 'started']);
       expect(serial.puts).toHaveLength(3);
       expect(serial.maxInFlight).toBe(1);

@@ -22,7 +22,7 @@ describe('public API', () => {
       const b = new api.PayloadBucket('b', '/custom/');
       console.log(JSON.stringify({
         names: Object.keys(api).sort(),
-        tmp: b.prefixTmp,
+        tmp: b.layout.prefixTmp,
         url: b.getOutputPayloadUrl('c/workflow-w/i', 'e'),
         limit: api.MAX_PAYLOAD_LENGTH,
       }));`;

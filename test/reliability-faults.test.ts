@@ -9,7 +9,7 @@
 import { handler as processHandler } from '../lambdas/process/index';
 import type { SQSBatchResponse } from '../lambdas/process/types';
 import { handler as updateStateHandler } from '../lambdas/update-state/index';
-import { resetClients } from '../shared/clients';
+import { resetHandlerRuntime } from '../shared/runtime';
 import type { JsonObject } from '../shared/json';
 import * as processModule from '../shared/process';
 import type { ProcessSummary } from '../shared/process';
@@ -44,10 +44,10 @@ beforeAll(async () => (p = await startMinimalPipeline()));
 const attempts = {} as Record<ServiceName, number>;
 
 beforeEach(async () => {
-  // Fresh shared clients for every test (a full SDK retry quota), with the fault middlewares on
+  // Fresh runtime clients for every test (a full SDK retry quota), with the fault middlewares on
   // them. The SDK keeps its retry decisions and attempt counts; its back-off waits are scaled down
   // 50 times (a throttled DynamoDB call would otherwise wait about 3.5 s).
-  resetClients();
+  resetHandlerRuntime();
   const clients = sharedClients();
   faults = installFaults(clients);
   for (const [service, client] of Object.entries(clients) as [ServiceName, unknown][]) {

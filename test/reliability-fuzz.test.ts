@@ -20,6 +20,7 @@ import { handler as processHandler } from '../lambdas/process/index';
 import type { SQSBatchResponse } from '../lambdas/process/types';
 import type { JsonObject, JsonValue } from '../shared/json';
 import { WorkflowEventPublisher, WorkflowEventType } from '../shared/events';
+import { handlerRuntime } from '../shared/runtime';
 import * as processModule from '../shared/process';
 import type { ProcessSummary } from '../shared/process';
 import { installFaults, printFigures, type FaultInjector } from './helpers/faults';
@@ -709,13 +710,14 @@ describe('references (CIRRUS_REFERENCE_BUCKETS)', () => {
 
 describe('workflow events of bad records', () => {
   it('an event SNS refuses (an id of 150 KB, announced twice over) does not hold back the events sent with it', async () => {
-    const publisher = new WorkflowEventPublisher(p.stack.workflowEventTopicArn);
+    const runtime = handlerRuntime(process.env);
+    const publisher = new WorkflowEventPublisher(p.stack.workflowEventTopicArn, { sns: () => runtime.clients.sns, region: runtime.config.clients.region });
     const tag = uid('ev');
     const huge = `${'c'.repeat(150_000)}/workflow-minimal/${tag}`;
     const small = Array.from({ length: 9 }, (_, i) => `c/workflow-minimal/${tag}-${i}`);
     const at = new Date().toISOString();
-    publisher.announce({ event_type: WorkflowEventType.NOT_A_PROCESS_PAYLOAD, payload_id: huge, isotimestamp: at, error: 'too long' });
-    for (const id of small) publisher.announce({ event_type: WorkflowEventType.NOT_A_PROCESS_PAYLOAD, payload_id: id, isotimestamp: at });
+    publisher.announce({ eventType: WorkflowEventType.NOT_A_PROCESS_PAYLOAD, payloadId: huge, isoTimestamp: at, error: 'too long' });
+    for (const id of small) publisher.announce({ eventType: WorkflowEventType.NOT_A_PROCESS_PAYLOAD, payloadId: id, isoTimestamp: at });
     await publisher.flush();
 
     expect(publisher.failedCount).toBeGreaterThan(0);

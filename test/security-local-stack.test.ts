@@ -13,6 +13,7 @@ import { handler as preBatchHandler } from '../lambdas/pre-batch/index';
 import { handler as processHandler } from '../lambdas/process/index';
 import type { SQSBatchResponse } from '../lambdas/process/types';
 import type { JsonObject } from '../shared/json';
+import { handlerRuntime } from '../shared/runtime';
 import { batchTask } from '../shared/task';
 import { makeItem, makePayload, sqsEvent, sqsRecord, uid, type PipelineStack } from './helpers/pipeline';
 import { startMinimalPipeline } from './helpers/pipeline-suite';
@@ -113,10 +114,14 @@ describe('references', () => {
     await p.putJson(victimKey, victim);
     const pre = await preBatchHandler(makePayload());
     let ran = false;
-    const task = batchTask((x) => {
-      ran = true;
-      return { ...x, overwritten: true };
-    });
+    // The payload bucket of the functions (its reference rule), as a task handler gets it.
+    const task = batchTask(
+      (x) => {
+        ran = true;
+        return { ...x, overwritten: true };
+      },
+      { bucket: () => handlerRuntime(process.env).bucket },
+    );
     const err = await task({ url: pre.url, url_out: `s3://${BUCKET}/cirrus/tmp/batch/../../${victimKey.slice('cirrus/'.length)}` }).catch((e: unknown) => e as Error);
     expect(err).toMatchObject({ name: 'InvalidS3UrlError' });
     expect(ran).toBe(false);

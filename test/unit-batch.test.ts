@@ -8,6 +8,7 @@ import { RecordExtractError } from '../shared/errors';
 import type { JsonObject } from '../shared/json';
 import { PayloadBucket, parseUrl } from '../shared/payload-bucket';
 import { S2_PAYLOAD_ID as PAYLOAD_ID, UUID } from './helpers/samples';
+import { noBatchLog } from './helpers/deps';
 
 
 function payload(extra: JsonObject = {}): JsonObject {
@@ -56,14 +57,14 @@ describe('pre-batch and post-batch against s3rver', () => {
   it('post-batch reads Parameters.url_out and returns the output inline', async () => {
     const out = payload({ stage: 'after batch' });
     await local.putText(name, 'cirrus/tmp/batch/job_out.json', JSON.stringify(out));
-    const r = await postBatch({ Parameters: { url: `s3://${name}/cirrus/tmp/batch/job.json`, url_out: `s3://${name}/cirrus/tmp/batch/job_out.json` } }, { bucket });
+    const r = await postBatch({ Parameters: { url: `s3://${name}/cirrus/tmp/batch/job.json`, url_out: `s3://${name}/cirrus/tmp/batch/job_out.json` } }, { bucket, readLog: noBatchLog });
     expect(r).toEqual(out);
   });
 
   it('post-batch returns an oversized output as a tmp/oversized reference', async () => {
     const out = payload({ pad: 'x'.repeat(130000) });
     await local.putText(name, 'cirrus/tmp/batch/big_out.json', JSON.stringify(out));
-    const r = await postBatch({ Parameters: { url_out: `s3://${name}/cirrus/tmp/batch/big_out.json` } }, { bucket });
+    const r = await postBatch({ Parameters: { url_out: `s3://${name}/cirrus/tmp/batch/big_out.json` } }, { bucket, readLog: noBatchLog });
     expect(Object.keys(r)).toEqual(['url']);
     expect(String(r.url)).toMatch(new RegExp(`^s3://${name}/cirrus/tmp/oversized/${UUID}\\.json$`));
     expect(await bucket.readPayload(String(r.url))).toEqual(out);
@@ -81,14 +82,14 @@ describe('pre-batch and post-batch against s3rver', () => {
 
   it('post-batch carries the container and status reasons when no log can be read', async () => {
     const cause = { Attempts: [{ Container: { Reason: 'CannotPullContainerError' }, StatusReason: 'Task failed to start' }] };
-    const err = (await postBatch({ error: { Cause: JSON.stringify(cause) } }, { bucket }).catch((e: unknown) => e)) as Error;
+    const err = (await postBatch({ error: { Cause: JSON.stringify(cause) } }, { bucket, readLog: noBatchLog }).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(BatchJobError);
     expect(err.message).toContain('CannotPullContainerError');
     expect(err.message).toContain('Task failed to start');
   });
 
   it('post-batch raises BatchJobError for an error without a JSON Cause', async () => {
-    await expect(postBatch({ error: { Cause: 'not json' } }, { bucket })).rejects.toBeInstanceOf(BatchJobError);
-    await expect(postBatch({ error: {} }, { bucket })).rejects.toBeInstanceOf(BatchJobError);
+    await expect(postBatch({ error: { Cause: 'not json' } }, { bucket, readLog: noBatchLog })).rejects.toBeInstanceOf(BatchJobError);
+    await expect(postBatch({ error: {} }, { bucket, readLog: noBatchLog })).rejects.toBeInstanceOf(BatchJobError);
   });
 });

@@ -1,9 +1,12 @@
 /**
  * Configuration from the environment (README, "Configuration").
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import {
   DEFAULT_ROOT_PREFIX,
   ENV,
+  ENV_VARIABLES,
   normalizeRootPrefix,
   parseBucketList,
   payloadBucketFromEnv,
@@ -150,5 +153,12 @@ describe('other variables', () => {
 
   it('parsePositiveInt refuses less than a min above 1', () => {
     expect(thrown(() => parsePositiveInt('2', { what: 'n', min: 3 })).message).toBe('invalid n value "2": expected an integer of at least 3');
+  });
+});
+
+describe('the README documents every variable', () => {
+  const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  it.each(Object.values(ENV_VARIABLES))('$name has its row in the "Configuration" table', ({ name, meaning }) => {
+    expect(readme).toContain(`| \`${name}\` | ${meaning} |`);
   });
 });

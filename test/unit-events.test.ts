@@ -12,6 +12,8 @@ import {
   skipEventFor,
   type WorkflowEvent,
 } from '../shared/events';
+import type { Env } from '../shared/config';
+import { createRuntime, loadRuntimeConfig, type Runtime } from '../shared/runtime';
 import { State } from '../shared/statedb';
 import { S2_PAYLOAD_ID as PAYLOAD_ID, TIMESTAMPS, testExecutionArn } from './helpers/samples';
 
@@ -20,7 +22,7 @@ const ARN = testExecutionArn('cog-archive', '492fca12-ae13-5b13-8f98-4873fed8f3d
 const [TS] = TIMESTAMPS;
 
 function event(i: number, extra: Partial<WorkflowEvent> = {}): WorkflowEvent {
-  return { event_type: WorkflowEventType.STARTED_PROCESSING, payload_id: `col/workflow-wf/item-${i}`, isotimestamp: TS, ...extra };
+  return { eventType: WorkflowEventType.STARTED_PROCESSING, payloadId: `col/workflow-wf/item-${i}`, isoTimestamp: TS, ...extra };
 }
 
 describe('serializeEvent', () => {
@@ -28,12 +30,12 @@ describe('serializeEvent', () => {
     const body = JSON.parse(
       serializeEvent(
         {
-          event_type: WorkflowEventType.SUCCEEDED,
-          payload_id: PAYLOAD_ID,
-          isotimestamp: TS,
-          input_payload_url: 's3://b/in.json',
-          output_payload_url: 's3://b/out.json',
-          execution_arn: ARN,
+          eventType: WorkflowEventType.SUCCEEDED,
+          payloadId: PAYLOAD_ID,
+          isoTimestamp: TS,
+          inputPayloadUrl: 's3://b/in.json',
+          outputPayloadUrl: 's3://b/out.json',
+          executionArn: ARN,
           error: 'none really',
         },
         'us-west-2',
@@ -51,19 +53,19 @@ describe('serializeEvent', () => {
   });
 
   it('uses the given region in the console URL', () => {
-    const body = JSON.parse(serializeEvent({ ...event(1), execution_arn: ARN }, 'eu-central-1'));
+    const body = JSON.parse(serializeEvent({ ...event(1), executionArn: ARN }, 'eu-central-1'));
     expect(body.execution).toBe(`https://eu-central-1.console.aws.amazon.com/states/home?region=eu-central-1#/v2/executions/details/${ARN}`);
   });
 
   it('omits empty fields', () => {
-    const body = JSON.parse(serializeEvent({ ...event(1), input_payload_url: '', output_payload_url: undefined, error: '' }, 'us-west-2'));
+    const body = JSON.parse(serializeEvent({ ...event(1), inputPayloadUrl: '', outputPayloadUrl: undefined, error: '' }, 'us-west-2'));
     expect(Object.keys(body).sort()).toEqual(['event_type', 'isotimestamp', 'payload_id']);
   });
 });
 
 describe('eventAttributes', () => {
   it('has event_type, workflow and collections from the payload id', () => {
-    expect(eventAttributes({ ...event(1), payload_id: PAYLOAD_ID })).toEqual({
+    expect(eventAttributes({ ...event(1), payloadId: PAYLOAD_ID })).toEqual({
       event_type: { DataType: 'String', StringValue: 'STARTED_PROCESSING' },
       workflow: { DataType: 'String', StringValue: 'cog-archive' },
       collections: { DataType: 'String', StringValue: 'sentinel-s2-l2a' },
@@ -77,7 +79,7 @@ describe('eventAttributes', () => {
   });
 
   it('has only event_type for an id that is not a payload id', () => {
-    expect(Object.keys(eventAttributes({ ...event(1), payload_id: 'unknown', event_type: WorkflowEventType.RECORD_EXTRACT_FAILED }))).toEqual([
+    expect(Object.keys(eventAttributes({ ...event(1), payloadId: 'unknown', eventType: WorkflowEventType.RECORD_EXTRACT_FAILED }))).toEqual([
       'event_type',
     ]);
   });
@@ -110,7 +112,21 @@ describe('WorkflowEventPublisher', () => {
     client.destroy();
   });
 
+  /** A publisher to `topic` through the mocked client (console URLs in us-west-2). */
+  function publisher(topic: string | undefined): WorkflowEventPublisher {
+    return new WorkflowEventPublisher(topic, { sns: () => client, region: 'us-west-2' });
+  }
+
+  /** The publisher the functions' runtime builds from `env` (its clients destroyed after the tests). */
+  const runtimes: Runtime[] = [];
+  function runtimePublisher(env: Env): WorkflowEventPublisher {
+    const runtime = createRuntime(loadRuntimeConfig({ CIRRUS_PAYLOAD_BUCKET: 'b', ...env }));
+    runtimes.push(runtime);
+    return runtime.eventPublisher();
+  }
+
   afterAll(() => {
+    for (const r of runtimes) r.destroy();
     snsMock.restore();
   });
 
@@ -119,7 +135,7 @@ describe('WorkflowEventPublisher', () => {
   }
 
   it('is disabled when the topic is unset: no SNS call', async () => {
-    const pub = new WorkflowEventPublisher(undefined, undefined, () => client);
+    const pub = publisher(undefined);
     expect(pub.enabled).toBe(false);
     for (let i = 0; i < 23; i++) pub.announce(event(i));
     await pub.flush();
@@ -127,9 +143,9 @@ describe('WorkflowEventPublisher', () => {
     expect(pub.announced).toHaveLength(23);
   });
 
-  it('is disabled by fromEnv when CIRRUS_WORKFLOW_EVENT_TOPIC_ARN is unset or empty', async () => {
+  it('is disabled by the runtime when CIRRUS_WORKFLOW_EVENT_TOPIC_ARN is unset or empty', async () => {
     for (const env of [{}, { CIRRUS_WORKFLOW_EVENT_TOPIC_ARN: '' }]) {
-      const pub = WorkflowEventPublisher.fromEnv(undefined, env);
+      const pub = runtimePublisher(env);
       expect(pub.enabled).toBe(false);
       pub.announce(event(1));
       await pub.flush();
@@ -137,14 +153,14 @@ describe('WorkflowEventPublisher', () => {
     expect(snsMock.calls()).toHaveLength(0);
   });
 
-  it('is enabled by fromEnv with the topic of CIRRUS_WORKFLOW_EVENT_TOPIC_ARN', () => {
-    const pub = WorkflowEventPublisher.fromEnv(undefined, { CIRRUS_WORKFLOW_EVENT_TOPIC_ARN: TOPIC });
+  it('is enabled by the runtime with the topic of CIRRUS_WORKFLOW_EVENT_TOPIC_ARN', () => {
+    const pub = runtimePublisher({ CIRRUS_WORKFLOW_EVENT_TOPIC_ARN: TOPIC });
     expect(pub.enabled).toBe(true);
     expect(pub.topicArn).toBe(TOPIC);
   });
 
   it('publishes 23 events in 3 PublishBatch calls of 10, 10 and 3', async () => {
-    const pub = new WorkflowEventPublisher(TOPIC, undefined, () => client);
+    const pub = publisher(TOPIC);
     for (let i = 0; i < 23; i++) pub.announce(event(i));
     await pub.flush();
     expect(entryCounts()).toEqual([10, 10, 3]);
@@ -152,7 +168,7 @@ describe('WorkflowEventPublisher', () => {
   });
 
   it('never sends more than 10 entries per call', async () => {
-    const pub = new WorkflowEventPublisher(TOPIC, undefined, () => client);
+    const pub = publisher(TOPIC);
     for (let i = 0; i < 47; i++) pub.announce(event(i));
     await pub.flush();
     const counts = entryCounts();
@@ -161,7 +177,7 @@ describe('WorkflowEventPublisher', () => {
   });
 
   it('sends a batch as soon as 10 events are waiting, the rest on flush', async () => {
-    const pub = new WorkflowEventPublisher(TOPIC, undefined, () => client);
+    const pub = publisher(TOPIC);
     for (let i = 0; i < 12; i++) pub.announce(event(i));
     await new Promise((r) => setImmediate(r));
     expect(entryCounts()).toEqual([10]);
@@ -170,13 +186,13 @@ describe('WorkflowEventPublisher', () => {
   });
 
   it('sends each event in order with its serialised body and attributes, ids unique per batch', async () => {
-    const pub = new WorkflowEventPublisher(TOPIC, undefined, () => client);
-    const events = Array.from({ length: 13 }, (_, i) => event(i, i % 2 ? { error: `e${i}`, execution_arn: ARN } : {}));
+    const pub = publisher(TOPIC);
+    const events = Array.from({ length: 13 }, (_, i) => event(i, i % 2 ? { error: `e${i}`, executionArn: ARN } : {}));
     for (const e of events) pub.announce(e);
     await pub.flush();
     const calls = snsMock.commandCalls(PublishBatchCommand);
     const entries = calls.flatMap((c) => c.args[0].input.PublishBatchRequestEntries ?? []);
-    expect(entries.map((e) => JSON.parse(e.Message as string))).toEqual(events.map((e) => JSON.parse(serializeEvent(e))));
+    expect(entries.map((e) => JSON.parse(e.Message as string))).toEqual(events.map((e) => JSON.parse(serializeEvent(e, 'us-west-2'))));
     expect(entries.map((e) => e.MessageAttributes)).toEqual(events.map((e) => eventAttributes(e)));
     for (const c of calls) {
       const ids = (c.args[0].input.PublishBatchRequestEntries ?? []).map((e) => e.Id);
@@ -185,13 +201,13 @@ describe('WorkflowEventPublisher', () => {
   });
 
   it('sends nothing on flush when nothing was announced', async () => {
-    await new WorkflowEventPublisher(TOPIC, undefined, () => client).flush();
+    await publisher(TOPIC).flush();
     expect(snsMock.calls()).toHaveLength(0);
   });
 
   it('does not throw from flush() when PublishBatch fails, and counts the lost events', async () => {
     snsMock.on(PublishBatchCommand).rejects(new Error('SNS is down'));
-    const pub = new WorkflowEventPublisher(TOPIC, undefined, () => client);
+    const pub = publisher(TOPIC);
     for (let i = 0; i < 23; i++) pub.announce(event(i));
     await expect(pub.flush()).resolves.toBeUndefined();
     expect(entryCounts()).toEqual([10, 10, 3]);
@@ -200,7 +216,7 @@ describe('WorkflowEventPublisher', () => {
 
   it('does not throw from flush() when some entries are reported Failed', async () => {
     snsMock.on(PublishBatchCommand).resolves({ Successful: [], Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }] });
-    const pub = new WorkflowEventPublisher(TOPIC, undefined, () => client);
+    const pub = publisher(TOPIC);
     for (let i = 0; i < 3; i++) pub.announce(event(i));
     await expect(pub.flush()).resolves.toBeUndefined();
     expect(pub.failedCount).toBeGreaterThan(0);

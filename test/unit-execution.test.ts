@@ -22,7 +22,6 @@
  */
 import {
   NAMESPACE_URL,
-  consoleRegion,
   executionArn,
   executionId,
   executionIdFromArn,
@@ -32,6 +31,7 @@ import {
   splitExecutionArn,
   stateMachineArn,
 } from '../shared/execution';
+import { regionFromEnv } from '../shared/config';
 import type { ProcessPayload } from '../shared/payload';
 import { plannedExecutionArn } from '../shared/process';
 import { State, type StateItem } from '../shared/statedb';
@@ -66,7 +66,8 @@ describe('execution ids (golden values from Python uuid.uuid5)', () => {
 
   it('names the golden payload id\'s first execution (none recorded) 492fca12-ae13-5b13-8f98-4873fed8f3d3', () => {
     expect(executionId(PAYLOAD_ID, [], 'us-west-2')).toBe('492fca12-ae13-5b13-8f98-4873fed8f3d3');
-    expect(executionId(PAYLOAD_ID)).toBe('492fca12-ae13-5b13-8f98-4873fed8f3d3');
+    // With no recorded execution the region plays no part.
+    expect(executionId(PAYLOAD_ID, [], 'eu-central-1')).toBe('492fca12-ae13-5b13-8f98-4873fed8f3d3');
   });
 
   it('names the golden payload id\'s execution after one recorded execution', () => {
@@ -82,18 +83,16 @@ describe('execution ids (golden values from Python uuid.uuid5)', () => {
     expect(executionId(PAYLOAD_ID, [ARN1], 'eu-central-1')).not.toBe('b6649364-d411-5e09-b067-9ea4c6ccbfee');
   });
 
-  it('takes the region from AWS_REGION', () => {
-    withEnv({ AWS_REGION: 'eu-central-1', AWS_DEFAULT_REGION: undefined }, () => {
-      expect(consoleRegion()).toBe('eu-central-1');
-      expect(executionId(PAYLOAD_ID, [ARN_EU])).toBe('23d108bc-730a-5be5-98a6-7309bf32fedb');
-    });
+  it('takes the region the functions read from AWS_REGION', () => {
+    const region = regionFromEnv({ AWS_REGION: 'eu-central-1' });
+    expect(region).toBe('eu-central-1');
+    expect(executionId(PAYLOAD_ID, [ARN_EU], region)).toBe('23d108bc-730a-5be5-98a6-7309bf32fedb');
   });
 
-  it('defaults the region to us-west-2', () => {
-    withEnv({ AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined }, () => {
-      expect(consoleRegion()).toBe('us-west-2');
-      expect(executionId(PAYLOAD_ID, [ARN1])).toBe('b6649364-d411-5e09-b067-9ea4c6ccbfee');
-    });
+  it('defaults the region the functions read to us-west-2', () => {
+    const region = regionFromEnv({});
+    expect(region).toBe('us-west-2');
+    expect(executionId(PAYLOAD_ID, [ARN1], region)).toBe('b6649364-d411-5e09-b067-9ea4c6ccbfee');
   });
 
   it('depends on the order of the executions', () => {
@@ -161,7 +160,7 @@ describe('planned execution ARN', () => {
   } as unknown as ProcessPayload;
 
   function item(state: State, executions: string[]): StateItem {
-    return { payload_id: PAYLOAD_ID, collections: 'sentinel-2-l2a', workflow: 'cog-archive', items: 'S2B_10TFK_20210713_0_L2A', state, executions };
+    return { payloadId: PAYLOAD_ID, collections: 'sentinel-2-l2a', workflow: 'cog-archive', items: 'S2B_10TFK_20210713_0_L2A', state, executions };
   }
 
   it('names a new payload from its id and no executions', () => {

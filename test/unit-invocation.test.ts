@@ -30,7 +30,7 @@ describe('Lambda context on every log line', () => {
   it('adds request id, function name and cold start to the lines of the function logger and of per-payload child loggers', async () => {
     const logger = new Logger({ serviceName: 'process', logLevel: 'INFO' });
     const { stdout } = await captureStdout(() => {
-      start(logger, context('req-1'));
+      start(logger, context('req-1'), {});
       logger.info('batch received');
       payloadLogger(logger, 'c/workflow-a/1').info('workflow started');
     });
@@ -42,8 +42,8 @@ describe('Lambda context on every log line', () => {
   it('reports cold_start only for the first invocation of the environment, also on child loggers', async () => {
     const logger = new Logger({ serviceName: 'process', logLevel: 'INFO' });
     const { stdout } = await captureStdout(() => {
-      start(logger, context('req-1'));
-      start(logger, context('req-2'));
+      start(logger, context('req-1'), {});
+      start(logger, context('req-2'), {});
       logger.info('second invocation');
       payloadLogger(logger, 'c/workflow-a/1').info('child of the second invocation');
     });

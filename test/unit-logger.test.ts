@@ -11,7 +11,7 @@ function levelWith(env: { CIRRUS_LOG_LEVEL?: string; POWERTOOLS_LOG_LEVEL?: stri
       if (env[k] === undefined) delete process.env[k];
       else process.env[k] = env[k];
     }
-    return createLogger('test').getLevelName();
+    return createLogger('test', process.env).getLevelName();
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];

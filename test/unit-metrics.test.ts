@@ -1,10 +1,10 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { WorkflowEventType, type WorkflowEvent } from '../shared/events';
 import { METRICS_NAMESPACE, METRIC_NAMES, UNKNOWN_WORKFLOW } from '../shared/metric-names';
-import { EVENT_METRICS, WorkflowMetrics, metricWorkflow } from '../shared/metrics';
+import { EVENT_METRICS, WorkflowMetrics, metricWorkflow, metricsServiceFromEnv } from '../shared/metrics';
 import { captureStdout, parseEmf } from './helpers/emf';
 
-const event = (event_type: WorkflowEventType, payload_id: string): WorkflowEvent => ({ event_type, payload_id, isotimestamp: '2026-12-01T00:00:00Z' });
+const event = (eventType: WorkflowEventType, payloadId: string): WorkflowEvent => ({ eventType, payloadId, isoTimestamp: '2026-12-01T00:00:00Z' });
 
 /** A metrics writer that really writes (tests disable Powertools Metrics by default). */
 function enabledMetrics(service = 'test-deployment'): WorkflowMetrics {
@@ -100,15 +100,8 @@ describe('workflow metrics: the EMF lines', () => {
   });
 
   it('takes the service dimension from POWERTOOLS_SERVICE_NAME, else "cirrus"', () => {
-    const saved = process.env.POWERTOOLS_SERVICE_NAME;
-    try {
-      process.env.POWERTOOLS_SERVICE_NAME = 'prod-cirrus';
-      expect(new WorkflowMetrics().service).toBe('prod-cirrus');
-      delete process.env.POWERTOOLS_SERVICE_NAME;
-      expect(new WorkflowMetrics().service).toBe('cirrus');
-    } finally {
-      if (saved === undefined) delete process.env.POWERTOOLS_SERVICE_NAME;
-      else process.env.POWERTOOLS_SERVICE_NAME = saved;
-    }
+    expect(new WorkflowMetrics({ service: metricsServiceFromEnv({ POWERTOOLS_SERVICE_NAME: 'prod-cirrus' }) }).service).toBe('prod-cirrus');
+    expect(new WorkflowMetrics({ service: metricsServiceFromEnv({}) }).service).toBe('cirrus');
+    expect(metricsServiceFromEnv({ POWERTOOLS_SERVICE_NAME: '' })).toBe('cirrus');
   });
 });

@@ -5,7 +5,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { newPayloadBucket, startS3rverBucket, type LocalS3 } from './helpers/s3rver';
 import { rejection, thrown } from './helpers/fixtures';
-import { resetClients } from '../shared/clients';
+import { S3Client } from '@aws-sdk/client-s3';
+import { clientSettingsFromEnv, createClients, type Clients } from '../shared/clients';
 import { DEFAULT_ROOT_PREFIX } from '../shared/config';
 import {
   ConfigurationError,
@@ -25,6 +26,9 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** The S3 client of the buckets that only build keys and URLs: these tests never send anything with it. */
+const UNUSED_S3 = { s3: new S3Client({ region: 'us-west-2' }) };
+
 function samplePayload(extra: JsonObject = {}): JsonObject {
   return {
     type: 'FeatureCollection',
@@ -38,24 +42,24 @@ function samplePayload(extra: JsonObject = {}): JsonObject {
 describe('root prefix', () => {
   it('defaults to "cirrus"', () => {
     const b = new PayloadBucket('bucket');
-    expect(b.rootPrefix).toBe('cirrus');
+    expect(b.layout.rootPrefix).toBe('cirrus');
     expect(DEFAULT_ROOT_PREFIX).toBe('cirrus');
   });
 
   it('uses a custom root prefix', () => {
-    expect(new PayloadBucket('bucket', 'custom').rootPrefix).toBe('custom');
+    expect(new PayloadBucket('bucket', 'custom').layout.rootPrefix).toBe('custom');
   });
 
   it('keeps a nested custom root prefix', () => {
-    expect(new PayloadBucket('bucket', 'team/custom').rootPrefix).toBe('team/custom');
+    expect(new PayloadBucket('bucket', 'team/custom').layout.rootPrefix).toBe('team/custom');
   });
 
   it.each([['custom/'], ['/custom'], ['/custom/'], ['//custom//']])('normalises %j to "custom"', (prefix) => {
-    expect(new PayloadBucket('bucket', prefix).rootPrefix).toBe('custom');
+    expect(new PayloadBucket('bucket', prefix).layout.rootPrefix).toBe('custom');
   });
 
   it.each([[''], ['/'], ['///']])('treats %j (empty after stripping) as the default', (prefix) => {
-    expect(new PayloadBucket('bucket', prefix).rootPrefix).toBe('cirrus');
+    expect(new PayloadBucket('bucket', prefix).layout.rootPrefix).toBe('cirrus');
   });
 
   it.each([
@@ -82,43 +86,51 @@ describe('root prefix', () => {
   });
 
   it('reads CIRRUS_PAYLOAD_ROOT_PREFIX in fromEnv and normalises it', () => {
-    const b = PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt', CIRRUS_PAYLOAD_ROOT_PREFIX: '/custom/' });
+    const b = PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt', CIRRUS_PAYLOAD_ROOT_PREFIX: '/custom/' }, UNUSED_S3);
     expect(b.bucketName).toBe('bkt');
-    expect(b.rootPrefix).toBe('custom');
-    expect(b.prefixTmp).toBe('custom/tmp');
+    expect(b.layout.rootPrefix).toBe('custom');
+    expect(b.layout.prefixTmp).toBe('custom/tmp');
   });
 
   it('uses the default root in fromEnv when CIRRUS_PAYLOAD_ROOT_PREFIX is unset or empty', () => {
-    expect(PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt' }).rootPrefix).toBe('cirrus');
-    expect(PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt', CIRRUS_PAYLOAD_ROOT_PREFIX: '' }).rootPrefix).toBe('cirrus');
+    expect(PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt' }, UNUSED_S3).layout.rootPrefix).toBe('cirrus');
+    expect(PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt', CIRRUS_PAYLOAD_ROOT_PREFIX: '' }, UNUSED_S3).layout.rootPrefix).toBe('cirrus');
   });
 
   it('rejects a malformed CIRRUS_PAYLOAD_ROOT_PREFIX in fromEnv', () => {
-    const err = thrown(() => PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt', CIRRUS_PAYLOAD_ROOT_PREFIX: 'a/../b' }));
+    const err = thrown(() => PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'bkt', CIRRUS_PAYLOAD_ROOT_PREFIX: 'a/../b' }, UNUSED_S3));
     expect(err.name).toBe('ConfigurationError');
+  });
+});
+
+describe('a bucket built without an S3 client', () => {
+  it('builds keys and URLs, and refuses every read and write with a ConfigurationError (it builds no client)', async () => {
+    const b = new PayloadBucket('bucket');
+    expect(b.getInputPayloadUrl(PAYLOAD_ID, EXEC_ID)).toBe(`s3://bucket/cirrus/executions/${PAYLOAD_ID}/${EXEC_ID}/input.json`);
+    await expect(b.readPayload('s3://bucket/cirrus/tmp/oversized/x.json')).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(b.uploadInputPayload(samplePayload(), PAYLOAD_ID, EXEC_ID)).rejects.toThrow(/without an S3 client/);
   });
 });
 
 describe('missing payload bucket', () => {
   it('throws UndefinedPayloadBucketError from fromEnv when CIRRUS_PAYLOAD_BUCKET is missing', () => {
-    const err = thrown(() => PayloadBucket.fromEnv({}));
+    const err = thrown(() => PayloadBucket.fromEnv({}, UNUSED_S3));
     expect(err).toBeInstanceOf(UndefinedPayloadBucketError);
     expect(err.name).toBe('UndefinedPayloadBucketError');
     expect(err.message).toContain('CIRRUS_PAYLOAD_BUCKET');
   });
 
   it('throws UndefinedPayloadBucketError from fromEnv when CIRRUS_PAYLOAD_BUCKET is empty', () => {
-    const err = thrown(() => PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: '' }));
+    const err = thrown(() => PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: '' }, UNUSED_S3));
     expect(err.name).toBe('UndefinedPayloadBucketError');
   });
 
-  it('reads process.env by default in fromEnv', () => {
+  it('reads only the environment it is given in fromEnv, never process.env', () => {
     const saved = process.env.CIRRUS_PAYLOAD_BUCKET;
     try {
-      delete process.env.CIRRUS_PAYLOAD_BUCKET;
-      expect(thrown(() => PayloadBucket.fromEnv()).name).toBe('UndefinedPayloadBucketError');
       process.env.CIRRUS_PAYLOAD_BUCKET = 'from-process-env';
-      expect(PayloadBucket.fromEnv().bucketName).toBe('from-process-env');
+      expect(thrown(() => PayloadBucket.fromEnv({}, UNUSED_S3)).name).toBe('UndefinedPayloadBucketError');
+      expect(PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: 'given' }, UNUSED_S3).bucketName).toBe('given');
     } finally {
       if (saved === undefined) delete process.env.CIRRUS_PAYLOAD_BUCKET;
       else process.env.CIRRUS_PAYLOAD_BUCKET = saved;
@@ -130,11 +142,11 @@ describe('prefix attributes', () => {
   it('has the exact default prefixes, without trailing slashes', () => {
     const b = new PayloadBucket('bucket');
     expect({
-      prefixTmp: b.prefixTmp,
-      prefixBatch: b.prefixBatch,
-      prefixInvalid: b.prefixInvalid,
-      prefixOversized: b.prefixOversized,
-      prefixExecutions: b.prefixExecutions,
+      prefixTmp: b.layout.prefixTmp,
+      prefixBatch: b.layout.prefixBatch,
+      prefixInvalid: b.layout.prefixInvalid,
+      prefixOversized: b.layout.prefixOversized,
+      prefixExecutions: b.layout.prefixExecutions,
     }).toEqual({
       prefixTmp: 'cirrus/tmp',
       prefixBatch: 'cirrus/tmp/batch',
@@ -146,7 +158,7 @@ describe('prefix attributes', () => {
 
   it('derives every prefix from a custom root', () => {
     const b = new PayloadBucket('bucket', '/team/custom/');
-    expect([b.prefixTmp, b.prefixBatch, b.prefixInvalid, b.prefixOversized, b.prefixExecutions]).toEqual([
+    expect([b.layout.prefixTmp, b.layout.prefixBatch, b.layout.prefixInvalid, b.layout.prefixOversized, b.layout.prefixExecutions]).toEqual([
       'team/custom/tmp',
       'team/custom/tmp/batch',
       'team/custom/tmp/invalid',
@@ -531,9 +543,10 @@ describe('PayloadBucket against s3rver', () => {
     });
   });
 
-  describe('shared client from AWS_ENDPOINT_URL_S3', () => {
+  describe('a client set (createClients, as the runtime builds it) from AWS_ENDPOINT_URL_S3', () => {
     const VARS = ['AWS_ENDPOINT_URL_S3', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'] as const;
     const saved: Partial<Record<(typeof VARS)[number], string>> = {};
+    let clients: Clients;
 
     beforeAll(() => {
       for (const v of VARS) saved[v] = process.env[v];
@@ -541,25 +554,25 @@ describe('PayloadBucket against s3rver', () => {
       process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
       process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
       process.env.AWS_REGION = 'us-west-2';
-      resetClients();
+      clients = createClients(clientSettingsFromEnv(process.env));
     });
 
     afterAll(() => {
-      resetClients();
+      clients.destroy();
       for (const v of VARS) {
         if (saved[v] === undefined) delete process.env[v];
         else process.env[v] = saved[v];
       }
     });
 
-    it('works against a local endpoint with path-style addressing (no client passed)', async () => {
-      const pb = PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: bucketName });
+    it('works against a local endpoint with path-style addressing', async () => {
+      const pb = PayloadBucket.fromEnv({ CIRRUS_PAYLOAD_BUCKET: bucketName }, { s3: clients.s3 });
       const p = samplePayload({ marker: 'env-endpoint' });
       const url = await pb.uploadInputPayload(p, PAYLOAD_ID, 'env-endpoint');
       expect(url).toBe(`s3://${bucketName}/cirrus/executions/${PAYLOAD_ID}/env-endpoint/input.json`);
       expect(JSON.parse(await local.getText(bucketName, keyOf(url)))).toEqual(p);
       expect(await pb.readPayload(url)).toEqual(p);
-      expect(await readPayloadUnrestricted({ url })).toEqual(p);
+      expect(await readPayloadUnrestricted({ url }, { s3: clients.s3 })).toEqual(p);
     });
   });
 

@@ -36,7 +36,7 @@ describe('PayloadLayout prefixes', () => {
   it('is the layout a PayloadBucket holds and delegates to', () => {
     const b = new PayloadBucket('bucket', 'root');
     expect(b.layout).toBeInstanceOf(PayloadLayout);
-    expect(b.prefixExecutions).toBe(b.layout.prefixExecutions);
+    expect(b.layout.prefixExecutions).toBe('root/executions');
     expect(b.getInputPayloadUrl(ID, EXEC)).toBe(b.layout.inputUrl('bucket', ID, EXEC));
     expect(PublicPayloadLayout).toBe(PayloadLayout);
   });

@@ -23,6 +23,7 @@ import {
   type StateItem,
 } from '../shared/statedb';
 import { createTableInput } from '../shared/statedb-schema';
+import { createRuntime, loadRuntimeConfig } from '../shared/runtime';
 import { TIMESTAMPS, testExecutionArn } from './helpers/samples';
 
 const [ARN1, ARN2] = ['11111111-1111-5111-8111-111111111111', '22222222-2222-5222-8222-222222222222'].map((name) => testExecutionArn('wf', name));
@@ -109,7 +110,7 @@ describe('recordToItem / itemUrls', () => {
 
   it('converts a stored record', () => {
     expect(recordToItem(record)).toEqual({
-      payload_id: 'my_coll/workflow-wf/i1/i2',
+      payloadId: 'my_coll/workflow-wf/i1/i2',
       collections: 'my_coll',
       workflow: 'wf',
       items: 'i1/i2',
@@ -123,14 +124,14 @@ describe('recordToItem / itemUrls', () => {
   it('gives the input and output URLs of the last execution of a SUCCEEDED item', () => {
     const bucket = new PayloadBucket('bkt');
     expect(itemUrls(recordToItem(record), bucket)).toEqual({
-      input_payload_url: 's3://bkt/cirrus/executions/my_coll/workflow-wf/i1/i2/22222222-2222-5222-8222-222222222222/input.json',
-      output_payload_url: 's3://bkt/cirrus/executions/my_coll/workflow-wf/i1/i2/22222222-2222-5222-8222-222222222222/output.json',
+      inputPayloadUrl: 's3://bkt/cirrus/executions/my_coll/workflow-wf/i1/i2/22222222-2222-5222-8222-222222222222/input.json',
+      outputPayloadUrl: 's3://bkt/cirrus/executions/my_coll/workflow-wf/i1/i2/22222222-2222-5222-8222-222222222222/output.json',
     });
   });
 
   it('gives no output URL before success and nothing without executions', () => {
     const bucket = new PayloadBucket('bkt');
-    expect(Object.keys(itemUrls(recordToItem({ ...record, state_updated: `FAILED_${T1}` }), bucket))).toEqual(['input_payload_url']);
+    expect(Object.keys(itemUrls(recordToItem({ ...record, state_updated: `FAILED_${T1}` }), bucket))).toEqual(['inputPayloadUrl']);
     expect(itemUrls(recordToItem({ ...record, executions: [] }), bucket)).toEqual({});
   });
 });
@@ -171,7 +172,7 @@ describe('StateDb against dynalite', () => {
     });
     const item = (await db.getItem(id)) as StateItem;
     expect(item.state).toBe(State.CLAIMED);
-    expect(item.payload_id).toBe(id);
+    expect(item.payloadId).toBe(id);
   });
 
   it('returns the current item when the payload is already CLAIMED, without appending', async () => {
@@ -301,9 +302,16 @@ describe('StateDb against dynalite', () => {
     expect((await db.getItems([])).size).toBe(0);
   });
 
-  it('StateDb.fromEnv requires CIRRUS_STATE_DB', () => {
-    expect(() => StateDb.fromEnv({}, local.doc)).toThrow(/CIRRUS_STATE_DB/);
-    expect(StateDb.fromEnv({ CIRRUS_STATE_DB: 'tbl' }, local.doc).tableName).toBe('tbl');
+  it("the functions' runtime requires CIRRUS_STATE_DB for the StateDB", () => {
+    const without = createRuntime(loadRuntimeConfig({ CIRRUS_PAYLOAD_BUCKET: 'b' }));
+    const withTable = createRuntime(loadRuntimeConfig({ CIRRUS_PAYLOAD_BUCKET: 'b', CIRRUS_STATE_DB: 'tbl' }));
+    try {
+      expect(() => without.stateDb()).toThrow(/CIRRUS_STATE_DB/);
+      expect(withTable.stateDb().tableName).toBe('tbl');
+    } finally {
+      without.destroy();
+      withTable.destroy();
+    }
   });
 });
 

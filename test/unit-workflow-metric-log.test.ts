@@ -5,7 +5,8 @@
  */
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, ResourceNotFoundException } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { WorkflowEventPublisher, WorkflowEventType, type WorkflowEvent } from '../shared/events';
+import { WorkflowEventType, type WorkflowEvent } from '../shared/events';
+import { createRuntime, loadRuntimeConfig } from '../shared/runtime';
 import { WorkflowMetricLogger, metricMessage } from '../shared/workflow-metric-log';
 import { TIMESTAMPS } from './helpers/samples';
 
@@ -14,44 +15,44 @@ const [TS] = TIMESTAMPS;
 const GROUP = 'cirrus-workflow-event-metrics';
 
 function event(extra: Partial<WorkflowEvent> = {}): WorkflowEvent {
-  return { event_type: WorkflowEventType.SUCCEEDED, payload_id: 'sentinel-s2-l2a/workflow-cog-archive/S2B_1', isotimestamp: TS, ...extra };
+  return { eventType: WorkflowEventType.SUCCEEDED, payloadId: 'sentinel-s2-l2a/workflow-cog-archive/S2B_1', isoTimestamp: TS, ...extra };
 }
 
 describe('metricMessage: Python json.dumps of {event, workflow, source, execution_arn}', () => {
   it('splits the payload id into workflow and source (its collections), with the execution ARN', () => {
-    expect(metricMessage(event({ execution_arn: ARN }))).toBe(
+    expect(metricMessage(event({ executionArn: ARN }))).toBe(
       `{"event": "SUCCEEDED", "workflow": "cog-archive", "source": "sentinel-s2-l2a", "execution_arn": "${ARN}"}`,
     );
   });
 
   it('an event without an execution has "execution_arn": null', () => {
-    expect(metricMessage(event({ event_type: WorkflowEventType.CLAIMED_PROCESSING }))).toBe(
+    expect(metricMessage(event({ eventType: WorkflowEventType.CLAIMED_PROCESSING }))).toBe(
       '{"event": "CLAIMED_PROCESSING", "workflow": "cog-archive", "source": "sentinel-s2-l2a", "execution_arn": null}',
     );
   });
 
   it('an id that does not parse: workflow "could not parse", source the whole id', () => {
-    expect(metricMessage(event({ event_type: WorkflowEventType.NOT_A_PROCESS_PAYLOAD, payload_id: 'no workflow here' }))).toBe(
+    expect(metricMessage(event({ eventType: WorkflowEventType.NOT_A_PROCESS_PAYLOAD, payloadId: 'no workflow here' }))).toBe(
       '{"event": "NOT_A_PROCESS_PAYLOAD", "workflow": "could not parse", "source": "no workflow here", "execution_arn": null}',
     );
   });
 
   it('escapes everything outside printable ASCII as \\uXXXX (lower-case hex, UTF-16 units), as ensure_ascii does', () => {
-    expect(metricMessage(event({ payload_id: 'café\u007f"/workflow-w/😀' }))).toBe(
+    expect(metricMessage(event({ payloadId: 'café\u007f"/workflow-w/😀' }))).toBe(
       '{"event": "SUCCEEDED", "workflow": "w", "source": "caf\\u00e9\\u007f\\"", "execution_arn": null}',
     );
-    expect(metricMessage(event({ payload_id: '😀' }))).toContain('"source": "\\ud83d\\ude00"');
+    expect(metricMessage(event({ payloadId: '😀' }))).toContain('"source": "\\ud83d\\ude00"');
   });
 
   // Checked with Python 3.11: re.compile(r"(?P<collections>.+)/workflow-(?P<workflow>[^/]+)/(?P<itemids>.+)").match(id)
   it('a newline before "/workflow-" does not parse, as "." stops at a newline in Python', () => {
-    expect(metricMessage(event({ payload_id: 'a\n/workflow-w/i' }))).toBe(
+    expect(metricMessage(event({ payloadId: 'a\n/workflow-w/i' }))).toBe(
       '{"event": "SUCCEEDED", "workflow": "could not parse", "source": "a\\n/workflow-w/i", "execution_arn": null}',
     );
   });
 
   it('an id with two "/workflow-" parts names the last one, as Cirrus’s greedy regex does', () => {
-    expect(metricMessage(event({ payload_id: 'a/workflow-b/c/workflow-d/e' }))).toBe(
+    expect(metricMessage(event({ payloadId: 'a/workflow-b/c/workflow-d/e' }))).toBe(
       '{"event": "SUCCEEDED", "workflow": "d", "source": "a/workflow-b/c", "execution_arn": null}',
     );
   });
@@ -73,8 +74,8 @@ describe('WorkflowMetricLogger', () => {
 
   it('writes the queued events in one PutLogEvents call, in chronological order, to a workflow-metrics-<uuid4> stream it created', async () => {
     const m = new WorkflowMetricLogger(`${GROUP}-a`, undefined, () => client);
-    m.add(event({ event_type: WorkflowEventType.CLAIMED_PROCESSING }));
-    m.add(event({ event_type: WorkflowEventType.STARTED_PROCESSING, execution_arn: ARN }));
+    m.add(event({ eventType: WorkflowEventType.CLAIMED_PROCESSING }));
+    m.add(event({ eventType: WorkflowEventType.STARTED_PROCESSING, executionArn: ARN }));
     await m.flush();
 
     const created = logs.commandCalls(CreateLogStreamCommand).map((c) => c.args[0].input);
@@ -90,7 +91,7 @@ describe('WorkflowMetricLogger', () => {
 
   it('writes nothing for event types Cirrus does not have (PUBLISH_FAILED)', async () => {
     const m = new WorkflowMetricLogger(`${GROUP}-e`, undefined, () => client);
-    m.add(event({ event_type: WorkflowEventType.PUBLISH_FAILED }));
+    m.add(event({ eventType: WorkflowEventType.PUBLISH_FAILED }));
     await m.flush();
     expect(logs.commandCalls(PutLogEventsCommand)).toHaveLength(0);
   });
@@ -134,10 +135,17 @@ describe('WorkflowMetricLogger', () => {
     expect(errors).toHaveLength(1);
   });
 
-  it('is off unless CIRRUS_WORKFLOW_LOG_GROUP is set, and the event publisher feeds it every event it announces', async () => {
-    expect(WorkflowMetricLogger.fromEnv(undefined, {})).toBeUndefined();
-    const publisher = WorkflowEventPublisher.fromEnv(undefined, { CIRRUS_WORKFLOW_LOG_GROUP: GROUP });
-    expect(publisher.metrics?.logGroupName).toBe(GROUP);
-    expect(publisher.enabled).toBe(false);
+  it("is off unless CIRRUS_WORKFLOW_LOG_GROUP is set, and the functions' event publisher feeds it every event it announces", async () => {
+    const off = createRuntime(loadRuntimeConfig({ CIRRUS_PAYLOAD_BUCKET: 'b' }));
+    const on = createRuntime(loadRuntimeConfig({ CIRRUS_PAYLOAD_BUCKET: 'b', CIRRUS_WORKFLOW_LOG_GROUP: GROUP }));
+    try {
+      expect(off.eventPublisher().metrics).toBeUndefined();
+      const publisher = on.eventPublisher();
+      expect(publisher.metrics?.logGroupName).toBe(GROUP);
+      expect(publisher.enabled).toBe(false);
+    } finally {
+      off.destroy();
+      on.destroy();
+    }
   });
 });

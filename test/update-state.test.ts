@@ -127,7 +127,7 @@ describe('update-state on the local stack', () => {
 
     const item = await p.db.getItem(id);
     expect(item).toMatchObject({ state: 'SUCCEEDED', executions: [arn] });
-    expect(item?.last_error).toBeUndefined();
+    expect(item?.lastError).toBeUndefined();
 
     // process and update-state publish independently: only the set of events is fixed, not their order.
     const events = p.workflowEvents(id);
@@ -178,7 +178,7 @@ describe('update-state on the local stack', () => {
     const payload = makePayload({ features: [makeItem(itemId, 'sentinel-s2-l2a', { pad: padding(125_000) })] });
     const { id, name, done } = await runWithoutUpdateState(payload);
     expect(JSON.parse(done.event.detail.output!)).toEqual(JSON.parse(done.event.detail.input!));
-    const send = jest.spyOn(handlerRuntime().clients.s3, 'send');
+    const send = jest.spyOn(handlerRuntime(process.env).clients.s3, 'send');
     try {
       const result = await updateStateHandler(done.event);
       expect(result).toMatchObject({ state: 'SUCCEEDED', payloadId: id });
@@ -243,7 +243,7 @@ describe('update-state on the local stack', () => {
 
     const text = 'PayloadTooDullError: not interesting enough';
     expect(result).toMatchObject({ state: 'FAILED', error: text });
-    expect(await p.db.getItem(id)).toMatchObject({ state: 'FAILED', last_error: text, executions: [arn] });
+    expect(await p.db.getItem(id)).toMatchObject({ state: 'FAILED', lastError: text, executions: [arn] });
     expect(p.workflowEvents(id).filter((e) => e.event_type === 'FAILED')).toEqual([
       expect.objectContaining({
         error: text,
@@ -259,7 +259,7 @@ describe('update-state on the local stack', () => {
     const { id, done } = await runLoop(payload);
     expect(done.status).toBe('FAILED');
     expect(done.event.detail).toMatchObject({ error: 'WorkflowFailed', cause: 'process[0].succeed is not true' });
-    expect(await p.db.getItem(id)).toMatchObject({ state: 'FAILED', last_error: 'WorkflowFailed: process[0].succeed is not true' });
+    expect(await p.db.getItem(id)).toMatchObject({ state: 'FAILED', lastError: 'WorkflowFailed: process[0].succeed is not true' });
   });
 
   it('TIMED_OUT: FAILED with a TimedOutError text and a TIMED_OUT event', async () => {
@@ -269,10 +269,10 @@ describe('update-state on the local stack', () => {
 
     const item = await p.db.getItem(id);
     expect(item?.state).toBe('FAILED');
-    expect(item?.last_error).toMatch(/^TimedOutError: \S/);
-    expect(result).toMatchObject({ state: 'FAILED', error: item?.last_error });
+    expect(item?.lastError).toMatch(/^TimedOutError: \S/);
+    expect(result).toMatchObject({ state: 'FAILED', error: item?.lastError });
     expect(p.workflowEvents(id).filter((e) => e.event_type === 'TIMED_OUT')).toEqual([
-      expect.objectContaining({ error: item?.last_error, input_payload_url: url(p.executionKey(id, name, 'input.json')) }),
+      expect.objectContaining({ error: item?.lastError, input_payload_url: url(p.executionKey(id, name, 'input.json')) }),
     ]);
   });
 
@@ -301,7 +301,7 @@ describe('update-state on the local stack', () => {
 
     const text = `${errorName}: the input has no assets`;
     expect(result).toMatchObject({ state: 'INVALID', error: text });
-    expect(await p.db.getItem(id)).toMatchObject({ state: 'INVALID', last_error: text });
+    expect(await p.db.getItem(id)).toMatchObject({ state: 'INVALID', lastError: text });
     const events = p.workflowEvents(id).map((e) => e.event_type);
     expect(events).toContain('INVALID');
     expect(events).not.toContain('FAILED');
@@ -347,7 +347,7 @@ describe('update-state on the local stack', () => {
     const defs = Array.from({ length: 12 }, (_, i) => ({ workflow: `next-${i}` }));
     const payload = makePayload({ next: [defs] });
     const itemId = (payload.features as JsonObject[])[0].id as string;
-    const send = jest.spyOn(handlerRuntime().clients.sqs as unknown as { send: (command: unknown) => unknown }, 'send');
+    const send = jest.spyOn(handlerRuntime(process.env).clients.sqs as unknown as { send: (command: unknown) => unknown }, 'send');
 
     await runLoop(payload);
 
@@ -363,7 +363,7 @@ describe('update-state on the local stack', () => {
     const defs = [{ workflow: 'next-a' }, { workflow: 'next-b' }, { workflow: 'next-c' }];
     const itemId = uid('chain');
     const payload = makePayload({ features: [makeItem(itemId, 'sentinel-s2-l2a', { pad: padding(100_000) })], next: [defs] });
-    const send = jest.spyOn(handlerRuntime().clients.sqs as unknown as { send: (command: unknown) => unknown }, 'send');
+    const send = jest.spyOn(handlerRuntime(process.env).clients.sqs as unknown as { send: (command: unknown) => unknown }, 'send');
 
     const { result } = await runLoop(payload);
 

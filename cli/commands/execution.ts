@@ -5,6 +5,7 @@
  * @module
  */
 import { DescribeExecutionCommand, paginateGetExecutionHistory, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { DEFAULT_REGION } from '../../shared/config';
 import { errorName } from '../../shared/errors';
 import { executionUrl } from '../../shared/execution';
 import type { StateItem } from '../../shared/statedb';
@@ -101,7 +102,7 @@ function iso(d: Date | undefined): string | null {
 }
 
 /** The ARN's region (console URLs point there), else the configured one. */
-function regionOf(arn: string, fallback: string | undefined): string | undefined {
+function regionOf(arn: string, fallback: string): string {
   return arn.split(':')[3] || fallback;
 }
 
@@ -134,7 +135,7 @@ export async function getExecution(config: CliConfig, payloadId: string, options
     error: described.error ?? null,
     cause: described.cause ?? null,
     failed_state: described.status === 'SUCCEEDED' || described.status === 'RUNNING' ? null : failedState(events),
-    console_url: executionUrl(arn, regionOf(arn, config.clients.region)),
+    console_url: executionUrl(arn, regionOf(arn, config.clients.region ?? DEFAULT_REGION)),
     ...(options.events ? { events } : {}),
   };
 }

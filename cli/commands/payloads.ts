@@ -71,7 +71,7 @@ export async function lookupItem(config: CliConfig, payloadId: string): Promise<
 /** The last execution id of an item. @throws ExecutionNotFoundError when it has none. */
 function lastExecutionId(item: StateItem): string {
   const last = item.executions.at(-1);
-  if (!last) throw new ExecutionNotFoundError(item.payload_id);
+  if (!last) throw new ExecutionNotFoundError(item.payloadId);
   return executionIdFromArn(last);
 }
 
@@ -173,11 +173,14 @@ export async function getState(config: CliConfig, payloadId: string): Promise<Pa
   return stateReport(item, config.bucketName ? requireBucket(config) : undefined);
 }
 
-/** The report of one StateDB item (`get-state`, one NDJSON line of `query`). */
+/**
+ * The report of one StateDB item (`get-state`, one NDJSON line of `query`, the state of `process`):
+ * the one place the CLI turns a {@link StateItem} into its printed JSON, with Cirrus's snake_case keys.
+ */
 export function stateReport(item: StateItem, bucket: PayloadBucket | undefined): PayloadStateReport {
   const urls = bucket ? itemUrls(item, bucket) : {};
   return {
-    payload_id: item.payload_id,
+    payload_id: item.payloadId,
     collections: item.collections,
     workflow: item.workflow,
     items: item.items,
@@ -185,11 +188,11 @@ export function stateReport(item: StateItem, bucket: PayloadBucket | undefined):
     created: item.created ?? null,
     updated: item.updated ?? null,
     executions: item.executions,
-    last_error: item.last_error ?? null,
+    last_error: item.lastError ?? null,
     outputs: item.outputs ?? null,
-    claimed_at: item.claimed_at ?? null,
-    input_payload_url: urls.input_payload_url ?? null,
-    output_payload_url: urls.output_payload_url ?? null,
+    claimed_at: item.claimedAt ?? null,
+    input_payload_url: urls.inputPayloadUrl ?? null,
+    output_payload_url: urls.outputPayloadUrl ?? null,
   };
 }
 

@@ -44,32 +44,32 @@ function payloadCommand(program: Command, ctx: CommandContext, spec: PayloadComm
   });
 }
 
+/**
+ * get-input-payload and get-output-payload: one object of a payload's execution; `failures` says
+ * when the command fails.
+ */
+function executionObjectSpec(which: 'input' | 'output', failures: string, run: PayloadCommandSpec['run']): PayloadCommandSpec {
+  return {
+    name: `get-${which}-payload`,
+    summary: `Print the ${which} payload (${which}.json) of a payload's last execution, or of --execution.`,
+    details:
+      'Looks the payload up in the StateDB, takes its last recorded execution (or the one --execution names) and reads ' +
+      `<root>/executions/<payload_id>/<execution_id>/${which}.json from the payload bucket. ${failures} ` +
+      `Needs the bucket (${ENV.payloadBucket}) and the table (${ENV.stateDb}).`,
+    needs: { bucket: true, table: true },
+    execution: true,
+    run,
+  };
+}
+
 const SPECS: PayloadCommandSpec[] = [
-  {
-    name: 'get-input-payload',
-    summary: "Print the input payload (input.json) of a payload's last execution, or of --execution.",
-    details:
-      'Looks the payload up in the StateDB, takes its last recorded execution (or the one --execution names) and reads ' +
-      '<root>/executions/<payload_id>/<execution_id>/input.json from the payload bucket. ' +
-      'Fails when the payload is unknown, has no execution yet, or the object is missing. ' +
-      `Needs the bucket (${ENV.payloadBucket}) and the table (${ENV.stateDb}).`,
-    needs: { bucket: true, table: true },
-    execution: true,
-    run: getInputPayload,
-  },
-  {
-    name: 'get-output-payload',
-    summary: "Print the output payload (output.json) of a payload's last execution, or of --execution.",
-    details:
-      'Looks the payload up in the StateDB, takes its last recorded execution (or the one --execution names) and reads ' +
-      '<root>/executions/<payload_id>/<execution_id>/output.json from the payload bucket. ' +
-      'output.json is only written when the run succeeds: without --execution any other state is an error, as are an ' +
-      'unknown payload, no execution yet, or a missing object. ' +
-      `Needs the bucket (${ENV.payloadBucket}) and the table (${ENV.stateDb}).`,
-    needs: { bucket: true, table: true },
-    execution: true,
-    run: getOutputPayload,
-  },
+  executionObjectSpec('input', 'Fails when the payload is unknown, has no execution yet, or the object is missing.', getInputPayload),
+  executionObjectSpec(
+    'output',
+    'output.json is only written when the run succeeds: without --execution any other state is an error, as are an ' +
+      'unknown payload, no execution yet, or a missing object.',
+    getOutputPayload,
+  ),
   {
     name: 'get-state',
     summary: 'Print the StateDB record of a payload.',

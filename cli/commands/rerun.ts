@@ -44,8 +44,8 @@ async function planItem(config: CliConfig, item: StateItem): Promise<RerunPlan> 
   const bucket = requireBucket(config);
   const last = item.executions.at(-1);
   const executionId = last ? executionIdFromArn(last) : null;
-  const url = executionId ? bucket.getInputPayloadUrl(item.payload_id, executionId) : null;
-  const plan: RerunPlan = { payload_id: item.payload_id, state: item.state ?? null, execution_id: executionId, input_payload_url: url, action: 'skip' };
+  const url = executionId ? bucket.getInputPayloadUrl(item.payloadId, executionId) : null;
+  const plan: RerunPlan = { payload_id: item.payloadId, state: item.state ?? null, execution_id: executionId, input_payload_url: url, action: 'skip' };
   if (item.state && IN_PROGRESS.has(item.state)) return { ...plan, reason: `in progress (${item.state})` };
   if (!url) return { ...plan, reason: 'no execution recorded' };
   let text: string;

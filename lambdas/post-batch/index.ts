@@ -10,11 +10,11 @@ import type { JsonObject } from '../../shared/json';
 import { createLogger } from '../../shared/logger';
 import { handlerRuntime } from '../../shared/runtime';
 
-const logger = createLogger('post-batch');
+const logger = createLogger('post-batch', process.env);
 
 /** Lambda entry point: the Step Functions state after the Batch job (its `url_out`, or the job's error). */
 export async function handler(event: unknown, context?: Context): Promise<JsonObject> {
-  startInvocation(logger, context);
+  startInvocation(logger, context, process.env);
   const runtime = handlerRuntime(process.env);
   return postBatch(event, { bucket: runtime.bucket, readLog: cloudWatchLogReader(runtime.clients.logs), logger });
 }

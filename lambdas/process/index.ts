@@ -8,7 +8,7 @@
 import type { Context, SNSEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { finishInvocation, startInvocation } from '../../shared/invocation';
 import { createLogger } from '../../shared/logger';
-import { WorkflowMetrics } from '../../shared/metrics';
+import { WorkflowMetrics, metricsServiceFromEnv } from '../../shared/metrics';
 import { ProcessFailedError, isReportedFailure, processEvent, type RecordResult } from '../../shared/process';
 import { handlerRuntime } from '../../shared/runtime';
 
@@ -19,31 +19,19 @@ export interface ProcessResult {
   failed: string[];
 }
 
-const logger = createLogger('process');
-const metrics = new WorkflowMetrics({ logger });
+// The composition root reads the process environment; the shared functions are given what they need.
+const logger = createLogger('process', process.env);
+const metrics = new WorkflowMetrics({ service: metricsServiceFromEnv(process.env), logger });
 
 /** Lambda entry point: an SQS batch, SNS records, or a bare payload (or `{"url": …}` reference). */
 export async function handler(event: SQSEvent | SNSEvent | unknown, context?: Context): Promise<SQSBatchResponse | ProcessResult> {
-  startInvocation(logger, context);
+  startInvocation(logger, context, process.env);
   // Built on the first invocation (a configuration error rejects this one); see handlerRuntime.
-  const runtime = handlerRuntime(process.env);
-  const { config } = runtime;
-  const events = runtime.eventPublisher(logger);
+  const deps = handlerRuntime(process.env).processDeps(logger);
   try {
     // The remaining time bounds the retries of a throttled StartExecution.
     const remainingMs = context ? () => context.getRemainingTimeInMillis() : undefined;
-    const { sqs, results } = await processEvent(event, {
-      bucket: runtime.bucket,
-      stateDb: runtime.stateDb(),
-      sfn: runtime.clients.sfn,
-      events,
-      baseWorkflowArn: runtime.baseWorkflowArn(),
-      concurrency: config.processConcurrency,
-      region: config.clients.region,
-      logger,
-      env: config.env,
-      remainingMs,
-    });
+    const { sqs, results } = await processEvent(event, { ...deps, remainingMs });
     if (sqs) {
       return {
         batchItemFailures: results
@@ -59,6 +47,6 @@ export async function handler(event: SQSEvent | SNSEvent | unknown, context?: Co
       failed: ids((r) => r.outcome === 'failed'),
     };
   } finally {
-    finishInvocation(metrics, events);
+    finishInvocation(metrics, deps.events);
   }
 }

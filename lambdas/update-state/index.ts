@@ -8,35 +8,25 @@
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { finishInvocation, startInvocation } from '../../shared/invocation';
 import { createLogger } from '../../shared/logger';
-import { WorkflowMetrics } from '../../shared/metrics';
+import { WorkflowMetrics, metricsServiceFromEnv } from '../../shared/metrics';
 import { handlerRuntime } from '../../shared/runtime';
 import { updateState, type StatusChangeDetail, type UpdateStateResult } from '../../shared/update-state';
 
 /** The event EventBridge delivers. */
 export type StatusChangeEvent = EventBridgeEvent<'Step Functions Execution Status Change', StatusChangeDetail>;
 
-const logger = createLogger('update-state');
-const metrics = new WorkflowMetrics({ logger });
+// The composition root reads the process environment; the shared functions are given what they need.
+const logger = createLogger('update-state', process.env);
+const metrics = new WorkflowMetrics({ service: metricsServiceFromEnv(process.env), logger });
 
 /** Lambda entry point. */
 export async function handler(event: StatusChangeEvent | unknown, context?: Context): Promise<UpdateStateResult> {
-  startInvocation(logger, context);
+  startInvocation(logger, context, process.env);
   // Built on the first invocation (a configuration error rejects this one); see handlerRuntime.
-  const runtime = handlerRuntime(process.env);
-  const events = runtime.eventPublisher(logger);
+  const deps = handlerRuntime(process.env).updateStateDeps(logger);
   try {
-    const { clients } = runtime;
-    return await updateState(event, {
-      bucket: runtime.bucket,
-      stateDb: runtime.stateDb(),
-      sfn: clients.sfn,
-      sns: clients.sns,
-      sqs: clients.sqs,
-      events,
-      logger,
-      env: runtime.config.env,
-    });
+    return await updateState(event, deps);
   } finally {
-    finishInvocation(metrics, events);
+    finishInvocation(metrics, deps.events);
   }
 }

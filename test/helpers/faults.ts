@@ -295,7 +295,7 @@ function stripCommand(name: string): string {
 
 /** The clients of the handlers' runtime (`shared/runtime`, the ones the functions use), by service. */
 export function sharedClients(): Record<ServiceName, StackHolder> {
-  const clients = handlerRuntime().clients;
+  const clients = handlerRuntime(process.env).clients;
   return {
     s3: clients.s3 as unknown as StackHolder,
     dynamodb: clients.dynamoDoc as unknown as StackHolder,

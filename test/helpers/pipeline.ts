@@ -295,8 +295,8 @@ function payloadObjects(
 }
 
 /**
- * Starts the local stack for one test file and applies its environment (`process.env` and the
- * shared SDK clients), so the Lambda handlers imported from the sources run against it.
+ * Starts the local stack for one test file and applies its environment (`process.env`; the
+ * handlers' runtime is rebuilt from it), so the Lambda handlers imported from the sources run against it.
  */
 export async function startPipelineStack(options: LocalStackOptions = {}): Promise<PipelineStack> {
   const stack = await startLocalStack(options);

@@ -18,7 +18,7 @@ import {
 import { ConfigurationError, UndefinedPayloadBucketError } from '../shared/errors';
 import { thrown } from './helpers/fixtures';
 
-describe('environment variable names (the README\'s "Configuration" table)', () => {
+describe('environment variable names', () => {
   const documented: [keyof typeof ENV, string][] = [
     ['payloadBucket', 'CIRRUS_PAYLOAD_BUCKET'],
     ['rootPrefix', 'CIRRUS_PAYLOAD_ROOT_PREFIX'],

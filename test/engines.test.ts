@@ -8,8 +8,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..');
-const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { engines?: unknown; version?: string }> };
-const project = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
+const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, { engines?: unknown; version?: string; hasInstallScript?: boolean }>;
+};
+const project = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string }; allowScripts?: Record<string, boolean> };
 
 describe('engines: Node 20.3 or later, and no EBADENGINE on npm ci', () => {
   it('the lock entry of aws-local-stepfunctions has no engines field (npm install may put it back: remove it again)', () => {
@@ -34,5 +36,16 @@ describe('engines: Node 20.3 or later, and no EBADENGINE on npm ci', () => {
     expect(project.engines.node).toBe('>=20.3');
     expect(typeof (AbortSignal as unknown as { any?: unknown }).any).toBe('function');
     expect(readFileSync(path.join(ROOT, 'local', 'asl.ts'), 'utf8')).toContain("Object.defineProperty(Promise, 'withResolvers'");
+  });
+});
+
+describe('install scripts: npm ci neither skips nor warns about one', () => {
+  it('every locked package with an install script is approved or denied in allowScripts', () => {
+    const withScript = Object.entries(lock.packages)
+      .filter(([, e]) => e.hasInstallScript === true)
+      .map(([key]) => key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length));
+    expect(withScript.length).toBeGreaterThan(0);
+    const decided = Object.keys(project.allowScripts ?? {});
+    expect(withScript.filter((name) => !decided.includes(name))).toEqual([]);
   });
 });

@@ -50,6 +50,8 @@ function tally(scenario: string, workflowEvents: boolean, units: number, b: Benc
   }
   const batchGetItem = work.BatchGetItem ?? 0;
   const workTotal = Object.values(work).reduce((a, n) => a + n, 0);
+  // Every scenario writes to S3 and the StateDB: nothing counted means uninstrumented clients.
+  if (workTotal === 0) throw new Error(`${scenario}: no AWS call counted (were the handlers' clients instrumented? see AwsCallInstrumentation.attach)`);
   return {
     scenario,
     workflowEvents,
@@ -82,6 +84,8 @@ export async function benchCalls(b: BenchStack): Promise<CallCount[]> {
     for (const withEvents of [true, false]) {
       if (withEvents) process.env.CIRRUS_WORKFLOW_EVENT_TOPIC_ARN = topic;
       else delete process.env.CIRRUS_WORKFLOW_EVENT_TOPIC_ARN;
+      // Another environment: the handlers build another runtime, whose clients are counted too.
+      b.aws.attach();
 
       // A batch of 10 new payloads.
       const batch = Array.from({ length: 10 }, () => newPayload('bench-calls'));
@@ -122,6 +126,7 @@ export async function benchCalls(b: BenchStack): Promise<CallCount[]> {
     }
   } finally {
     process.env.CIRRUS_WORKFLOW_EVENT_TOPIC_ARN = topic;
+    b.aws.attach();
   }
   return out;
 }

@@ -31,6 +31,12 @@ export interface AwsCallInstrumentation {
   reset(): void;
   /** Calls by operation, e.g. `{ PutObject: 2, UpdateItem: 2 }`, sorted by name. */
   byOperation(filter?: (c: CountedCall) => boolean): CallTally;
+  /**
+   * Instruments the clients of the handlers' runtime for the current environment (once per
+   * runtime). Call it again after changing a `CIRRUS_*` or `AWS_*` variable: the handlers then
+   * get a new runtime, with new clients, that would otherwise go uncounted.
+   */
+  attach(): void;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -71,11 +77,23 @@ function instrument<I extends object, O extends MetadataBearer>(stack: Middlewar
  * so it is instrumented once.
  */
 export function instrumentSharedClients(delayMs = 0): AwsCallInstrumentation {
+  const instrumented = new WeakSet<object>();
   const state: AwsCallInstrumentation = {
     delayMs,
     calls: [],
     reset() {
       state.calls = [];
+    },
+    attach() {
+      // The clients the handlers use: their runtime's (shared/runtime.ts), built here if not yet.
+      const clients = handlerRuntime(process.env).clients;
+      if (instrumented.has(clients)) return;
+      instrumented.add(clients);
+      instrument(clients.s3.middlewareStack, state);
+      instrument(clients.dynamoDoc.middlewareStack, state);
+      instrument(clients.sfn.middlewareStack, state);
+      instrument(clients.sns.middlewareStack, state);
+      instrument(clients.sqs.middlewareStack, state);
     },
     byOperation(filter = () => true) {
       const out: CallTally = {};
@@ -83,12 +101,6 @@ export function instrumentSharedClients(delayMs = 0): AwsCallInstrumentation {
       return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
     },
   };
-  // The clients the handlers use: their runtime's (shared/runtime.ts).
-  const clients = handlerRuntime(process.env).clients;
-  instrument(clients.s3.middlewareStack, state);
-  instrument(clients.dynamoDoc.middlewareStack, state);
-  instrument(clients.sfn.middlewareStack, state);
-  instrument(clients.sns.middlewareStack, state);
-  instrument(clients.sqs.middlewareStack, state);
+  state.attach();
   return state;
 }

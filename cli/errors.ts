@@ -12,6 +12,7 @@ import {
   errorMessage,
   errorName,
 } from '../shared/errors';
+import type { PayloadProblem } from './send';
 
 /** Exit codes of the `cirrus` command: one table, documented in `--help` and the README. */
 export const EXIT = {
@@ -123,6 +124,18 @@ function networkCode(err: unknown): string | undefined {
 }
 
 /** True for a failure to reach an endpoint (connection refused, unknown host, timeout). */
+/** A payload (or several) that cannot be sent: exit code 5, nothing is sent. */
+export class InvalidPayloadsError extends CliError {
+  constructor(readonly problems: PayloadProblem[]) {
+    super(
+      problems.length === 1
+        ? `invalid payload (#${problems[0].index}): ${problems[0].message}`
+        : `${problems.length} invalid payloads, nothing sent; first (#${problems[0].index}): ${problems[0].message}`,
+      EXIT.invalid,
+    );
+  }
+}
+
 export function isUnreachable(err: unknown): boolean {
   return networkCode(err) !== undefined;
 }

@@ -16,6 +16,9 @@ export class LocalStackStoppedError extends LocalStackError {}
 /** `waitForExecution` / `waitForIdle` gave up after its timeout. */
 export class LocalStackTimeoutError extends LocalStackError {}
 
+/** A handler invoked by the local SQS event source ran past the function's timeout. */
+export class InvocationTimeoutError extends LocalStackError {}
+
 /** `waitForExecution` was given an execution ARN the local Step Functions endpoint never started. */
 export class UnknownExecutionError extends LocalStackError {
   constructor(readonly executionArn: string) {

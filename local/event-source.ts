@@ -18,6 +18,7 @@ import { PROCESS_BATCH_SIZE, PROCESS_TIMEOUT_SECONDS } from '../cdk/process-limi
 import { DEFAULT_PROCESS_MAX_CONCURRENCY } from '../cdk/config';
 import { lambdaContext, type LocalLambdaContext } from './handlers';
 import type { LocalClientConfig } from './index';
+import { InvocationTimeoutError } from './errors';
 
 /** A function invoked with SQS batches. */
 export type SqsBatchHandler = (event: unknown, context: LocalLambdaContext) => Promise<unknown>;
@@ -61,10 +62,6 @@ export interface SqsEventSourceStats {
   billedMs: number;
   /** Failed ReceiveMessage / DeleteMessageBatch calls (polled or deleted again later). */
   pollErrors: number;
-}
-
-class InvocationTimeoutError extends Error {
-  override readonly name = 'InvocationTimeoutError';
 }
 
 /** Polls a queue and invokes handlers as Lambda's SQS event source does. */

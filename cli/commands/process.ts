@@ -7,26 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isJsonObject } from '../../shared/json';
 import { State, type StateItem } from '../../shared/statedb';
 import { requireBucket, requireQueueUrl, requireStateDb, type CliConfig } from '../config';
-import { CliError, EXIT } from '../errors';
+import { CliError, EXIT, InvalidPayloadsError } from '../errors';
 import type { InputDocument } from '../input';
 import { assertResourcesExist } from '../resources';
-import { PayloadSender, isProblem, preparePayload, type PayloadProblem, type PreparedPayload, type SendResult } from '../send';
+import { PayloadSender, isProblem, preparePayload, type PreparedPayload, type SendResult } from '../send';
 import { readExecutionObject, stateReport, type PayloadStateReport } from './payloads';
 import { OUTPUT_KEY } from '../../shared/payload-bucket';
 import { executionIdFromArn } from '../../shared/execution';
 import type { JsonObject } from '../../shared/json';
-
-/** A payload (or several) that cannot be sent: exit code 5, nothing is sent. */
-export class InvalidPayloadsError extends CliError {
-  constructor(readonly problems: PayloadProblem[]) {
-    super(
-      problems.length === 1
-        ? `invalid payload (#${problems[0].index}): ${problems[0].message}`
-        : `${problems.length} invalid payloads, nothing sent; first (#${problems[0].index}): ${problems[0].message}`,
-      EXIT.invalid,
-    );
-  }
-}
 
 /** Validates every document; all must be valid before anything is sent. */
 export function prepareAll(config: CliConfig, docs: readonly InputDocument[]): PreparedPayload[] {

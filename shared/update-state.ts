@@ -206,10 +206,7 @@ function parseJsonObject(text: string, what: string): JsonObject {
 }
 
 /** What {@link passOn} needs of the SUCCEEDED event it handles. */
-interface PassOnContext {
-  deps: UpdateStateDeps;
-  bucket: PayloadBucket;
-  events: WorkflowEventPublisher;
+interface PassOnContext extends UpdateStateDeps {
   log: Logger;
   payloadId: string;
   now: string;
@@ -225,7 +222,7 @@ interface PassOnContext {
  * fix (throttling, a network error) is thrown, after the chaining, so that the event is retried.
  */
 async function passOn(output: SerializedPayload, ctx: PassOnContext): Promise<Pick<UpdateStateResult, 'published' | 'unpublished' | 'chained'>> {
-  const { deps, bucket, log } = ctx;
+  const { bucket, log } = ctx;
   const done: Pick<UpdateStateResult, 'published' | 'unpublished' | 'chained'> = { published: 0, unpublished: [], chained: 0 };
   const report = (error: string, fields: Record<string, unknown> = {}): void => {
     log.error(error, fields);
@@ -238,8 +235,8 @@ async function passOn(output: SerializedPayload, ctx: PassOnContext): Promise<Pi
       error,
     });
   };
-  const publishTopic = deps.publishTopicArn;
-  const queueUrl = deps.processQueueUrl;
+  const publishTopic = ctx.publishTopicArn;
+  const queueUrl = ctx.processQueueUrl;
   const hasFeatures = Array.isArray(output.value.features) && output.value.features.length > 0;
   const chains = Array.isArray(output.value.process) && output.value.process.length > 1;
   if (!(publishTopic && hasFeatures) && !(queueUrl && chains)) return done;
@@ -256,7 +253,7 @@ async function passOn(output: SerializedPayload, ctx: PassOnContext): Promise<Pi
   const features = Array.isArray(exact.features) ? exact.features.filter(isFeature) : [];
   let retryable: unknown;
   if (publishTopic && features.length > 0) {
-    const sent = await publishEach(deps.sns, publishTopic, features.map((f) => ({ message: write(f), attributes: itemAttributes(f) })));
+    const sent = await publishEach(ctx.sns, publishTopic, features.map((f) => ({ message: write(f), attributes: itemAttributes(f) })));
     done.published = sent.published;
     retryable = sent.retryable;
     for (const r of sent.rejected) {
@@ -275,7 +272,7 @@ async function passOn(output: SerializedPayload, ctx: PassOnContext): Promise<Pi
           return isOversized(s) ? JSON.stringify({ url: await bucket.uploadOversizePayload(s) }) : s.text;
         }),
       );
-      await sendMessageBatch(deps.sqs, queueUrl, bodies);
+      await sendMessageBatch(ctx.sqs, queueUrl, bodies);
       done.chained = bodies.length;
     }
   }
@@ -288,7 +285,7 @@ async function passOn(output: SerializedPayload, ctx: PassOnContext): Promise<Pi
 
 /** Handles one status-change event. */
 export async function updateState(event: unknown, deps: UpdateStateDeps): Promise<UpdateStateResult> {
-  const { logger, bucket, stateDb, events } = deps;
+  const { logger, bucket, events } = deps;
   const detail = parseStatusChangeEvent(event);
   const status = detail.status;
   const execArn = detail.executionArn;
@@ -329,7 +326,7 @@ export async function updateState(event: unknown, deps: UpdateStateDeps): Promis
     result.inputPayloadUrl = inputUrl;
     const now = isoNow();
 
-    const ending: Ending = { deps, bucket, stateDb, events, log, detail, payloadId, execArn, executionName, inputUrl, keysSafe, now, rawInput, inputRead, outputText };
+    const ending: Ending = { ...deps, log, detail, payloadId, execArn, executionName, inputUrl, keysSafe, now, rawInput, inputRead, outputText };
     if (status === 'SUCCEEDED') return await onSucceeded(ending, result);
     if (status === 'ABORTED') return await onAborted(ending, result);
     return await onFailedOrTimedOut(ending, result);
@@ -339,11 +336,7 @@ export async function updateState(event: unknown, deps: UpdateStateDeps): Promis
 }
 
 /** What a final-status handler needs of one execution's end. */
-interface Ending {
-  deps: UpdateStateDeps;
-  bucket: PayloadBucket;
-  stateDb: StateDb;
-  events: WorkflowEventPublisher;
+interface Ending extends UpdateStateDeps {
   log: Logger;
   detail: StatusChangeDetail;
   payloadId: string;
@@ -391,7 +384,7 @@ async function onSucceeded(e: Ending, result: UpdateStateResult): Promise<Update
     executionArn: execArn,
   });
   if (output) {
-    const passed = await passOn(output, { deps: e.deps, bucket, events: e.events, log, payloadId, now, outputUrl, execArn });
+    const passed = await passOn(output, { ...e, outputUrl });
     Object.assign(result, passed);
   }
   log.info('execution succeeded', { output_payload_url: outputUrl, published: result.published, chained: result.chained });

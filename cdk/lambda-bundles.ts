@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { NamedError } from '../shared/errors';
 
 /** The deployed functions; each is `<bundleDir>/<name>/index.js` exporting `handler`. */
 export const LAMBDA_NAMES = ['process', 'update-state', 'pre-batch', 'post-batch'] as const;
@@ -77,7 +78,7 @@ export function missingBundles(bundleDir: string, names: readonly string[] = BUN
 }
 
 /** Raised when a function bundle has not been built. */
-export class MissingBundleError extends Error {
+export class MissingBundleError extends NamedError {
   /**
    * @param bundleDir - the directory that was searched.
    * @param missing - the function names without `<name>/index.js`.
@@ -90,7 +91,6 @@ export class MissingBundleError extends Error {
       `missing Lambda bundle(s) ${missing.map((m) => `${m}/${BUNDLE_ENTRY}`).join(', ')} in ${bundleDir}: ` +
         'run npm run build first',
     );
-    this.name = 'MissingBundleError';
   }
 }
 

@@ -123,7 +123,6 @@ function networkCode(err: unknown): string | undefined {
   return /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)\b/.exec(errorMessage(err))?.[1];
 }
 
-/** True for a failure to reach an endpoint (connection refused, unknown host, timeout). */
 /** A payload (or several) that cannot be sent: exit code 5, nothing is sent. */
 export class InvalidPayloadsError extends CliError {
   constructor(readonly problems: PayloadProblem[]) {
@@ -136,6 +135,7 @@ export class InvalidPayloadsError extends CliError {
   }
 }
 
+/** True for a failure to reach an endpoint (connection refused, unknown host, timeout). */
 export function isUnreachable(err: unknown): boolean {
   return networkCode(err) !== undefined;
 }

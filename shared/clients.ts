@@ -16,12 +16,6 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { regionFromEnv, type Env } from './config';
 
-/** Options shared by every client this module creates. */
-export interface ClientOptions {
-  region: string;
-  maxAttempts?: number;
-}
-
 /** True when the environment names a custom S3 endpoint (S3 then uses path-style addressing). */
 export function hasCustomS3Endpoint(env: Env): boolean {
   return Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);

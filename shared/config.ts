@@ -8,7 +8,7 @@ import { ConfigurationError, UndefinedPayloadBucketError } from './errors';
 export const DEFAULT_ROOT_PREFIX = 'cirrus';
 
 /** One environment variable: the key {@link ENV} knows it by, its name, and what it means. */
-export interface EnvVariable {
+interface EnvVariable {
   readonly key: string;
   readonly name: string;
   readonly meaning: string;
@@ -104,11 +104,6 @@ export function parseBucketList(value: string | undefined): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
-}
-
-/** Reads a required variable or throws a {@link ConfigurationError} naming it. */
-export function requireEnv(name: string, env: Env): string {
-  return requireValue(name, env[name]);
 }
 
 /** The value of a required variable `name` (trimmed), or a {@link ConfigurationError} naming it. */

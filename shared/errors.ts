@@ -90,7 +90,6 @@ export class InvalidPayloadIdError extends NotAProcessPayloadError {
     readonly rule: string,
   ) {
     super('id', `${rule}: ${quoted(payloadId)}`);
-    this.name = 'InvalidPayloadIdError';
   }
 }
 
@@ -123,7 +122,6 @@ export class ProcessFailedError<R extends ProcessedRecord = ProcessedRecord> ext
 
 /** Still throttled when the invocation had no time left; the payload stays CLAIMED. */
 export class StartExecutionThrottledError extends CirrusError {
-  override readonly name = 'StartExecutionThrottledError';
   constructor(
     readonly attempts: number,
     cause: unknown,

@@ -89,14 +89,9 @@ export interface Runtime {
   destroy(): void;
 }
 
-/** What {@link createRuntime} may be given instead of building it. */
-export interface RuntimeOverrides {
-  clients?: Clients;
-}
-
 /** Builds the clients (in the configuration's region), the payload bucket, the StateDB and the publishers. */
-export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides = {}): Runtime {
-  const clients = overrides.clients ?? createClients(config.clients);
+export function createRuntime(config: RuntimeConfig): Runtime {
+  const clients = createClients(config.clients);
   const bucket = new PayloadBucket(config.payloadBucket, config.rootPrefix, { referenceBuckets: config.referenceBuckets, s3: clients.s3 });
   const region = config.clients.region;
   let stateDb: StateDb | undefined;

@@ -13,7 +13,7 @@ import {
   parsePositiveInt,
   positiveIntFromEnv,
   regionFromEnv,
-  requireEnv,
+  requireValue,
 } from '../shared/config';
 import { ConfigurationError, UndefinedPayloadBucketError } from '../shared/errors';
 import { thrown } from './helpers/fixtures';
@@ -102,12 +102,14 @@ describe('parseBucketList (CIRRUS_REFERENCE_BUCKETS)', () => {
 });
 
 describe('other variables', () => {
-  it('requireEnv names a missing variable', () => {
-    expect(() => requireEnv('CIRRUS_STATE_DB', {})).toThrow(/CIRRUS_STATE_DB/);
+  it('requireValue names a missing variable in a ConfigurationError', () => {
+    const err = thrown(() => requireValue('CIRRUS_STATE_DB', undefined));
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as Error).message).toMatch(/CIRRUS_STATE_DB/);
   });
 
-  it('requireEnv returns the value of a set variable', () => {
-    expect(requireEnv('CIRRUS_STATE_DB', { CIRRUS_STATE_DB: 'tbl' })).toBe('tbl');
+  it('requireValue returns the value of a set variable, trimmed', () => {
+    expect(requireValue('CIRRUS_STATE_DB', ' tbl ')).toBe('tbl');
   });
 
   it('regionFromEnv reads AWS_REGION, then AWS_DEFAULT_REGION, else us-west-2', () => {

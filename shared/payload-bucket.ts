@@ -454,12 +454,13 @@ async function readJsonObject(s3: S3Client, loc: S3Location, url: string): Promi
  * const payload = await readPayloadUnrestricted('s3://my-bucket/cirrus/tmp/oversized/x.json', { s3: new S3Client({}) });
  */
 export async function readPayloadUnrestricted(record: string | JsonObject, options: { s3: S3Client }): Promise<JsonObject> {
+  if (!options?.s3) throw new ConfigurationError('readPayloadUnrestricted needs { s3 }: the library creates no S3 client');
   const url = referenceUrl(record);
   return readJsonObject(options.s3, parseUrl(url), url);
 }
 
 /**
  * @deprecated The same as {@link readPayloadUnrestricted}, whose name says that no bucket
- * restriction applies; kept so that code written against the first version still compiles.
+ * restriction applies; kept under the first version's name, and like it now given `{ s3 }`.
  */
 export const readPayload = readPayloadUnrestricted;

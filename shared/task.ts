@@ -4,7 +4,7 @@
  * Step Functions.
  * @module
  */
-import { TaskInputError } from './errors';
+import { ConfigurationError, TaskInputError } from './errors';
 
 export { TaskInputError };
 import { isJsonObject, type JsonObject } from './json';
@@ -26,8 +26,12 @@ export interface TaskOptions {
   limit?: number;
 }
 
-function bucketOf(options: TaskOptions): () => PayloadBucket {
-  const { bucket } = options;
+/** @throws ConfigurationError when no bucket was given (a JavaScript caller of the old one-argument form). */
+function bucketOf(options: TaskOptions | undefined): () => PayloadBucket {
+  const bucket = options?.bucket;
+  if (bucket === undefined || bucket === null) {
+    throw new ConfigurationError('the task helpers need { bucket }: a PayloadBucket (e.g. PayloadBucket.fromEnv(process.env, { s3 })) or a function returning one');
+  }
   return typeof bucket === 'function' ? bucket : () => bucket;
 }
 

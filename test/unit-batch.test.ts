@@ -4,7 +4,8 @@
  */
 import { startS3rverBucket, type LocalS3 } from './helpers/s3rver';
 import { BatchJobError, outputUrlFor, postBatch, preBatch, singleRecord } from '../shared/batch';
-import { RecordExtractError } from '../shared/errors';
+import { ConfigurationError, RecordExtractError } from '../shared/errors';
+import { batchTask, lambdaTask } from '../shared/task';
 import type { JsonObject } from '../shared/json';
 import { PayloadBucket, parseUrl } from '../shared/payload-bucket';
 import { S2_PAYLOAD_ID as PAYLOAD_ID, UUID } from './helpers/samples';
@@ -91,5 +92,16 @@ describe('pre-batch and post-batch against s3rver', () => {
   it('post-batch raises BatchJobError for an error without a JSON Cause', async () => {
     await expect(postBatch({ error: { Cause: 'not json' } }, { bucket, readLog: noBatchLog })).rejects.toBeInstanceOf(BatchJobError);
     await expect(postBatch({ error: {} }, { bucket, readLog: noBatchLog })).rejects.toBeInstanceOf(BatchJobError);
+  });
+});
+
+describe('task helpers without a bucket', () => {
+  it.each([
+    ['lambdaTask', lambdaTask],
+    ['batchTask', batchTask],
+  ] as const)('%s called without { bucket } throws a ConfigurationError naming what it needs', (_name, wrap) => {
+    const call = (): unknown => (wrap as (fn: unknown, options?: unknown) => unknown)((p: JsonObject) => p);
+    expect(call).toThrow(ConfigurationError);
+    expect(call).toThrow(/need \{ bucket \}/);
   });
 });

@@ -519,6 +519,11 @@ describe('PayloadBucket against s3rver', () => {
       expect(readPayload).toBe(readPayloadUnrestricted);
     });
 
+    it('refuses a call without { s3 } with a ConfigurationError (the library creates no client)', async () => {
+      const call = readPayloadUnrestricted as (record: string, options?: unknown) => Promise<unknown>;
+      await expect(call('s3://bucket/x.json')).rejects.toThrow(ConfigurationError);
+    });
+
     it('reads a {"url"} record', async () => {
       const p = samplePayload({ marker: 'module' });
       await local.putText(bucketName, 'module/ok.json', JSON.stringify(p));

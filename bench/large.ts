@@ -11,7 +11,7 @@ import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand, DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import { handler as processHandler } from '../lambdas/process/index';
-import { instrumentSharedClients, type CallTally } from './middleware';
+import { instrumentHandlerClients, type CallTally } from './middleware';
 import { freshId, newPayload, payloadOfSize, sqsEvent, withId, type ItemOptions } from './payloads';
 import type { BenchStack } from './stack';
 import { msSince, summarize, type Summary } from './stats';
@@ -57,7 +57,7 @@ export interface LargeResult {
 export async function runLargeChild(url: string): Promise<LargeRun> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with --expose-gc');
-  const aws = instrumentSharedClients(0);
+  const aws = instrumentHandlerClients(0);
   // Warm-up: one small payload, so module loading, client creation and JIT are not counted.
   const warm = (await processHandler(sqsEvent([JSON.stringify(newPayload('bench-large-warmup'))]))) as { batchItemFailures: unknown[] };
   if (warm.batchItemFailures.length > 0) throw new Error('warm-up invocation failed');

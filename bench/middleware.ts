@@ -76,7 +76,7 @@ function instrument<I extends object, O extends MetadataBearer>(stack: Middlewar
  * resets them; the DynamoDB document client shares its middleware stack with the base client,
  * so it is instrumented once.
  */
-export function instrumentSharedClients(delayMs = 0): AwsCallInstrumentation {
+export function instrumentHandlerClients(delayMs = 0): AwsCallInstrumentation {
   const instrumented = new WeakSet<object>();
   const state: AwsCallInstrumentation = {
     delayMs,

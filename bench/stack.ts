@@ -12,7 +12,7 @@ import path from 'node:path';
 import { applyStackEnv, startLocalStack, type LocalStack, type LocalStackEnv, type StepFunctionsStatusChangeEvent } from '../local';
 import { repoRoot } from '../local/pipeline';
 import { forkHost } from './host';
-import { instrumentSharedClients, type AwsCallInstrumentation } from './middleware';
+import { instrumentHandlerClients, type AwsCallInstrumentation } from './middleware';
 import { WORKFLOW } from './payloads';
 
 /** A request from the benchmark process to the stack host. */
@@ -33,7 +33,7 @@ export interface BenchStack {
   /** The environment the functions read (also applied to `process.env`). */
   env: LocalStackEnv;
   region: string;
-  /** Delay and call counter on the shared clients. */
+  /** Delay and call counter on the clients of the handlers' runtime. */
   aws: AwsCallInstrumentation;
   /** Resolves when no execution runs and no status event is being delivered. */
   waitForIdle(): Promise<void>;
@@ -86,7 +86,7 @@ export async function runStackHost(): Promise<void> {
 
 /**
  * Starts the stack host (`<script> --child stack`), applies its environment and instruments the
- * shared clients. The caller must `stop()` it.
+ * clients of the handlers' runtime. The caller must `stop()` it.
  */
 export async function startBenchStack(script: string = process.argv[1]): Promise<BenchStack> {
   type Ready = Omit<Extract<HostMessage, { type: 'ready' }>, 'type'>;
@@ -99,7 +99,7 @@ export async function startBenchStack(script: string = process.argv[1]): Promise
   };
 
   const restore = applyStackEnv(host.ready.env);
-  const aws = instrumentSharedClients(0);
+  const aws = instrumentHandlerClients(0);
   return {
     env: host.ready.env,
     region: host.ready.region,

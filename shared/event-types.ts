@@ -1,7 +1,7 @@
 /**
  * The workflow event types: the strings Cirrus v2 announces, and this project's own. A module of
- * its own (no imports but the enum helper) so that `events.ts` and `workflow-metric-log.ts`, which
- * import each other, both read the one list.
+ * its own (no imports but the enum helper) so that `events.ts` and `workflow-metric-log.ts` both
+ * read the one list, and the metric log needs nothing of the publisher at run time.
  * @module
  */
 import { stringEnum } from './string-enum';

@@ -11,7 +11,7 @@
  * each success shortens the next wait again. The SDK's adaptive retry mode does the same with a
  * client-side rate limiter, but its waits are not bounded by the invocation's remaining time and,
  * measured on the local stack, it settled far below the quota's refill rate when each sandbox gets
- * a few starts per second; so the shared client keeps the standard mode (three quick attempts)
+ * a few starts per second; so the handlers' SFN client keeps the standard mode (three quick attempts)
  * and this module decides what happens after them.
  * @module
  */

@@ -21,7 +21,7 @@ import {
   maxAttemptsOf,
   printFigures,
   scaleRetryDelays,
-  sharedClients,
+  handlerClients,
   type FaultInjector,
   type FaultKind,
   type ServiceName,
@@ -40,7 +40,7 @@ const pointsSeen = new Set<string>();
 
 beforeAll(async () => (p = await startMinimalPipeline()));
 
-/** SDK attempts per call of each shared client (DynamoDB's default is 4, the others' 3). */
+/** SDK attempts per call of each client of the handlers' runtime (DynamoDB's default is 4, the others' 3). */
 const attempts = {} as Record<ServiceName, number>;
 
 beforeEach(async () => {
@@ -48,7 +48,7 @@ beforeEach(async () => {
   // them. The SDK keeps its retry decisions and attempt counts; its back-off waits are scaled down
   // 50 times (a throttled DynamoDB call would otherwise wait about 3.5 s).
   resetHandlerRuntime();
-  const clients = sharedClients();
+  const clients = handlerClients();
   faults = installFaults(clients);
   for (const [service, client] of Object.entries(clients) as [ServiceName, unknown][]) {
     attempts[service] = await maxAttemptsOf(client);

@@ -294,7 +294,7 @@ function stripCommand(name: string): string {
 }
 
 /** The clients of the handlers' runtime (`shared/runtime`, the ones the functions use), by service. */
-export function sharedClients(): Record<ServiceName, StackHolder> {
+export function handlerClients(): Record<ServiceName, StackHolder> {
   const clients = handlerRuntime(process.env).clients;
   return {
     s3: clients.s3 as unknown as StackHolder,
@@ -327,8 +327,8 @@ export async function scaleRetryDelays(client: unknown, factor: number): Promise
   return true;
 }
 
-/** Installs a {@link FaultInjector} on the shared clients. */
-export function installFaults(clients: Partial<Record<ServiceName, StackHolder>> = sharedClients()): FaultInjector {
+/** Installs a {@link FaultInjector} on the clients of the handlers' runtime. */
+export function installFaults(clients: Partial<Record<ServiceName, StackHolder>> = handlerClients()): FaultInjector {
   return new FaultInjector(clients);
 }
 

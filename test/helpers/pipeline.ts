@@ -218,7 +218,7 @@ export interface PipelineStack {
   s3: S3Client;
   sfn: SFNClient;
   doc: DynamoDBDocumentClient;
-  /** StateDB access with its own client (independent of the shared clients). */
+  /** StateDB access with its own client (independent of the handlers' clients). */
   db: StateDb;
   /** The payload bucket with its own client. */
   bucket: PayloadBucket;

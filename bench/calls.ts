@@ -1,6 +1,6 @@
 /**
- * Measure 2: AWS calls per payload, counted by operation on the clients of the handlers' runtime. Publishing calls
- * (SNS PublishBatch, SQS SendMessageBatch) are reported apart from the calls that do the work,
+ * Measure 2: AWS calls per payload, counted by operation on the clients of the handlers' runtime.
+ * Publishing calls (SNS PublishBatch, SQS SendMessageBatch) are reported apart from the calls that do the work,
  * and every scenario runs with and without `CIRRUS_WORKFLOW_EVENT_TOPIC_ARN`.
  * @module
  */

@@ -72,9 +72,10 @@ function instrument<I extends object, O extends MetadataBearer>(stack: Middlewar
 }
 
 /**
- * Instruments the handlers' runtime clients (creating them). Call it after `stack.applyEnv()`, which
- * resets them; the DynamoDB document client shares its middleware stack with the base client,
- * so it is instrumented once.
+ * Instruments the clients of the handlers' runtime for the current environment (building that
+ * runtime if needed); after a change of environment, {@link AwsCallInstrumentation.attach} does the
+ * same for the runtime the handlers build next. The DynamoDB document client shares its middleware
+ * stack with the base client, so it is instrumented once.
  */
 export function instrumentHandlerClients(delayMs = 0): AwsCallInstrumentation {
   const instrumented = new WeakSet<object>();
